@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Quick start, command 1: set up and run Seatmate on the embedded local demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-venv.sh
+exec .venv/bin/seatmate "$@"
