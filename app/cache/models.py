@@ -54,6 +54,7 @@ class Lead(Base):
         UniqueConstraint("campaign_id", "external_id", name="uq_lead_campaign_external"),
         Index("ix_leads_status_priority", "status", "priority"),
         Index("ix_leads_next_callback", "next_callback_at"),
+        Index("ix_leads_updated_at", "updated_at"),  # 0002
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -219,3 +220,29 @@ class SyncState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class LeadNote(Base):
+    """A note the agent added to a lead (its ``note_added`` event has the same id). Added in 0002."""
+
+    __tablename__ = "lead_notes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # = the event id
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LeadChange(Base):
+    """Journal of changed lead ids, filled by SQLite triggers (0002) on leads and lead_phones.
+
+    Lets the in-memory search index catch up with changes made by any writer
+    (the sync loop, a CLI import in another process) without rescanning 100k leads.
+    Pruned at start-up (the newest row is kept so seq keeps growing); a reader
+    that finds a hole in the seq range rebuilds its index from scratch.
+    """
+
+    __tablename__ = "lead_changes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,227 @@
+"""Composition root: one ordered, logged start-up and one ordered shutdown.
+
+Start-up: paths → logging → settings → Qt → single instance → translations →
+cache (opened, checked, repaired, migrated, demo-loaded and indexed on the
+lead worker thread while the window is being built; a repair notice is shown
+to the user) → services → window. Every step is logged with its duration.
+
+Shutdown: ``shuttingDown`` is emitted for anyone who wants to know, then the
+clean-ups registered during start-up run in reverse order (window services
+before the cache they use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.paths import AppPaths
+
+log = logging.getLogger(__name__)
+
+#: Environment switch for tests and the benchmark: print "SEATMATE_READY <ms> <rows>" once leads are shown.
+ENV_REPORT_READY = "SEATMATE_REPORT_READY"
+_T0 = time.perf_counter()
+
+
+def _timed(name: str, fn: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    result = fn()
+    log.info("start-up: %s done in %.0f ms", name, (time.perf_counter() - start) * 1000)
+    return result
+
+
+class Application(QObject):
+    shuttingDown = Signal()
+
+    def __init__(self, args: argparse.Namespace):
+        super().__init__()
+        self.args = args
+        self.paths: AppPaths | None = None
+        self.settings: Any = None
+        self.qt_app: Any = None
+        self.translations: Any = None
+        self.single: Any = None
+        self.cache: Any = None
+        self.repository: Any = None
+        self.leads: Any = None
+        self.window: Any = None
+        self._pending_dial: str | None = None
+        self._cleanups: list[tuple[str, Callable[[], Any]]] = []
+        self._closing = False
+
+    def _on_shutdown(self, name: str, fn: Callable[[], Any]) -> None:
+        self._cleanups.append((name, fn))
+
+    # -- start-up ------------------------------------------------------------
+    def start(self) -> int | None:
+        """Returns an exit code when the process should end right away (hand-off done)."""
+        self.paths = AppPaths.resolve(getattr(self.args, "data_dir", None)).ensure()
+        self._init_logging()
+        log.info("Seatmate starting (pid %d)", os.getpid())
+        self.settings = _timed("settings", self._load_settings)
+        _timed("qt", self._init_qt)
+        handed_off = _timed("single instance", self._init_single_instance)
+        if handed_off is not None:
+            return handed_off
+        _timed("translations", self._init_translations)
+        _timed("services (cache opening in the background)", self._init_services)
+        _timed("window", self._init_window)
+        return None
+
+    def _init_logging(self) -> None:
+        from app import logging_setup
+
+        logging_setup.setup_logging(self.paths.log_dir)
+
+    def _load_settings(self) -> Any:
+        from app.settings import Settings
+
+        return Settings.load(self.paths.settings_file)
+
+    def _init_qt(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+        self.qt_app.setApplicationName("Seatmate")
+        self.qt_app.setOrganizationName("Seatmate")
+        self.qt_app.setQuitOnLastWindowClosed(True)
+        self.qt_app.aboutToQuit.connect(self._shutdown)
+
+    def _init_single_instance(self) -> int | None:
+        from app.phone import PhoneError, mask
+        from app.single_instance import SingleInstance, number_from_argument, send_to_running, server_name
+
+        name = server_name(self.paths.data_dir)
+        number = None
+        raw = getattr(self.args, "number", None)
+        if raw:
+            try:
+                number = number_from_argument(raw)
+            except PhoneError as exc:
+                # One clear sentence; the number itself is not echoed (it may be a real one).
+                print(f"seatmate: cannot dial that: {exc}", file=sys.stderr)
+                log.info("dial argument refused: %s", exc)
+                return 2
+        message = {"cmd": "dial", "number": number} if number else {"cmd": "activate"}
+        answer = send_to_running(name, message)
+        if answer is not None:
+            log.info("handed %s to the running instance: %s", mask(number) if number else "activation", answer)
+            return 0 if answer else 1
+        self.single = SingleInstance(name, self)
+        self.single.listen()
+        self._pending_dial = number
+        self._on_shutdown("single instance", self.single.close)
+        return None
+
+    def _init_translations(self) -> None:
+        from app.i18n import Translations, resolve_language
+
+        self.translations = Translations.of(self.qt_app)
+        lang = getattr(self.args, "lang", None) or getattr(self.settings, "language", None)
+        self.translations.apply(resolve_language(lang))
+
+    def _open_cache(self) -> Any:
+        """Runs on the lead worker thread: check/repair/migrate, demo data, search index."""
+        from app.cache.db import open_cache
+        from app.cache.repository import Repository
+
+        self.cache = _timed("cache open", lambda: open_cache(self.paths.cache_db,
+                                                             language=self.translations.language))
+        repository = Repository(self.cache)
+        # The embedded default: no server configured → the bundled demo (idempotent).
+        if not getattr(self.settings, "server_url", None):
+            _timed("demo data", repository.load_demo)
+        _timed("search index", repository.warm_up)
+        return repository
+
+    def _init_services(self) -> None:
+        from app.lead_service import LeadService
+
+        self.leads = LeadService(parent=self)
+        self.leads.opened.connect(self._on_cache_ready)
+        self.leads.openFailed.connect(self._on_cache_failed)
+        self._on_shutdown("cache", self._close_cache)  # runs after the worker has stopped
+        self._on_shutdown("lead service", self.leads.shutdown)
+        self.leads.open_in_background(self._open_cache)
+
+    def _init_window(self) -> None:
+        from ui.main_window import MainWindow
+        from ui.style import apply_style
+
+        apply_style(self.qt_app)
+        self.window = MainWindow(self.leads, language=self.translations.language)
+        self.window.languageRequested.connect(self.set_language)
+        self.single.dialRequested.connect(self.window.handle_dial_request)
+        self.single.activateRequested.connect(self.window.show_and_raise)
+        self.window.leadsShown.connect(self._on_first_leads)
+        self.window.refresh()  # queued behind the cache opening on the worker
+        self.window.show()
+        if self._pending_dial:
+            number, self._pending_dial = self._pending_dial, None
+            QTimer.singleShot(0, lambda: self.window.handle_dial_request(number))
+
+    def _on_cache_ready(self, repository: Any) -> None:
+        self.repository = repository
+        notice = getattr(self.cache, "repair_notice", None)
+        if notice:
+            log.warning("cache repaired at start-up; telling the user")
+            QTimer.singleShot(0, lambda: self.window.show_notice(notice))
+
+    def _on_cache_failed(self, exc: Exception) -> None:
+        # The environment's fault (e.g. a cache from a newer version): say so; quitting
+        # happens when the user closes the message (nothing has been written).
+        box = self.window.show_error(str(exc))
+        box.finished.connect(lambda _r: self.qt_app.exit(3))
+
+    def _on_first_leads(self, count: int) -> None:
+        self.window.leadsShown.disconnect(self._on_first_leads)
+        ms = (time.perf_counter() - _T0) * 1000
+        log.info("start-up: first %d leads on screen %.0f ms after interpreter start", count, ms)
+        if os.environ.get(ENV_REPORT_READY):
+            print(f"SEATMATE_READY {ms:.1f} {count}", flush=True)
+
+    # -- run-time ------------------------------------------------------------
+    def set_language(self, language: str) -> None:
+        applied = self.translations.apply(language)
+        self.window.set_language(applied)
+        try:
+            self.settings.language = applied
+            self.settings.save(self.paths.settings_file)
+        except Exception:
+            log.exception("saving the language setting failed")
+
+    def run(self) -> int:
+        code = self.start()
+        if code is not None:
+            return code
+        return self.qt_app.exec()
+
+    # -- shutdown ------------------------------------------------------------
+    def _shutdown(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        log.info("shutting down")
+        self.shuttingDown.emit()
+        for name, fn in reversed(self._cleanups):
+            try:
+                fn()
+            except Exception:
+                log.exception("shutdown step %s failed", name)
+        log.info("shutdown complete")
+
+    def _close_cache(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def launch_gui(args: argparse.Namespace) -> int:
+    return Application(args).run()

@@ -1,0 +1,202 @@
+"""Open the local cache: check it, repair it if needed, migrate it, hand out sessions.
+
+SQLite in WAL mode with ``synchronous=FULL`` (a commit survives a power cut —
+the outbox depends on it), ``foreign_keys=ON`` and a busy timeout. Writers
+start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout
+instead of failing half-way with "database is locked" on upgrade from a read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session
+
+from app.cache import repair
+
+log = logging.getLogger(__name__)
+
+# Kept equal to the newest file in migrations/versions (a unit test checks it):
+# when the cache is already there, start-up skips loading Alembic (~0.1 s).
+HEAD_REVISION = "0002"
+BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class CacheError(RuntimeError):
+    """The cache cannot be used and this is not damage we can repair (e.g. a newer schema)."""
+
+
+def _make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=4,
+        max_overflow=4,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # We emit BEGIN ourselves (below), so pysqlite must not.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        has = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+        ).first()
+        if not has:
+            return None
+        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+        return row[0] if row else None
+
+
+def alembic_config():
+    from alembic.config import Config  # lazy: only needed when the schema changes
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to ``revision`` in one IMMEDIATE transaction.
+
+    Foreign keys are switched off while migrating: batch mode rebuilds tables
+    by copy-and-drop, and with them on, dropping a parent would cascade.
+    """
+    from alembic import command
+
+    with engine.connect() as conn:
+        # PRAGMA foreign_keys is a no-op inside a transaction: set it on the DB-API
+        # connection directly, before SQLAlchemy's BEGIN.
+        dbapi = conn.connection.driver_connection
+        dbapi.execute("PRAGMA foreign_keys=OFF")
+        try:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if bad:
+                    raise CacheError(f"migration left {len(bad)} dangling references")
+        finally:
+            dbapi.execute("PRAGMA foreign_keys=ON")
+
+
+@dataclass
+class CacheHandle:
+    path: Path
+    engine: Engine
+    repair_notice: str | None = None
+    repair_report: repair.RepairReport = field(default_factory=repair.RepairReport)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _generation: int = 0
+
+    @property
+    def generation(self) -> int:
+        """Bumped after each committed write through this handle (cheap "did anything change")."""
+        return self._generation
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read session: one consistent snapshot, rolled back at the end."""
+        with Session(self.engine, expire_on_commit=False, autoflush=False) as s:
+            try:
+                yield s
+            finally:
+                s.rollback()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: BEGIN IMMEDIATE, durable COMMIT on success, ROLLBACK on error."""
+        engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        with self._write_lock, Session(engine, expire_on_commit=False) as s:
+            s.connection()  # begin now, so the write lock is taken before any read
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+        self._generation += 1
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_cache(path: Path, language: str = "zh_CN") -> CacheHandle:
+    """Open (creating, repairing and migrating as needed) the cache at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = repair.RepairReport()
+    report.strays_moved = repair.move_strays(path)
+    for stray in report.strays_moved:
+        log.warning("moved a stray SQLite side file aside: %s", stray.name)
+    reason = repair.diagnose(path)
+    if reason is not None:
+        report.reason = reason
+        report.moved_to = repair.move_aside(path)
+        log.error("cache %s is unusable (%s); moved aside to %s", path.name, reason, report.moved_to.name)
+        report.salvaged_events, report.salvage_failed_rows = repair.salvage_outbox(report.moved_to)
+    engine = _make_engine(path)
+    try:
+        rev = current_revision(engine)
+        if rev != HEAD_REVISION:
+            log.info("migrating cache schema from %s to head", rev)
+            migrate(engine)
+        _prune_change_journal(engine)
+        if report.salvaged_events:
+            _carry_over(engine, report.salvaged_events)
+            log.warning("carried %d unsynced events over from the damaged cache", len(report.salvaged_events))
+    except Exception as exc:
+        engine.dispose()
+        if "Can't locate revision" in str(exc):
+            raise CacheError(
+                "The local cache was written by a newer version of Seatmate; please update the app."
+            ) from exc
+        raise
+    return CacheHandle(path=path, engine=engine, repair_notice=repair.notice_for(report, language),
+                       repair_report=report)
+
+
+def _prune_change_journal(engine: Engine) -> None:
+    """Keep only the newest journal row (so seq keeps growing); indexes built later start fresh."""
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        conn.exec_driver_sql("DELETE FROM lead_changes WHERE seq < (SELECT max(seq) FROM lead_changes)")
+
+
+def _carry_over(engine: Engine, events: list[dict]) -> None:
+    cols = repair.OUTBOX_COLUMNS
+    sql = text(
+        f"INSERT OR IGNORE INTO outbox_events (seq, {', '.join(cols)}) "
+        f"VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM outbox_events), {', '.join(':' + c for c in cols)})"
+    )
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        for ev in events:
+            row = dict(ev)
+            row["payload"] = row.get("payload") or "{}"
+            row["attempts"] = row.get("attempts") or 0
+            row["occurred_at"] = row.get("occurred_at") or "1970-01-01 00:00:00"
+            conn.execute(sql, row)

@@ -1,0 +1,421 @@
+"""The repository: the only way the app reads and writes the local cache.
+
+(The sync loop's bulk upserts live in ``app.cache.sync_store``.) Reads return
+frozen views (``app.cache.views``), never ORM objects, and never a full phone
+number except from :meth:`Repository.number_for_dial`. Every local effect is
+written in one ``handle.write()`` transaction together with its outbox event
+(:meth:`Repository.append_event`), so "saved" on screen means durably queued
+for the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app import phone as phone_mod
+from app.cache.db import CacheHandle
+from app.cache.models import (
+    CallRecord,
+    Campaign,
+    Disposition,
+    DispositionCode,
+    DoNotCall,
+    Lead,
+    LeadNote,
+    LeadPhone,
+    OutboxEvent,
+    Script,
+    SyncState,
+    Target,
+    utcnow,
+)
+from app.cache.search_index import LeadIndex
+from app.cache.views import (
+    CallHistoryItem,
+    CampaignView,
+    DispositionCodeView,
+    LeadDetail,
+    LeadInput,
+    LeadRow,
+    NoteView,
+    PhoneView,
+    ScriptView,
+    TargetsView,
+)
+
+# Namespace for ids the embedded (serverless) mode makes itself: stable, so a
+# re-import of the same file finds the same leads.
+LOCAL_NS = uuid.UUID("6f1d8a52-2b0e-4c57-9a53-5eaf0c1d2b7e")
+
+
+class NotFound(LookupError):
+    """The lead/phone/campaign is not (or no longer) in the cache."""
+
+
+def local_campaign_id(name: str) -> str:
+    return "local-" + uuid.uuid5(LOCAL_NS, "campaign:" + name.strip()).hex[:16]
+
+
+def local_lead_id(campaign_id: str, external_id: str) -> str:
+    return "local-" + uuid.uuid5(LOCAL_NS, f"lead:{campaign_id}:{external_id}").hex[:20]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    inserted: int
+    updated: int
+
+
+class Repository:
+    def __init__(self, handle: CacheHandle) -> None:
+        self.handle = handle
+        self._index = LeadIndex(handle.engine)
+
+    # ------------------------------------------------------------ lead list
+    def search_lead_ids(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
+                        source: str | None = None, sort: str = "priority") -> list[str]:
+        """Ids of matching leads in display order.
+
+        ``text`` matches name, pinyin ("zhangsan"), initials ("zs"), plate,
+        external id, or the last 4+ digits of a number. ``tab``: "todo" (open,
+        no callback), "callbacks" (open with a callback; due/overdue first),
+        "done" (done/closed), or None for all. ``sort``: priority, expiry,
+        callback, name, recent.
+        """
+        return self._index.search(text, tab=tab, campaign_id=campaign_id, source=source, sort=sort)
+
+    def warm_up(self) -> None:
+        """Build the search index now (e.g. on a worker thread at start-up)."""
+        self._index.prepare()
+
+    def lead_rows(self, ids: Sequence[str]) -> list[LeadRow]:
+        """Rows for ``ids`` in the same order; ids no longer in the cache are left out."""
+        ids = list(ids)
+        if not ids:
+            return []
+        lt, pt = Lead.__table__, LeadPhone.__table__
+        found: dict[str, LeadRow] = {}
+        with self.handle.session() as s:
+            first_phone: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for lead_id, number in s.execute(
+                    select(pt.c.lead_id, pt.c.number_e164)
+                    .where(pt.c.lead_id.in_(chunk))
+                    .order_by(pt.c.lead_id, pt.c.position, pt.c.id)
+                ):
+                    first_phone.setdefault(lead_id, number)
+                rows = s.execute(
+                    select(lt.c.id, lt.c.name, lt.c.city, lt.c.plate, lt.c.vehicle, lt.c.policy_expiry,
+                           lt.c.priority, lt.c.status, lt.c.next_callback_at, lt.c.source,
+                           lt.c.campaign_id, lt.c.last_disposition).where(lt.c.id.in_(chunk))
+                )
+                for r in rows:
+                    number = first_phone.get(r.id)
+                    found[r.id] = LeadRow(
+                        id=r.id, name=r.name, masked_phone=phone_mod.mask(number) if number else "",
+                        city=r.city, plate=r.plate, vehicle=r.vehicle, policy_expiry=r.policy_expiry,
+                        priority=r.priority, status=r.status, next_callback_at=r.next_callback_at,
+                        source=r.source, campaign_id=r.campaign_id, last_disposition=r.last_disposition,
+                    )
+        return [found[i] for i in ids if i in found]
+
+    def lead_count(self) -> int:
+        with self.handle.session() as s:
+            return s.scalar(select(func.count()).select_from(Lead)) or 0
+
+    # ---------------------------------------------------------- customer card
+    def lead_detail(self, lead_id: str) -> LeadDetail:
+        with self.handle.session() as s:
+            lead = s.get(Lead, lead_id)
+            if lead is None:
+                raise NotFound(f"lead {lead_id} is not in the cache")
+            phones = list(s.scalars(select(LeadPhone).where(LeadPhone.lead_id == lead_id)
+                                    .order_by(LeadPhone.position, LeadPhone.id)))
+            numbers = [p.number_e164 for p in phones]
+            dnc = set(s.scalars(select(DoNotCall.number_e164).where(DoNotCall.number_e164.in_(numbers))))
+            phone_views = []
+            for p in phones:
+                region, carrier = phone_mod.region_and_carrier(p.number_e164)
+                phone_views.append(PhoneView(phone_id=p.id, masked=phone_mod.mask(p.number_e164),
+                                             region=region, carrier=carrier, label=p.label,
+                                             is_dnc=p.number_e164 in dnc and self._dnc_active(s, p.number_e164)))
+            masked_by_phone = {p.id: phone_mod.mask(p.number_e164) for p in phones}
+            labels = dict(s.execute(select(DispositionCode.code, DispositionCode.label)
+                                    .where(DispositionCode.campaign_id == lead.campaign_id)).all())
+            disps = list(s.scalars(select(Disposition).where(Disposition.lead_id == lead_id)
+                                   .order_by(Disposition.recorded_at)))
+            superseded = {d.supersedes_id for d in disps if d.supersedes_id}
+            current = [d for d in disps if d.id not in superseded]
+            by_call: dict[str, Disposition] = {}
+            loose: list[Disposition] = []
+            for d in current:
+                if d.call_id:
+                    by_call[d.call_id] = d  # latest wins (ordered by recorded_at)
+                else:
+                    loose.append(d)
+            history: list[CallHistoryItem] = []
+            for c in s.scalars(select(CallRecord).where(CallRecord.lead_id == lead_id)):
+                d = by_call.get(c.id)
+                history.append(CallHistoryItem(
+                    at=c.dialed_at, call_id=c.id, direction=c.direction,
+                    masked_number=masked_by_phone.get(c.phone_id or -1, ""), talk_seconds=c.talk_seconds,
+                    sip_status=c.sip_status, disposition_code=d.code if d else None,
+                    disposition_label=labels.get(d.code, d.code) if d else None,
+                    note=d.note if d else "", callback_at=d.callback_at if d else None))
+            for d in loose:
+                history.append(CallHistoryItem(
+                    at=d.recorded_at, call_id=None, direction="", masked_number="", talk_seconds=0,
+                    sip_status=None, disposition_code=d.code, disposition_label=labels.get(d.code, d.code),
+                    note=d.note, callback_at=d.callback_at))
+            history.sort(key=lambda h: h.at, reverse=True)
+            notes = tuple(NoteView(id=n.id, text=n.text, created_at=n.created_at) for n in s.scalars(
+                select(LeadNote).where(LeadNote.lead_id == lead_id).order_by(LeadNote.created_at.desc())))
+            campaign_name = s.scalar(select(Campaign.name).where(Campaign.id == lead.campaign_id)) or ""
+            return LeadDetail(
+                id=lead.id, campaign_id=lead.campaign_id, campaign_name=campaign_name,
+                external_id=lead.external_id, name=lead.name, gender=lead.gender, city=lead.city,
+                plate=lead.plate, vehicle=lead.vehicle, policy_expiry=lead.policy_expiry,
+                last_premium=lead.last_premium, source=lead.source, priority=lead.priority,
+                notes=lead.notes, status=lead.status, assigned_to=lead.assigned_to,
+                next_callback_at=lead.next_callback_at, last_attempt_at=lead.last_attempt_at,
+                last_disposition=lead.last_disposition, phones=tuple(phone_views),
+                history=tuple(history), agent_notes=notes)
+
+    def number_for_dial(self, phone_id: int) -> str:
+        """The full E.164 number for the dialer: the only place it leaves the cache."""
+        with self.handle.session() as s:
+            number = s.scalar(select(LeadPhone.number_e164).where(LeadPhone.id == phone_id))
+        if number is None:
+            raise NotFound(f"phone {phone_id} is not in the cache")
+        return number
+
+    def lead_for_number(self, number_e164: str) -> str | None:
+        """The lead a number belongs to (for incoming calls and `seatmate dial`), or None."""
+        with self.handle.session() as s:
+            return s.scalar(select(LeadPhone.lead_id).where(LeadPhone.number_e164 == number_e164).limit(1))
+
+    # ------------------------------------------------- campaigns and reference
+    def campaigns(self) -> list[CampaignView]:
+        with self.handle.session() as s:
+            counts = dict(s.execute(select(Lead.campaign_id, func.count()).group_by(Lead.campaign_id)).all())
+            return [CampaignView(id=c.id, name=c.name, rules=dict(c.rules or {}), lead_count=counts.get(c.id, 0))
+                    for c in s.scalars(select(Campaign).order_by(Campaign.name))]
+
+    def campaign_id_by_name(self, name: str) -> str | None:
+        with self.handle.session() as s:
+            return s.scalar(select(Campaign.id).where(Campaign.name == name.strip()).limit(1))
+
+    def script_for(self, campaign_id: str) -> ScriptView | None:
+        with self.handle.session() as s:
+            sc = s.scalars(select(Script).where(Script.campaign_id == campaign_id)
+                           .order_by(Script.version.desc(), Script.updated_at.desc()).limit(1)).first()
+            if sc is None:
+                return None
+            return ScriptView(id=sc.id, campaign_id=sc.campaign_id, title=sc.title,
+                              body_markdown=sc.body_markdown, version=sc.version)
+
+    def disposition_codes(self, campaign_id: str) -> list[DispositionCodeView]:
+        with self.handle.session() as s:
+            return [DispositionCodeView(
+                code=c.code, label=c.label, group=c.group, requires_callback=c.requires_callback,
+                requires_note=c.requires_note, adds_to_dnc=c.adds_to_dnc, closes_lead=c.closes_lead,
+                is_conversion=c.is_conversion, sip_codes=tuple(int(x) for x in (c.sip_codes or ())),
+                position=c.position)
+                for c in s.scalars(select(DispositionCode).where(DispositionCode.campaign_id == campaign_id)
+                                   .order_by(DispositionCode.position, DispositionCode.id))]
+
+    def targets(self, scope: str = "default") -> TargetsView:
+        """Targets for ``scope`` (a campaign id) falling back to "default", then built-in defaults."""
+        with self.handle.session() as s:
+            t = s.scalar(select(Target).where(Target.scope == scope)) or s.scalar(
+                select(Target).where(Target.scope == "default"))
+            if t is None:
+                return TargetsView(scope="default", calls_per_day=30, talk_minutes_per_day=50,
+                                   conversions_per_month=10)
+            return TargetsView(scope=t.scope, calls_per_day=t.calls_per_day,
+                               talk_minutes_per_day=t.talk_minutes_per_day,
+                               conversions_per_month=t.conversions_per_month)
+
+    def is_dnc(self, number_e164: str) -> bool:
+        with self.handle.session() as s:
+            return self._dnc_active(s, number_e164)
+
+    @staticmethod
+    def _dnc_active(s: Session, number_e164: str) -> bool:
+        row = s.get(DoNotCall, number_e164)
+        return row is not None and (row.expires_at is None or row.expires_at > utcnow())
+
+    # ---------------------------------------------------------------- outbox
+    @staticmethod
+    def append_event(session: Session, type: str, lead_id: str | None, payload: dict[str, Any],
+                     occurred_at: dt.datetime | None = None, event_id: str | None = None) -> str:
+        """Queue an event in the caller's write transaction; returns its UUID.
+
+        Call inside ``handle.write()`` together with the event's local effect,
+        so both commit (durably) or neither does.
+        """
+        event_id = event_id or str(uuid.uuid4())
+        clean = json.loads(json.dumps(payload, default=_json_default, ensure_ascii=False))
+        seq = (session.scalar(select(func.max(OutboxEvent.seq))) or 0) + 1
+        session.add(OutboxEvent(id=event_id, seq=seq, type=type, lead_id=lead_id, payload=clean,
+                                occurred_at=occurred_at or utcnow(), status="pending"))
+        session.flush()
+        return event_id
+
+    def pending_event_count(self) -> int:
+        with self.handle.session() as s:
+            return s.scalar(select(func.count()).select_from(OutboxEvent)
+                            .where(OutboxEvent.status == "pending")) or 0
+
+    def rejected_events(self) -> list[tuple[str, str, str | None, str]]:
+        """(event id, type, lead id, reason) of events the server refused: shown, never dropped."""
+        with self.handle.session() as s:
+            return [(e.id, e.type, e.lead_id, e.reject_reason or "")
+                    for e in s.scalars(select(OutboxEvent).where(OutboxEvent.status == "rejected")
+                                       .order_by(OutboxEvent.seq))]
+
+    # --------------------------------------------------------- local actions
+    def add_note(self, lead_id: str, text: str) -> str:
+        """A note on a lead, with its ``note_added`` event, in one transaction."""
+        text = text.strip()
+        if not text:
+            raise ValueError("empty note")
+        with self.handle.write() as s:
+            if s.get(Lead, lead_id) is None:
+                raise NotFound(f"lead {lead_id} is not in the cache")
+            event_id = self.append_event(s, "note_added", lead_id, {"text": text})
+            s.add(LeadNote(id=event_id, lead_id=lead_id, text=text))
+        return event_id
+
+    # ------------------------------------------------------- bulk (embedded)
+    def ensure_campaign(self, name: str, rules: dict | None = None) -> str:
+        """Create (or update the rules of) a local campaign named ``name``; returns its id."""
+        name = name.strip()
+        if not name:
+            raise ValueError("a campaign needs a name")
+        with self.handle.write() as s:
+            cid = s.scalar(select(Campaign.id).where(Campaign.name == name).limit(1))
+            if cid is None:
+                cid = local_campaign_id(name)
+                s.add(Campaign(id=cid, name=name, rules=rules or {}))
+            elif rules is not None:
+                s.execute(update(Campaign).where(Campaign.id == cid).values(rules=rules, updated_at=utcnow()))
+        return cid
+
+    def upsert_leads(self, campaign_id: str, leads: Sequence[LeadInput]) -> UpsertResult:
+        """Insert or update leads by (campaign, external id); phones are merged by number.
+
+        Only the imported fields change on re-import: the agent's status,
+        callbacks and history stay as they are.
+        """
+        inserted = updated = 0
+        now = utcnow()
+        with self.handle.write() as s:
+            existing = dict(s.execute(select(Lead.external_id, Lead.id)
+                                      .where(Lead.campaign_id == campaign_id)).all())
+            for item in leads:
+                from app.pinyin_index import name_keys
+
+                pinyin, initials = name_keys(item.name)
+                fields = dict(name=item.name, name_pinyin=pinyin, name_initials=initials,
+                              gender=item.gender, city=item.city, plate=item.plate, vehicle=item.vehicle,
+                              policy_expiry=item.policy_expiry, last_premium=item.last_premium,
+                              source=item.source, priority=item.priority, notes=item.notes, updated_at=now)
+                lead_id = existing.get(item.external_id)
+                if lead_id is None:
+                    lead_id = local_lead_id(campaign_id, item.external_id)
+                    s.add(Lead(id=lead_id, campaign_id=campaign_id, external_id=item.external_id,
+                               status="new", created_at=now, **fields))
+                    s.flush()
+                    existing[item.external_id] = lead_id
+                    inserted += 1
+                else:
+                    s.execute(update(Lead).where(Lead.id == lead_id).values(**fields))
+                    updated += 1
+                self._merge_phones(s, lead_id, item.phones)
+        return UpsertResult(inserted=inserted, updated=updated)
+
+    @staticmethod
+    def _merge_phones(s: Session, lead_id: str, numbers: Sequence[str]) -> None:
+        have = {p.number_e164: p for p in s.scalars(select(LeadPhone).where(LeadPhone.lead_id == lead_id))}
+        wanted = list(dict.fromkeys(numbers))
+        for pos, number in enumerate(wanted):
+            p = have.pop(number, None)
+            if p is None:
+                s.add(LeadPhone(lead_id=lead_id, number_e164=number, tail4=number[-4:], position=pos))
+            elif p.position != pos:
+                p.position = pos
+        for gone in have.values():
+            s.execute(delete(LeadPhone).where(LeadPhone.id == gone.id))
+
+    def upsert_disposition_codes(self, campaign_id: str, codes: Sequence[dict[str, Any]]) -> None:
+        """Codes shaped like resources/data/dispositions_demo.json; order = position."""
+        with self.handle.write() as s:
+            have = {c.code: c for c in s.scalars(select(DispositionCode)
+                                                  .where(DispositionCode.campaign_id == campaign_id))}
+            for pos, c in enumerate(codes):
+                row = have.get(c["code"]) or DispositionCode(campaign_id=campaign_id, code=c["code"])
+                row.label = c.get("label", c["code"])
+                row.group = c.get("group", "connected")
+                for flag in ("requires_callback", "requires_note", "adds_to_dnc", "closes_lead", "is_conversion"):
+                    setattr(row, flag, bool(c.get(flag, False)))
+                row.sip_codes = [int(x) for x in c.get("sip", c.get("sip_codes", []))]
+                row.position = int(c.get("position", pos))
+                s.add(row)
+
+    def upsert_script(self, script_id: str, campaign_id: str, title: str, body_markdown: str,
+                      version: int = 1) -> None:
+        with self.handle.write() as s:
+            row = s.get(Script, script_id) or Script(id=script_id, campaign_id=campaign_id)
+            row.campaign_id, row.title, row.body_markdown, row.version = campaign_id, title, body_markdown, version
+            row.updated_at = utcnow()
+            s.add(row)
+
+    def upsert_targets(self, scope: str, calls_per_day: int, talk_minutes_per_day: int,
+                       conversions_per_month: int) -> None:
+        with self.handle.write() as s:
+            row = s.scalar(select(Target).where(Target.scope == scope)) or Target(scope=scope)
+            row.calls_per_day, row.talk_minutes_per_day = calls_per_day, talk_minutes_per_day
+            row.conversions_per_month = conversions_per_month
+            s.add(row)
+
+    def get_state(self, key: str) -> str | None:
+        """A sync_state value (cursors, markers; never a secret)."""
+        with self.handle.session() as s:
+            return s.scalar(select(SyncState.value).where(SyncState.key == key))
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.handle.write() as s:
+            s.merge(SyncState(key=key, value=value))
+
+    def import_leads(self, path: Path, campaign: str):
+        """Read a CSV/XLSX file and upsert its good rows into ``campaign`` (see app.leads_import)."""
+        from app.leads_import import import_file
+
+        return import_file(self, Path(path), campaign)
+
+    def load_demo(self) -> str:
+        """Load the bundled demo campaign, script, codes, targets and 60 leads (idempotent)."""
+        from app.demo import load_demo
+
+        return load_demo(self)

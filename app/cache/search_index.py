@@ -1,0 +1,370 @@
+"""In-memory search index over the leads, for the lead list's search box.
+
+One keystroke over 100,000 leads must take ≤ 50 ms, which rules out an SQL
+``LIKE`` over pinyin per keystroke. The index keeps, per lead, its id, one
+lowercase key string (name, pinyin, initials, plate, external id), the
+national digits of its numbers (never shown; only for "search by number
+tail"), and numpy columns for the tab, filters and sort orders.
+
+It catches up with changes from any writer through ``lead_changes``, a
+journal filled by SQLite triggers (migration 0002): before each search it
+asks for the journal's newest seq (one index lookup) and reloads only the
+leads changed since. A gap in the journal (pruned rows) means a full rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+TABS = ("todo", "callbacks", "done")
+SORTS = ("priority", "expiry", "callback", "name", "recent")
+DONE_STATUSES = ("done", "closed")
+_CAT_TODO, _CAT_CALLBACK, _CAT_DONE, _CAT_DELETED = 0, 1, 2, 3
+_NEVER = 2**31 - 1  # sorts after any real date
+_CHUNK = 20_000
+
+# Everything that can be computed in SQL is (C speed, and no Python objects for
+# the date strings): the search key, the tab category, dates as integers.
+_LEAD_SELECT = f"""
+SELECT id,
+       lower(coalesce(name, '') || char(9) || coalesce(name_pinyin, '') || char(9) ||
+             coalesce(name_initials, '') || char(9) || coalesce(plate, '') || char(9) ||
+             coalesce(external_id, '')),
+       CASE WHEN status IN {DONE_STATUSES!r} THEN {_CAT_DONE}
+            WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END,
+       coalesce(priority, 0),
+       coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER}),
+       coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER}),
+       coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0),
+       coalesce(campaign_id, ''), coalesce(source, ''),
+       CASE WHEN coalesce(name_pinyin, '') = '' THEN name END
+FROM leads
+"""
+# The start-up path: one aggregate scan returns each column as ONE string (ids and keys
+# split in C, numbers parsed by numpy), so 100k leads cost a handful of Python objects
+# per column instead of 100k. One query = one scan = the same row order in every column.
+_RS = "char(30)"  # record separator; removed from keys
+_BULK_SELECT = f"""
+SELECT count(*),
+       group_concat(id, {_RS}),
+       group_concat(replace(lower(coalesce(name, '') || char(9) || coalesce(name_pinyin, '') || char(9) ||
+             coalesce(name_initials, '') || char(9) || coalesce(plate, '') || char(9) ||
+             coalesce(external_id, '')), {_RS}, ' '), {_RS}),
+       group_concat(CASE WHEN status IN {DONE_STATUSES!r} THEN {_CAT_DONE}
+            WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END),
+       group_concat(coalesce(priority, 0)),
+       group_concat(coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER})),
+       group_concat(coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER})),
+       group_concat(coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0)),
+       group_concat({{campaign_case}}),
+       group_concat({{source_case}}),
+       group_concat(CASE WHEN coalesce(name_pinyin, '') = '' THEN 1 ELSE 0 END),
+       group_concat(rowid)
+FROM leads
+"""
+_BULK_PHONES = f"""
+SELECT count(*), group_concat(l.rowid),
+       group_concat(CASE WHEN p.number_e164 LIKE '+86%' THEN substr(p.number_e164, 4) ELSE p.number_e164 END, {_RS}),
+       group_concat(coalesce(CAST(substr(p.number_e164, -4) AS INTEGER), -1))
+FROM lead_phones AS p JOIN leads AS l ON l.id = p.lead_id
+"""
+_PHONE_SELECT = """
+SELECT lead_id, CASE WHEN number_e164 LIKE '+86%' THEN substr(number_e164, 4) ELSE number_e164 END
+FROM lead_phones
+"""
+_NUM_COLS = (("cat", np.int8), ("prio", np.int16), ("expiry", np.int32), ("callback", np.int64),
+             ("attempt", np.int64), ("campaign", np.int32), ("source", np.int32))
+
+
+class LeadIndex:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.RLock()
+        self._reset()
+        self.built = False
+        self.build_seconds = 0.0
+
+    def _reset(self) -> None:
+        self._pos: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._keys: list[str] = []
+        self._np: dict[str, np.ndarray] = {name: np.zeros(0, dt) for name, dt in _NUM_COLS}
+        self._np_ids = np.zeros(0, object)
+        self._codes: dict[str, dict[str, int]] = {"campaign": {}, "source": {}}
+        # Numbers for "search by tail": from the build, numpy columns sorted by the last four
+        # digits (binary search), plus an overlay for leads whose numbers changed since.
+        self._ph_tail = np.zeros(0, np.int32)
+        self._ph_pos = np.zeros(0, np.int32)
+        self._ph_digits: list[str] = []
+        self._ph_override: dict[int, tuple[str, ...]] = {}
+        self._last_seq = 0
+        self._orders: dict[str, np.ndarray] = {}
+        self._ids_dirty = True
+        self._last_query: tuple[str, list[int]] | None = None
+
+    # ----------------------------------------------------------------- loading
+    def build(self) -> None:
+        t0 = time.perf_counter()
+        with self._lock, self._engine.connect() as conn:
+            dbapi = conn.connection.driver_connection
+            dbapi.execute("BEGIN")  # one snapshot for the journal seq and the rows
+            try:
+                seq = dbapi.execute("SELECT coalesce(max(seq), 0) FROM lead_changes").fetchone()[0]
+                self._reset()
+                self._last_seq = seq
+                self._bulk_load(dbapi)
+            finally:
+                dbapi.execute("ROLLBACK")
+            self.built = True
+            self.build_seconds = time.perf_counter() - t0
+        log.info("lead index built: %d leads in %.0f ms", len(self._ids), self.build_seconds * 1000)
+
+    def _case_for(self, dbapi, kind: str, column: str) -> tuple[str, list[str]]:
+        """SQL mapping each distinct value of ``column`` to its integer code (few distinct values)."""
+        values = [r[0] for r in dbapi.execute(f"SELECT DISTINCT coalesce({column}, '') FROM leads")]
+        table = self._codes[kind]
+        for v in values:
+            table.setdefault(v, len(table) + 1)
+        if not values:
+            return "0", []
+        whens = " ".join("WHEN ? THEN " + str(table[v]) for v in values)
+        return f"CASE coalesce({column}, '') {whens} ELSE 0 END", values
+
+    def _bulk_load(self, dbapi) -> None:
+        camp_sql, camp_params = self._case_for(dbapi, "campaign", "campaign_id")
+        src_sql, src_params = self._case_for(dbapi, "source", "source")
+        sql = _BULK_SELECT.replace("{campaign_case}", camp_sql).replace("{source_case}", src_sql)
+        row = dbapi.execute(sql, [*camp_params, *src_params]).fetchone()
+        n = row[0]
+        if not n:
+            return
+        rs = "\x1e"
+        self._ids = row[1].split(rs)
+        self._keys = row[2].split(rs)
+        if len(self._ids) != n or len(self._keys) != n:
+            raise RuntimeError("lead index: column lengths differ")  # a separator inside an id
+        for (name, dtype), text in zip(_NUM_COLS, row[3:10], strict=True):
+            self._np[name] = np.fromstring(text, dtype=np.int64, sep=",").astype(dtype)
+        no_pinyin = np.flatnonzero(np.fromstring(row[10], dtype=np.int64, sep=","))
+        if len(no_pinyin):  # written without search keys (e.g. by a plain SQL writer)
+            names = dict(dbapi.execute("SELECT id, name FROM leads WHERE coalesce(name_pinyin, '') = ''"))
+            for i in no_pinyin.tolist():
+                name = names.get(self._ids[i])
+                if name:
+                    self._keys[i] = _key_with_pinyin(self._keys[i], name)
+        self._pos = dict(zip(self._ids, range(n), strict=True))
+        prow = dbapi.execute(_BULK_PHONES).fetchone()
+        if prow[0]:
+            # Map each phone's lead rowid to the lead's position (vectorised: a scan returns rowid order,
+            # but sort anyway rather than rely on it).
+            lead_rowids = np.fromstring(row[11], dtype=np.int64, sep=",")
+            by_rowid = np.argsort(lead_rowids, kind="stable")
+            phone_rowids = np.fromstring(prow[1], dtype=np.int64, sep=",")
+            lead_pos = by_rowid[np.searchsorted(lead_rowids, phone_rowids, sorter=by_rowid)].astype(np.int32)
+            tails = np.fromstring(prow[3], dtype=np.int64, sep=",").astype(np.int32)
+            digits = prow[2].split(rs)
+            order = np.argsort(tails, kind="stable")
+            self._ph_tail, self._ph_pos = tails[order], lead_pos[order]
+            self._ph_digits = [digits[i] for i in order.tolist()]
+        self._orders = {}
+        self._ids_dirty = True
+        self._last_query = None
+
+    def refresh(self) -> bool:
+        """Catch up with the change journal; returns True if anything changed."""
+        if not self.built:
+            self.build()
+            return True
+        with self._lock:
+            with self._engine.connect() as conn:
+                dbapi = conn.connection.driver_connection
+                newest = dbapi.execute("SELECT coalesce(max(seq), 0) FROM lead_changes").fetchone()[0]
+                if newest == self._last_seq:
+                    return False
+                oldest = dbapi.execute(
+                    "SELECT min(seq) FROM lead_changes WHERE seq > ?", (self._last_seq,)
+                ).fetchone()[0]
+                # A journal that went backwards or has a hole was pruned or replaced.
+                gap = newest < self._last_seq or (oldest is not None and oldest > self._last_seq + 1)
+                changed: list[str] = []
+                if not gap:
+                    changed = [r[0] for r in dbapi.execute(
+                        "SELECT DISTINCT lead_id FROM lead_changes WHERE seq > ? AND seq <= ?",
+                        (self._last_seq, newest))]
+                if not gap and len(changed) <= 20_000:
+                    self._reload(dbapi, changed)
+                    self._last_seq = newest
+                    return True
+            self.build()
+            return True
+
+    def _reload(self, dbapi, lead_ids: Sequence[str]) -> None:
+        for start in range(0, len(lead_ids), 500):
+            chunk = list(lead_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = dbapi.execute(f"{_LEAD_SELECT} WHERE id IN ({marks})", chunk).fetchall()
+            phones: dict[str, list[str]] = {}
+            for lead_id, d in dbapi.execute(f"{_PHONE_SELECT} WHERE lead_id IN ({marks})", chunk):
+                phones.setdefault(lead_id, []).append(d)
+            new_rows = []
+            found = set()
+            for row in rows:
+                found.add(row[0])
+                pos = self._pos.get(row[0])
+                if pos is None:
+                    new_rows.append(row)
+                else:
+                    self._update_row(pos, row)
+            if new_rows:
+                self._append_rows(new_rows)
+            for row in rows:
+                self._ph_override[self._pos[row[0]]] = tuple(phones.get(row[0], ()))
+            for lead_id in chunk:
+                if lead_id not in found:
+                    self._delete(lead_id)
+        self._orders = {}
+        self._last_query = None
+
+    def _update_row(self, pos: int, row: tuple) -> None:
+        _id, key, cat, prio, expiry, callback, attempt, campaign, source, no_pinyin = row
+        self._keys[pos] = _key_with_pinyin(key, no_pinyin) if no_pinyin else key
+        cc, sc = self._codes["campaign"], self._codes["source"]
+        values = (cat, prio, expiry, callback, attempt, cc.get(campaign) or cc.setdefault(campaign, len(cc) + 1),
+                  sc.get(source) or sc.setdefault(source, len(sc) + 1))
+        for (name, _dt), v in zip(_NUM_COLS, values, strict=True):
+            self._np[name][pos] = v
+
+    def _delete(self, lead_id: str) -> None:
+        pos = self._pos.get(lead_id)
+        if pos is None:
+            return
+        self._keys[pos] = ""
+        self._np["cat"][pos] = _CAT_DELETED
+        self._ph_override[pos] = ()
+
+    def _order(self, sort: str) -> np.ndarray:
+        order = self._orders.get(sort)
+        if order is not None:
+            return order
+        c = self._np
+        if sort == "expiry":
+            order = np.lexsort((c["prio"], c["expiry"]))
+        elif sort == "callback":
+            order = np.lexsort((c["prio"], c["callback"]))
+        elif sort == "recent":
+            order = np.lexsort((c["prio"], -c["attempt"]))  # newest attempt first, never-called last
+        elif sort == "name":
+            order = self._name_order()
+        else:  # priority: 1 is the most urgent, then the nearest policy expiry
+            order = np.lexsort((c["expiry"], c["prio"]))
+        self._orders[sort] = order
+        return order
+
+    def _name_order(self) -> np.ndarray:
+        # Pinyin order straight from SQL: only this sort needs the pinyin strings.
+        with self._engine.connect() as conn:
+            rows = conn.connection.driver_connection.execute(
+                "SELECT id FROM leads ORDER BY name_pinyin, name").fetchall()
+        seen = [self._pos[r[0]] for r in rows if r[0] in self._pos]
+        rest = sorted(set(range(len(self._ids))) - set(seen))
+        return np.asarray(seen + rest, dtype=np.int64)
+
+    def prepare(self, sorts: Sequence[str] = ("priority", "callback")) -> None:
+        """Build the index and the common sort orders ahead of the first keystroke."""
+        self.refresh()
+        with self._lock:
+            self._ids_array()
+            for sort in sorts:
+                self._order(sort)
+
+    def _ids_array(self) -> np.ndarray:
+        if self._ids_dirty:
+            self._np_ids = np.asarray(self._ids, dtype=object)
+            self._ids_dirty = False
+        return self._np_ids
+
+    # ------------------------------------------------------------------ search
+    def search(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
+               source: str | None = None, sort: str = "priority") -> list[str]:
+        if tab is not None and tab not in TABS:
+            raise ValueError(f"unknown tab {tab!r}; expected one of {TABS}")
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+        self.refresh()
+        with self._lock:
+            if tab == "callbacks" and sort == "priority":
+                sort = "callback"  # due and overdue first
+            cat = self._np["cat"]
+            if tab == "todo":
+                mask = cat == _CAT_TODO
+            elif tab == "callbacks":
+                mask = cat == _CAT_CALLBACK
+            elif tab == "done":
+                mask = cat == _CAT_DONE
+            else:
+                mask = cat != _CAT_DELETED
+            if campaign_id is not None:
+                mask &= self._np["campaign"] == self._codes["campaign"].get(campaign_id, -1)
+            if source is not None:
+                mask &= self._np["source"] == self._codes["source"].get(source, -1)
+            q = (text or "").strip().lower()
+            if q:
+                hits = np.zeros(len(self._ids), dtype=bool)
+                hit_pos = self._text_hits(q)
+                if hit_pos:
+                    hits[hit_pos] = True
+                mask &= hits
+            order = self._order(sort)
+            return self._ids_array()[order[mask[order]]].tolist()
+
+    def _text_hits(self, q: str) -> list[int]:
+        compact = q.replace(" ", "")
+        keys = self._keys
+        # Typing one more character narrows the previous result: scan only those.
+        prev = self._last_query
+        if prev is not None and compact.startswith(prev[0]):
+            hits = [i for i in prev[1] if compact in keys[i]]
+        else:
+            hits = [i for i, k in enumerate(keys) if compact in k]
+        self._last_query = (compact, hits)
+        if compact.isdigit() and len(compact) >= 4:
+            tail = self._tail_hits(compact)
+            if tail:
+                return sorted(set(hits).union(tail))
+        return hits
+
+    def _tail_hits(self, q: str) -> set[int]:
+        """Leads with a number ending in ``q`` (4+ digits)."""
+        found: set[int] = set()
+        t = int(q[-4:])
+        lo = int(np.searchsorted(self._ph_tail, t, "left"))
+        hi = int(np.searchsorted(self._ph_tail, t, "right"))
+        override = self._ph_override
+        for k in range(lo, hi):
+            p = int(self._ph_pos[k])
+            if p >= 0 and p not in override and self._ph_digits[k].endswith(q):
+                found.add(p)
+        for p, digits in override.items():
+            if any(d.endswith(q) for d in digits):
+                found.add(p)
+        return found
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._np["cat"] != _CAT_DELETED))
+
+
+def _key_with_pinyin(key: str, name: str) -> str:
+    from app.pinyin_index import name_keys  # lazy: pypinyin costs ~0.2 s to import
+
+    pinyin, initials = name_keys(name)
+    parts = key.split("\t")
+    parts[1], parts[2] = pinyin, initials
+    return "\t".join(parts)

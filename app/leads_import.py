@@ -1,0 +1,351 @@
+"""Lead import from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) and XLSX files.
+
+Headers may be Chinese or English (外部编号/external_id, 姓名/name, 电话/手机/
+phone — several numbers in one cell separated by ; / , or extra phone
+columns — 性别, 城市, 车牌, 车型, 保单到期日, 上年保费, 来源, 优先级, 备注).
+Good rows are kept, bad rows are reported with their line number and the
+reason; re-importing the same file updates leads by external id and never
+duplicates them. A file that cannot be read at all raises ImportFileError
+with one sentence for the user.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app import phone as phone_mod
+from app.cache.views import LeadInput
+
+if TYPE_CHECKING:
+    from app.cache.repository import Repository
+
+log = logging.getLogger(__name__)
+
+MAX_ROWS = 500_000  # a bound, not a product limit: bigger files should be split
+
+# Canonical field → accepted header spellings (compared after lower-casing and removing spaces/_/-).
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "external_id": ("外部编号", "编号", "客户编号", "名单编号", "externalid", "id", "leadid", "customerid", "ref"),
+    "name": ("姓名", "客户姓名", "名字", "客户名称", "name", "customername", "fullname"),
+    "phone": ("电话", "手机", "手机号", "手机号码", "电话号码", "联系电话", "号码", "phone", "mobile", "tel",
+              "phones", "phonenumber", "telephone", "cell"),
+    "gender": ("性别", "gender", "sex"),
+    "city": ("城市", "所在城市", "地区", "city"),
+    "plate": ("车牌", "车牌号", "车牌号码", "plate", "licenseplate", "platenumber"),
+    "vehicle": ("车型", "品牌车型", "车辆", "vehicle", "model", "carmodel"),
+    "policy_expiry": ("保单到期日", "到期日", "保险到期日", "到期日期", "policyexpiry", "expiry", "expirydate",
+                      "renewaldate"),
+    "last_premium": ("上年保费", "保费", "去年保费", "lastpremium", "premium"),
+    "source": ("来源", "数据来源", "名单来源", "source"),
+    "priority": ("优先级", "priority"),
+    "notes": ("备注", "说明", "notes", "note", "remark", "remarks", "comment"),
+}
+# Extra phone columns: 电话2, 备用电话, phone2, other_phone…
+_EXTRA_PHONE = re.compile(r"^(电话|手机|手机号|号码|phone|mobile|tel)\d+$|^(备用|其他|第二)(电话|手机|号码)$|"
+                          r"^(other|alt|alternate|second)(phone|mobile|tel)$")
+_PHONE_SPLIT = re.compile(r"[;/,，；、|]+")
+_GENDER = {"男": "男", "女": "女", "m": "男", "male": "男", "f": "女", "female": "女", "先生": "男", "女士": "女"}
+_PRIORITY_WORDS = {"高": 1, "中": 2, "低": 3, "high": 1, "medium": 2, "low": 3}
+
+
+class ImportFileError(Exception):
+    """The file cannot be read at all; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ParsedFile:
+    leads: list[tuple[int, LeadInput]] = field(default_factory=list)  # (line, lead)
+    skipped: list[SkippedRow] = field(default_factory=list)
+    warnings: list[SkippedRow] = field(default_factory=list)  # imported, but something was dropped
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    campaign_id: str
+    imported: int
+    inserted: int
+    updated: int
+    skipped: tuple[SkippedRow, ...]
+    warnings: tuple[SkippedRow, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"imported": self.imported, "skipped": [{"line": s.line, "reason": s.reason} for s in self.skipped]}
+
+
+# --------------------------------------------------------------------- reading
+def _norm_header(h: Any) -> str:
+    return re.sub(r"[\s_\-:：()（）]", "", str(h or "")).lower().lstrip("\ufeff")
+
+
+def _map_headers(headers: list[Any]) -> tuple[dict[str, int], list[int]]:
+    lookup = {alias.lower(): canon for canon, aliases in HEADER_ALIASES.items() for alias in aliases}
+    mapping: dict[str, int] = {}
+    extra_phones: list[int] = []
+    for i, h in enumerate(headers):
+        key = _norm_header(h)
+        canon = lookup.get(key)
+        if canon and canon not in mapping:
+            mapping[canon] = i
+        elif canon == "phone" or _EXTRA_PHONE.match(key):
+            extra_phones.append(i)
+    return mapping, extra_phones
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    if b"\x00" in raw[:4096]:
+        raise ImportFileError(f"{path.name} is not a CSV text file or an .xlsx workbook.")
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
+    for enc in ("utf-8", "gb18030"):  # gb18030 is a superset of GBK and GB2312
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(f"{path.name} is neither UTF-8 nor GBK text, so its characters cannot be read.")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    text = _decode(path.read_bytes(), path)
+    sample = text[:8192]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    start = 1
+    for row in reader:
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__}).") from None
+    try:
+        ws = wb.worksheets[0]
+        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            yield i, list(row)
+    finally:
+        wb.close()
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    """(line number, cells) for every row, header included."""
+    if not path.exists():
+        raise ImportFileError(f"{path} does not exist.")
+    if not path.is_file():
+        raise ImportFileError(f"{path} is not a file.")
+    try:
+        head = path.open("rb").read(4)
+    except OSError as exc:
+        raise ImportFileError(f"{path.name} cannot be opened ({exc.strerror}).") from None
+    if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
+        return _xlsx_rows(path)
+    if path.suffix.lower() == ".xls":
+        raise ImportFileError(f"{path.name} is an old .xls workbook; save it as .xlsx or CSV and import again.")
+    return _csv_rows(path)
+
+
+# --------------------------------------------------------------------- parsing
+def _cell(row: list[Any], idx: int | None) -> Any:
+    if idx is None or idx >= len(row):
+        return None
+    value = row[idx]
+    return value.strip() if isinstance(value, str) else value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _text(value)
+    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?", text) or \
+        re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+    if not m:
+        raise ValueError(text)
+    return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+def _parse_premium(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return round(value)
+    text = re.sub(r"[,，\s元¥￥]|CNY|RMB", "", _text(value), flags=re.I)
+    return round(float(text))
+
+
+def _parse_priority(value: Any) -> int:
+    if value in (None, ""):
+        return 3
+    text = _text(value).lower()
+    if text in _PRIORITY_WORDS:
+        return _PRIORITY_WORDS[text]
+    number = int(float(text))
+    if not 1 <= number <= 9:
+        raise ValueError(text)
+    return number
+
+
+def _split_phones(values: list[Any]) -> list[str]:
+    parts: list[str] = []
+    for v in values:
+        text = _text(v)
+        if text:
+            parts += [p.strip() for p in _PHONE_SPLIT.split(text) if p.strip()]
+    return parts
+
+
+def parse_file(path: Path) -> ParsedFile:
+    rows = read_rows(Path(path))
+    try:
+        first = next(rows, None)
+        while first is not None and not any(_text(c) for c in first[1]):
+            first = next(rows, None)  # leading blank lines
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).") from None
+    if first is None:
+        raise ImportFileError(f"{Path(path).name} is empty.")
+    mapping, extra_phones = _map_headers(first[1])
+    missing = [f for f in ("name", "phone") if f not in mapping]
+    if missing:
+        need = {"name": "姓名/name", "phone": "电话/phone"}
+        raise ImportFileError(
+            f"{Path(path).name} has no {' and no '.join(need[f] for f in missing)} column in its first row."
+        )
+    out = ParsedFile()
+    seen_ids: dict[str, int] = {}
+    seen_numbers: dict[str, int] = {}
+    count = 0
+    try:
+        for line, row in rows:
+            count += 1
+            if count > MAX_ROWS:
+                raise ImportFileError(f"{Path(path).name} has more than {MAX_ROWS} rows; split it and import the parts.")
+            if not any(_text(c) for c in row):
+                continue
+            parsed = _parse_row(line, row, mapping, extra_phones, seen_ids, seen_numbers, out)
+            if parsed is not None:
+                out.leads.append((line, parsed))
+    except csv.Error as exc:
+        raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).") from None
+    return out
+
+
+def _parse_row(line: int, row: list[Any], mapping: dict[str, int], extra_phones: list[int],
+               seen_ids: dict[str, int], seen_numbers: dict[str, int], out: ParsedFile) -> LeadInput | None:
+    def get(name: str) -> Any:
+        return _cell(row, mapping.get(name))
+
+    def skip(reason: str) -> None:
+        out.skipped.append(SkippedRow(line, reason))
+
+    name = _text(get("name"))
+    if not name:
+        skip("missing name")
+        return None
+    raw_numbers = _split_phones([get("phone"), *(_cell(row, i) for i in extra_phones)])
+    if not raw_numbers:
+        skip("missing phone number")
+        return None
+    numbers, bad = [], []
+    for raw in raw_numbers:
+        try:
+            numbers.append(phone_mod.normalise(raw))
+        except phone_mod.PhoneError as exc:
+            bad.append(str(exc))
+    if not numbers:
+        skip(f"bad phone number: {bad[0]}")
+        return None
+    if bad:
+        out.warnings.append(SkippedRow(line, f"{len(bad)} bad phone number(s) dropped: {bad[0]}"))
+    numbers = list(dict.fromkeys(numbers))
+    external_id = _text(get("external_id"))
+    auto_id = not external_id
+    if auto_id:
+        # Stable id from the row's content, so re-importing the same file stays idempotent.
+        external_id = "auto-" + hashlib.sha1(f"{name}|{numbers[0]}".encode()).hexdigest()[:12]
+    if external_id in seen_ids:
+        first = seen_ids[external_id]
+        skip(f"duplicate row (same name and phone number as line {first})" if auto_id
+             else f"duplicate external id {external_id} (first on line {first})")
+        return None
+    for number in numbers:
+        if number in seen_numbers:
+            skip(f"duplicate phone number {phone_mod.mask(number)} (first on line {seen_numbers[number]})")
+            return None
+    try:
+        expiry = _parse_date(get("policy_expiry"))
+    except ValueError:
+        skip(f"bad policy expiry date {_text(get('policy_expiry'))!r}")
+        return None
+    try:
+        premium = _parse_premium(get("last_premium"))
+    except ValueError:
+        skip(f"bad premium {_text(get('last_premium'))!r}")
+        return None
+    try:
+        priority = _parse_priority(get("priority"))
+    except ValueError:
+        skip(f"bad priority {_text(get('priority'))!r} (use 1–9 or 高/中/低)")
+        return None
+    seen_ids[external_id] = line
+    for number in numbers:
+        seen_numbers[number] = line
+    gender = _text(get("gender"))
+    return LeadInput(
+        external_id=external_id, name=name, phones=tuple(numbers),
+        gender=_GENDER.get(gender.lower(), gender), city=_text(get("city")),
+        plate=_text(get("plate")).upper().replace(" ", ""), vehicle=_text(get("vehicle")),
+        policy_expiry=expiry, last_premium=premium, source=_text(get("source")), priority=priority,
+        notes=_text(get("notes")),
+    )
+
+
+# --------------------------------------------------------------------- import
+def import_file(repo: Repository, path: Path, campaign: str) -> ImportResult:
+    """Parse ``path`` and upsert its good rows into the local campaign named ``campaign``."""
+    from app.demo import ensure_local_campaign
+
+    parsed = parse_file(path)
+    campaign_id = ensure_local_campaign(repo, campaign)
+    result = repo.upsert_leads(campaign_id, [lead for _, lead in parsed.leads])
+    for w in parsed.warnings:
+        log.warning("import %s line %d: %s", Path(path).name, w.line, w.reason)
+    log.info("imported %d leads (%d new, %d updated) from %s; %d rows skipped",
+             len(parsed.leads), result.inserted, result.updated, Path(path).name, len(parsed.skipped))
+    return ImportResult(campaign_id=campaign_id, imported=len(parsed.leads), inserted=result.inserted,
+                        updated=result.updated, skipped=tuple(parsed.skipped), warnings=tuple(parsed.warnings))

@@ -1,0 +1,103 @@
+"""归属地 and 运营商 for Chinese numbers without loading phonenumbers' geocoder.
+
+``phonenumbers.geocoder`` imports every locale's data for every country:
+~100 MB of RAM and ~0.5 s, for a lookup the customer card makes once per
+lead. ``app/data/cn_phone_zh.csv`` holds only the +86 prefixes in Chinese
+(derived from phonenumbers' data, Apache-2.0), loaded lazily into numpy
+arrays (~2 MB). Regenerate it after upgrading phonenumbers with
+``python -m app.phone_geo --rebuild``; a unit test compares it with
+phonenumbers on sample numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "cn_phone_zh.csv"
+_lock = threading.Lock()
+_tables: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] | None = None
+_names: list[str] = []
+
+
+def _load() -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    global _tables, _names
+    with _lock:
+        if _tables is not None:
+            return _tables
+        names: list[str] = []
+        raw: dict[str, dict[int, list[tuple[int, int]]]] = {"geo": {}, "carrier": {}}
+        with DATA_FILE.open(encoding="utf-8", newline="") as fh:
+            for kind, key, value in csv.reader(fh):
+                if kind == "name":  # name rows come first: index, text
+                    names.append(value)
+                elif kind in raw:
+                    raw[kind].setdefault(len(key), []).append((int(key), int(value)))
+        tables: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+        for kind, by_len in raw.items():
+            tables[kind] = {}
+            for length, pairs in by_len.items():
+                pairs.sort()
+                keys = np.asarray([p for p, _ in pairs], dtype=np.int64)
+                vals = np.asarray([v for _, v in pairs], dtype=np.int32)
+                tables[kind][length] = (keys, vals)
+        _names = names
+        _tables = tables
+        return tables
+
+
+def _longest_prefix(kind: str, digits: str) -> str:
+    tables = _load()[kind]
+    for length in sorted(tables, reverse=True):
+        if len(digits) < length:
+            continue
+        keys, vals = tables[length]
+        key = int(digits[:length])
+        i = int(np.searchsorted(keys, key))
+        if i < len(keys) and keys[i] == key:
+            return _names[int(vals[i])]
+    return ""
+
+
+@lru_cache(maxsize=4096)
+def lookup(e164: str) -> tuple[str, str]:
+    """("湖北省宜昌市", "中国移动") for a +86 number; ("", "") when unknown or not Chinese."""
+    if not e164.startswith("+86") or not e164[1:].isdigit():
+        return "", ""
+    digits = e164[1:]  # "86…": the data's prefixes include the country code
+    region = _longest_prefix("geo", digits) or "中国"  # phonenumbers' fallback: the country
+    nsn = digits[2:]
+    is_mobile = len(nsn) == 11 and nsn.startswith("1")
+    carrier = _longest_prefix("carrier", digits) if is_mobile else ""
+    return region, carrier
+
+
+def rebuild(path: Path = DATA_FILE) -> int:
+    """Write the +86 zh subset of phonenumbers' geocoder and carrier data; returns the row count."""
+    from phonenumbers.carrierdata import CARRIER_DATA
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    pairs = [("geo", k, v["zh"]) for k, v in GEOCODE_DATA.items() if k.startswith("86") and v.get("zh")]
+    pairs += [("carrier", k, v["zh"]) for k, v in CARRIER_DATA.items() if k.startswith("86") and v.get("zh")]
+    names = sorted({name for _, _, name in pairs})
+    index = {name: i for i, name in enumerate(names)}
+    rows = [("name", str(i), name) for i, name in enumerate(names)]
+    rows += sorted((kind, key, str(index[name])) for kind, key, name in pairs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(("kind", "key", "value"))
+        w.writerows(rows)
+    return len(pairs)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--rebuild"]:
+        print(f"wrote {rebuild()} rows to {DATA_FILE}")
+    else:
+        print("usage: python -m app.phone_geo --rebuild")

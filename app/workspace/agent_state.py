@@ -1,0 +1,156 @@
+"""The agent's state: 就绪 / 通话中 / 话后处理 / 小休(原因) / 离线.
+
+A small state machine with explicit transitions. Every change is emitted as a
+frozen :class:`AgentStatus`; the composition root turns it into the
+``agent_state_changed`` presence event and the status-bar text.
+
+A pause asked for while on a call or in wrap-up is remembered and taken when
+the wrap-up is saved, so the agent can say "break after this call".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from PySide6.QtCore import QObject, Signal
+
+from app.workspace.qt_emit import emit
+
+
+class AgentState(str, Enum):
+    READY = "ready"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+    OFFLINE = "offline"
+
+
+PAUSE_REASONS = ("休息", "用餐", "会议", "培训", "辅导")
+
+STATE_LABELS = {
+    AgentState.READY: "就绪",
+    AgentState.ON_CALL: "通话中",
+    AgentState.WRAP_UP: "话后处理",
+    AgentState.PAUSED: "小休",
+    AgentState.OFFLINE: "离线",
+}
+
+_ALLOWED: dict[AgentState, set[AgentState]] = {
+    AgentState.OFFLINE: {AgentState.READY, AgentState.PAUSED, AgentState.WRAP_UP},
+    AgentState.READY: {AgentState.ON_CALL, AgentState.PAUSED, AgentState.OFFLINE},
+    # Inbound calls may ring while paused (a returned call); answering moves to on_call.
+    AgentState.PAUSED: {AgentState.READY, AgentState.ON_CALL, AgentState.OFFLINE},
+    AgentState.ON_CALL: {AgentState.WRAP_UP, AgentState.OFFLINE},
+    AgentState.WRAP_UP: {AgentState.READY, AgentState.PAUSED, AgentState.OFFLINE},
+}
+
+
+class TransitionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    state: AgentState
+    reason: str | None = None
+    since: dt.datetime | None = None
+    pending_pause: str | None = None
+
+    @property
+    def label(self) -> str:
+        text = STATE_LABELS[self.state]
+        return f"{text}（{self.reason}）" if self.state is AgentState.PAUSED and self.reason else text
+
+    def presence_payload(self) -> dict:
+        payload: dict = {"state": self.state.value}
+        if self.reason:
+            payload["reason"] = self.reason
+        return payload
+
+
+class AgentStateMachine(QObject):
+    changed = Signal(object)  # AgentStatus
+
+    def __init__(
+        self,
+        clock: Callable[[], dt.datetime] | None = None,
+        pause_reasons: tuple[str, ...] = PAUSE_REASONS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.pause_reasons = tuple(pause_reasons)
+        self._status = AgentStatus(AgentState.OFFLINE, since=self._clock())
+
+    @property
+    def status(self) -> AgentStatus:
+        return self._status
+
+    @property
+    def state(self) -> AgentState:
+        return self._status.state
+
+    def can_dial(self) -> bool:
+        return self.state is AgentState.READY
+
+    # -- transitions -------------------------------------------------------------
+    def go_ready(self) -> None:
+        self._move(AgentState.READY)
+
+    def go_offline(self) -> None:
+        self._move(AgentState.OFFLINE)
+
+    def call_started(self) -> None:
+        self._move(AgentState.ON_CALL)
+
+    def call_ended(self) -> None:
+        """The call is over: wrap-up is mandatory, whatever came before."""
+        if self.state is AgentState.WRAP_UP:
+            return
+        self._move(AgentState.WRAP_UP)
+
+    def resume_wrapup(self) -> None:
+        """After a restart with an unsaved wrap-up: back into wrap-up, whatever the start state."""
+        if self.state is not AgentState.WRAP_UP:
+            self._status = AgentStatus(AgentState.WRAP_UP, since=self._clock())
+            emit(self.changed, self._status)
+
+    def wrapup_saved(self) -> None:
+        pending = self._status.pending_pause
+        if pending:
+            self._move(AgentState.PAUSED, pending)
+        else:
+            self._move(AgentState.READY)
+
+    def pause(self, reason: str) -> None:
+        if reason not in self.pause_reasons:
+            raise TransitionError(f"unknown pause reason {reason!r}")
+        if self.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
+            # Taken after the wrap-up is saved.
+            self._status = AgentStatus(
+                self._status.state, self._status.reason, self._status.since, pending_pause=reason
+            )
+            emit(self.changed, self._status)
+            return
+        self._move(AgentState.PAUSED, reason)
+
+    def resume(self) -> None:
+        if self.state is AgentState.PAUSED:
+            self._move(AgentState.READY)
+        elif self._status.pending_pause:
+            self._status = AgentStatus(self._status.state, self._status.reason, self._status.since)
+            emit(self.changed, self._status)
+
+    def _move(self, target: AgentState, reason: str | None = None) -> None:
+        current = self.state
+        if target is current and reason == self._status.reason:
+            return
+        if target is not current and target not in _ALLOWED[current]:
+            raise TransitionError(f"{current.value} → {target.value} is not allowed")
+        # A pause asked for during the call carries through to the end of wrap-up.
+        pending = self._status.pending_pause if target in (AgentState.ON_CALL, AgentState.WRAP_UP) else None
+        self._status = AgentStatus(target, reason if target is AgentState.PAUSED else None, self._clock(), pending)
+        emit(self.changed, self._status)

@@ -1,0 +1,51 @@
+"""Attach the workspace to a started Application (the composition root calls this once).
+
+Kept apart from app/application.py so the composition root needs one line,
+and tools (benchmark, screenshots) can attach the same way. The cache opens
+in the background; the workspace attaches when it is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def attach_workspace(app: Any) -> Any:
+    """Build the workspace services and put their widgets in ``app.window``.
+
+    Returns the WorkspaceUi, or None when the cache is still opening (then it
+    attaches itself once ``app.leads.opened`` fires; ``app.workspace`` is set then).
+    """
+    existing = getattr(app, "workspace", None)
+    if existing is not None:
+        return existing
+    if getattr(app, "cache", None) is None or getattr(app, "repository", None) is None:
+        leads = getattr(app, "leads", None)
+        if leads is not None and hasattr(leads, "opened") and not getattr(app, "_workspace_pending", False):
+            app._workspace_pending = True
+            leads.opened.connect(lambda _repo: _attach_now(app))
+        return None
+    return _attach_now(app)
+
+
+def _attach_now(app: Any) -> Any:
+    if getattr(app, "workspace", None) is not None:
+        return app.workspace
+    from app.workspace.runtime import WorkspaceRuntime
+    from ui.workspace.wiring import WorkspaceUi
+
+    demo = not getattr(app.settings, "server_url", None)
+    runtime = WorkspaceRuntime(app.cache, app.settings, app.paths.data_dir, demo=demo, parent=app)
+    ui = WorkspaceUi(app.window, runtime, getattr(app.settings, "shortcuts", None))
+    runtime.start()
+    register = getattr(app, "_on_shutdown", None)
+    if callable(register):
+        register("workspace", runtime.stop)  # cleanups run in reverse: before the cache closes
+    else:
+        app.shuttingDown.connect(runtime.stop)
+    app.workspace = ui
+    log.info("workspace attached (%s)", "embedded demo" if demo else "server mode")
+    return ui

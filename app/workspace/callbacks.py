@@ -1,0 +1,111 @@
+"""Callback reminders and follow-up flags.
+
+:class:`CallbackMonitor` polls a cheap query (due callbacks, a few rows) on a
+timer, reminds once per callback when it falls due, and publishes the overdue
+count for the status bar. :func:`stale_new_leads` flags new leads nobody has
+contacted within 48 hours (the floor's follow-up rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.workspace.dialing import OVERDUE_GRACE
+from app.workspace.qt_emit import emit
+
+FIRST_CONTACT_HOURS = 48
+
+
+@dataclass(frozen=True)
+class DueCallback:
+    lead_id: str
+    lead_name: str
+    due_at: dt.datetime  # naive UTC
+    callback_id: str = ""
+
+
+@dataclass(frozen=True)
+class NewLeadFact:
+    lead_id: str
+    status: str
+    created_at: dt.datetime  # naive UTC
+    last_attempt_at: dt.datetime | None = None
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def split_due(callbacks: Iterable[DueCallback], now: dt.datetime) -> tuple[list[DueCallback], list[DueCallback]]:
+    """(due, overdue) among callbacks whose time has come."""
+    now = _naive(now)
+    due, overdue = [], []
+    for cb in callbacks:
+        at = _naive(cb.due_at)
+        if at < now - OVERDUE_GRACE:
+            overdue.append(cb)
+        elif at <= now:
+            due.append(cb)
+    return due, overdue
+
+
+def stale_new_leads(
+    leads: Iterable[NewLeadFact], now: dt.datetime, hours: int = FIRST_CONTACT_HOURS
+) -> list[str]:
+    """Ids of new leads never attempted within ``hours`` of being handed out."""
+    limit = _naive(now) - dt.timedelta(hours=hours)
+    return [
+        lead.lead_id
+        for lead in leads
+        if lead.status == "new" and lead.last_attempt_at is None and _naive(lead.created_at) <= limit
+    ]
+
+
+class CallbackMonitor(QObject):
+    reminder = Signal(object)  # DueCallback, once per callback when it falls due
+    counts_changed = Signal(int, int)  # due, overdue
+
+    def __init__(
+        self,
+        fetch_due: Callable[[dt.datetime], Sequence[DueCallback]],
+        clock: Callable[[], dt.datetime] | None = None,
+        interval_ms: int = 15_000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._fetch_due = fetch_due  # callbacks with due_at <= now, not done
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._reminded: set[tuple[str, dt.datetime]] = set()
+        self._counts = (-1, -1)
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return self._counts
+
+    def start(self) -> None:
+        self._timer.start()
+        self.check()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def check(self) -> None:
+        now = self._clock()
+        rows = list(self._fetch_due(now))
+        due, overdue = split_due(rows, now)
+        for cb in due + overdue:
+            key = (cb.lead_id, _naive(cb.due_at))
+            if key not in self._reminded:
+                self._reminded.add(key)
+                emit(self.reminder, cb)
+        counts = (len(due), len(overdue))
+        if counts != self._counts:
+            self._counts = counts
+            emit(self.counts_changed, *counts)

@@ -1,0 +1,204 @@
+"""The compliance gate every dial passes, manual dials included.
+
+Pure rules over plain data: the caller (the dial service) gathers the facts
+about one number from the cache (today's attempts, DNC entries, a due
+customer-requested callback) and asks :meth:`ComplianceGate.check`. The gate
+answers allowed or a one-line Chinese reason the agent sees as-is.
+
+Times: the cache stores naive UTC; calling windows are the customer's local
+wall-clock time (``Asia/Shanghai`` unless configured). The clock is injected so
+tests and the embedded demo can evaluate the rules at a chosen instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+UTC = dt.timezone.utc
+DEFAULT_TZ = "Asia/Shanghai"
+# The 2013 insurance telesales rule: no outbound sales calls 21:00–09:00.
+HARD_WINDOW = (dt.time(9, 0), dt.time(21, 0))
+DNC_MIN_DAYS = 180
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def fixed_time_of_day(hour: int, minute: int = 0, timezone: str = DEFAULT_TZ) -> Clock:
+    """A clock that always reads today's ``hour:minute`` in ``timezone`` (the demo's window clock)."""
+
+    def clock() -> dt.datetime:
+        local = dt.datetime.now(ZoneInfo(timezone))
+        return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+    return clock
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Naive datetimes from the cache are UTC; aware ones are converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _parse_hhmm(text: str) -> dt.time:
+    hours, minutes = text.strip().split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+@dataclass(frozen=True)
+class ComplianceRules:
+    """One campaign's rules, shaped like ``rules["compliance"]`` in the cache."""
+
+    windows: tuple[tuple[dt.time, dt.time], ...] = ((dt.time(9, 0), dt.time(21, 0)),)
+    hard_window: tuple[dt.time, dt.time] = HARD_WINDOW
+    max_attempts_per_day: int = 3
+    min_minutes_between_attempts: int = 120
+    dnc_min_days: int = DNC_MIN_DAYS
+    timezone: str = DEFAULT_TZ
+
+    @classmethod
+    def from_campaign_rules(cls, rules: dict | None, timezone: str = DEFAULT_TZ) -> ComplianceRules:
+        """Build from a campaign's ``rules`` JSON; bad values fall back to safe defaults."""
+        comp = (rules or {}).get("compliance", rules or {}) or {}
+        base = cls(timezone=timezone)
+        try:
+            windows = tuple(
+                (_parse_hhmm(start), _parse_hhmm(end)) for start, end in comp.get("calling_windows", [])
+            ) or base.windows
+        except (ValueError, TypeError):
+            windows = base.windows
+        try:
+            hard = comp.get("hard_window")
+            hard_window = (_parse_hhmm(hard[0]), _parse_hhmm(hard[1])) if hard else HARD_WINDOW
+        except (ValueError, TypeError, IndexError):
+            hard_window = HARD_WINDOW
+        # The legal window can only be narrowed by a campaign, never widened.
+        hard_window = (max(hard_window[0], HARD_WINDOW[0]), min(hard_window[1], HARD_WINDOW[1]))
+        return cls(
+            windows=windows,
+            hard_window=hard_window,
+            max_attempts_per_day=int(comp.get("max_attempts_per_lead_per_day", base.max_attempts_per_day)),
+            min_minutes_between_attempts=int(
+                comp.get("min_minutes_between_attempts", base.min_minutes_between_attempts)
+            ),
+            # The regulation keeps a refusal blocked for at least 6 months.
+            dnc_min_days=max(int(comp.get("dnc_min_days", DNC_MIN_DAYS)), DNC_MIN_DAYS),
+            timezone=timezone,
+        )
+
+
+@dataclass(frozen=True)
+class DncEntry:
+    number_e164: str
+    added_at: dt.datetime
+    expires_at: dt.datetime | None = None
+    source: str = "local"  # local | server
+
+
+@dataclass(frozen=True)
+class DialFacts:
+    """What the cache knows about one number/lead at the moment of the dial."""
+
+    attempts: Sequence[dt.datetime] = field(default_factory=tuple)  # dialed_at of earlier calls to the lead
+    dnc: Sequence[DncEntry] = field(default_factory=tuple)  # entries matching the number
+    callback_due: bool = False  # the customer asked to be called back now
+    inbound_return: bool = False  # returning the customer's own call, not a marketing dial
+
+
+@dataclass(frozen=True)
+class GateResult:
+    allowed: bool
+    reason: str = ""  # one line, Chinese, shown to the agent when blocked
+    rule: str = ""  # machine name of the rule that blocked (window, hard_window, attempts, gap, dnc)
+
+    @classmethod
+    def ok(cls) -> GateResult:
+        return cls(True)
+
+
+def dnc_blocks(entry: DncEntry, now: dt.datetime, min_days: int = DNC_MIN_DAYS) -> bool:
+    """An entry blocks until the later of its expiry and ``added_at + min_days``.
+
+    A server entry with an earlier expiry cannot shorten the legal minimum.
+    """
+    floor = as_utc(entry.added_at) + dt.timedelta(days=min_days)
+    if entry.expires_at is None:
+        return True
+    return as_utc(now) < max(as_utc(entry.expires_at), floor)
+
+
+def _fmt(t: dt.time) -> str:
+    return t.strftime("%H:%M")
+
+
+class ComplianceGate:
+    """``clock`` drives everything; ``window_clock`` (the embedded demo only) replaces it for the
+    time-of-day checks, so a newcomer can try the loop at night without touching counts and gaps."""
+
+    def __init__(self, clock: Clock = system_clock, window_clock: Clock | None = None) -> None:
+        self._clock = clock
+        self._window_clock = window_clock
+
+    @property
+    def simulated_windows(self) -> bool:
+        return self._window_clock is not None
+
+    def now(self) -> dt.datetime:
+        return as_utc(self._clock())
+
+    def local_now(self, rules: ComplianceRules) -> dt.datetime:
+        return self.now().astimezone(ZoneInfo(rules.timezone))
+
+    def local_day_start_utc(self, rules: ComplianceRules) -> dt.datetime:
+        """Midnight of the customer's today, in naive UTC (how the cache stores times)."""
+        local = self.local_now(rules)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return midnight.astimezone(UTC).replace(tzinfo=None)
+
+    def check(self, rules: ComplianceRules, facts: DialFacts) -> GateResult:
+        now = self.now()
+        for entry in facts.dnc:
+            if dnc_blocks(entry, now, rules.dnc_min_days):
+                where = "本地" if entry.source == "local" else "服务器"
+                return GateResult(False, f"该号码在免打扰名单中（{where}登记），不能拨打", "dnc")
+
+        window_now = as_utc(self._window_clock()) if self._window_clock else now
+        local = window_now.astimezone(ZoneInfo(rules.timezone))
+        clock_time = local.time().replace(tzinfo=None)
+        start, end = rules.hard_window
+        if not (start <= clock_time < end):
+            return GateResult(
+                False, f"当前 {local:%H:%M} 不在法定外呼时间 {_fmt(start)}–{_fmt(end)} 内", "hard_window"
+            )
+        # A customer-requested callback or a returned call may be made outside the
+        # campaign's preferred windows, never outside the legal one.
+        if not (facts.callback_due or facts.inbound_return) and not any(
+            s <= clock_time < e for s, e in rules.windows
+        ):
+            spans = "、".join(f"{_fmt(s)}–{_fmt(e)}" for s, e in rules.windows)
+            return GateResult(False, f"当前 {local:%H:%M} 不在本活动外呼时段（{spans}）内", "window")
+
+        day_start = self.local_day_start_utc(rules).replace(tzinfo=UTC)
+        today = sorted(a for a in (as_utc(x) for x in facts.attempts) if day_start <= a <= now)
+        if len(today) >= rules.max_attempts_per_day:
+            return GateResult(
+                False, f"该客户今日已拨打 {len(today)} 次，达到每日上限 {rules.max_attempts_per_day} 次", "attempts"
+            )
+        if today and not facts.callback_due and rules.min_minutes_between_attempts > 0:
+            gap = now - today[-1]
+            needed = dt.timedelta(minutes=rules.min_minutes_between_attempts)
+            if gap < needed:
+                wait = max(1, -(-int((needed - gap).total_seconds()) // 60))  # ceiling
+                return GateResult(
+                    False,
+                    f"距上次拨打不足 {rules.min_minutes_between_attempts} 分钟，请 {wait} 分钟后再拨",
+                    "gap",
+                )
+        return GateResult.ok()

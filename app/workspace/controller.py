@@ -1,0 +1,384 @@
+"""The agent's call loop: dial (through the gate) → talk → hang up → wrap-up → next.
+
+The one place that ties the softphone, the cache, the compliance gate, the
+agent state, the wrap-up and the dial modes together. Widgets call its
+methods and listen to its signals; it never touches a widget.
+
+The phone is anything with ``dial(number, lead_id=None) -> call id``,
+``hangup(call_id=None)``, ``answer(call_id=None)`` and a
+``call_state_changed`` signal carrying :class:`softphone.types.CallInfo`-like
+frozen objects (``call_id``, ``state``, ``direction``, ``sip_code``,
+``dialed_at``/``ringing_at``/``answered_at``/``ended_at`` as ``time.time()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from app.phone import PhoneError, mask, normalise
+from app.workspace import kpi
+from app.workspace.agent_state import AgentState, AgentStateMachine, AgentStatus
+from app.workspace.callbacks import CallbackMonitor
+from app.workspace.compliance import ComplianceGate, GateResult
+from app.workspace.dialing import DialMode, PowerDialer, rank_leads
+from app.workspace.qt_emit import emit
+from app.workspace.store import CallStart, WorkspaceStore
+from app.workspace.wrapup import CallOutcome, SavedDisposition, WrapupService
+
+log = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class ActiveCall:
+    call_id: str  # our call record id (= the engine's id when it gives one)
+    engine_id: str | None
+    lead_id: str | None
+    phone_id: int | None
+    direction: str
+    masked: str
+    dialed_at: dt.datetime
+    ringing_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+
+
+def _ts(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, UTC)
+
+
+def _state_name(info: Any) -> str:
+    state = getattr(info, "state", "")
+    return str(getattr(state, "value", state))
+
+
+class WorkspaceController(QObject):
+    dial_blocked = Signal(str)  # one line, Chinese: why no call was placed
+    call_placed = Signal(object)  # ActiveCall
+    call_answered = Signal(object)  # ActiveCall
+    call_finished = Signal(object)  # CallOutcome
+    lead_focused = Signal(str)  # the customer card should show this lead (dial, preview, inbound)
+    kpi_changed = Signal(object)  # kpi.KpiSnapshot
+    preview_changed = Signal(object)  # lead id or None: the next best lead
+    message = Signal(str)  # informational line for the status bar
+    incoming = Signal(object)  # (engine id, masked, lead id or None)
+    _dial_done = Signal(str, object)  # from the SIP thread: our call id, the engine's Future
+
+    def __init__(
+        self,
+        store: WorkspaceStore,
+        phone: Any,
+        agent: AgentStateMachine,
+        wrapup: WrapupService,
+        power: PowerDialer,
+        gate: ComplianceGate | None = None,
+        callbacks: CallbackMonitor | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        timezone: str = "Asia/Shanghai",
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.phone = phone
+        self.agent = agent
+        self.wrapup = wrapup
+        self.power = power
+        self.gate = gate or ComplianceGate()
+        self.callbacks = callbacks
+        self._clock = clock or (lambda: dt.datetime.now(UTC))
+        self.timezone = timezone
+        self.active: ActiveCall | None = None
+        self._by_engine: dict[str, ActiveCall] = {}
+        self.kpis = kpi.KpiSnapshot()
+        self.last_gate: GateResult | None = None
+        if phone is not None and hasattr(phone, "call_state_changed"):
+            phone.call_state_changed.connect(self.on_call_state)
+        if phone is not None and hasattr(phone, "incoming_call"):
+            phone.incoming_call.connect(self.on_incoming)
+        self._dial_done.connect(self._on_dial_done, Qt.ConnectionType.QueuedConnection)
+        wrapup.saved.connect(self._on_saved)
+        power.dial_requested.connect(self.dial_next)
+        agent.changed.connect(self._on_agent_changed)
+        if callbacks is not None:
+            callbacks.counts_changed.connect(lambda _d, _o: self.refresh_kpis())
+
+    # -- queries -------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    def check_lead(self, lead_id: str, phone_id: int | None = None) -> tuple[GateResult, int | None, str | None]:
+        """The gate's answer for a lead (first callable number), without dialing."""
+        brief = self.store.lead_brief(lead_id)
+        if brief is None:
+            return GateResult(False, "该客户已不在本机名单中", "missing"), None, None
+        if brief.status in ("done", "closed") and phone_id is None:
+            return GateResult(False, "该客户已完成，无需再拨", "done"), None, None
+        phone_ids = (phone_id,) if phone_id is not None else brief.phone_ids
+        if not phone_ids:
+            return GateResult(False, "该客户没有可拨打的号码", "no_number"), None, None
+        rules = self.store.compliance_rules(brief.campaign_id, self.timezone)
+        first: GateResult | None = None
+        for pid in phone_ids:
+            number = self.store.number_for_dial(pid)
+            if not number:
+                continue
+            result = self.gate.check(rules, self.store.dial_facts(lead_id, number, self.gate.now()))
+            if result.allowed:
+                return result, pid, number
+            first = first or result
+        return first or GateResult(False, "该客户没有可拨打的号码", "no_number"), None, None
+
+    def next_lead(self) -> tuple[str | None, GateResult | None]:
+        """Preview: the next best lead the gate allows now, or why there is none."""
+        first_block: GateResult | None = None
+        for cand in rank_leads(self.store.candidates(self.now()), self.now()):
+            result, _, _ = self.check_lead(cand.lead_id)
+            if result.allowed:
+                return cand.lead_id, None
+            first_block = first_block or result
+        return None, first_block
+
+    def refresh_preview(self) -> str | None:
+        lead_id, _ = self.next_lead()
+        emit(self.preview_changed, lead_id)
+        return lead_id
+
+    def refresh_kpis(self) -> kpi.KpiSnapshot:
+        rules = self.store.compliance_rules(None, self.timezone)
+        day_start = self.gate.local_day_start_utc(rules)
+        due, overdue = self.callbacks.counts if self.callbacks is not None else (0, 0)
+        self.kpis = kpi.compute(self.store.call_facts(day_start), self.store.targets(),
+                                max(0, due), max(0, overdue))
+        emit(self.kpi_changed, self.kpis)
+        return self.kpis
+
+    # -- actions -------------------------------------------------------------------
+    def _blocked(self, reason: str, rule: str = "") -> bool:
+        self.last_gate = GateResult(False, reason, rule)
+        emit(self.dial_blocked, reason)
+        return False
+
+    def _can_start(self) -> bool:
+        if self.wrapup.blocking:
+            return self._blocked("请先完成并保存话后处理，再拨打下一通", "wrapup")
+        if self.active is not None:
+            return self._blocked("正在通话中", "busy")
+        if self.phone is None:
+            return self._blocked("电话线路尚未就绪，请稍候", "phone")
+        state = self.agent.state
+        if state is AgentState.PAUSED:
+            return self._blocked(f"当前为小休（{self.agent.status.reason}），请先切换为就绪", "state")
+        if state is AgentState.OFFLINE:
+            return self._blocked("当前为离线状态，请先切换为就绪", "state")
+        return True
+
+    def dial_next(self) -> bool:
+        if self.power.counting:
+            self.power.cancel()
+        if not self._can_start():
+            return False
+        lead_id, block = self.next_lead()
+        if lead_id is None:
+            reason = "没有可拨打的客户" + (f"：{block.reason}" if block else "")
+            return self._blocked(reason, block.rule if block else "empty")
+        return self.dial_lead(lead_id)
+
+    def dial_lead(self, lead_id: str, phone_id: int | None = None) -> bool:
+        if not self._can_start():
+            return False
+        result, pid, number = self.check_lead(lead_id, phone_id)
+        self.last_gate = result
+        if not result.allowed or number is None:
+            return self._blocked(result.reason, result.rule)
+        emit(self.lead_focused, lead_id)
+        return self._place(number, lead_id, pid)
+
+    def dial_number(self, text: str) -> bool:
+        """A manual dial from the dialpad: the same gate, matched to a lead when the number is known."""
+        if not self._can_start():
+            return False
+        try:
+            number = normalise(text)
+        except PhoneError as exc:
+            return self._blocked(f"号码无效：{exc}", "invalid")
+        known = self.store.lead_for_number(number)
+        lead_id, phone_id = known if known else (None, None)
+        if lead_id is not None:
+            return self.dial_lead(lead_id, phone_id)
+        rules = self.store.compliance_rules(None, self.timezone)
+        result = self.gate.check(rules, self.store.dial_facts(None, number, self.gate.now()))
+        self.last_gate = result
+        if not result.allowed:
+            return self._blocked(result.reason, result.rule)
+        return self._place(number, None, None)
+
+    def _place(self, number: str, lead_id: str | None, phone_id: int | None) -> bool:
+        now = self.now()
+        call_id = uuid.uuid4().hex
+        self.store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", now), number)
+        self.active = ActiveCall(call_id, None, lead_id, phone_id, "out", mask(number), now)
+        self.agent.call_started()
+        try:
+            result = self.phone.dial(number, lead_id=lead_id)
+        except Exception as exc:  # e.g. not registered: the attempt is recorded and wrapped up as failed
+            self._on_dial_done(call_id, exc)
+            return False
+        if hasattr(result, "add_done_callback"):
+            # The engine answers on its SIP thread; come back to ours through a queued signal.
+            result.add_done_callback(lambda fut: emit(self._dial_done, call_id, fut))
+        else:
+            self._bind_engine(call_id, str(result) if result else call_id)
+        emit(self.call_placed, self.active)
+        return True
+
+    def _bind_engine(self, call_id: str, engine_id: str) -> None:
+        if self.active is not None and self.active.call_id == call_id and self.active.engine_id is None:
+            self.active = replace(self.active, engine_id=engine_id)
+            self._by_engine[engine_id] = self.active
+
+    def _on_dial_done(self, call_id: str, fut_or_exc: Any) -> None:
+        exc = fut_or_exc if isinstance(fut_or_exc, BaseException) else fut_or_exc.exception()
+        if exc is None:
+            self._bind_engine(call_id, str(fut_or_exc.result()))
+            return
+        call = self.active
+        if call is None or call.call_id != call_id:
+            return  # the engine already reported the end of this call
+        log.warning("dial failed: %s", type(exc).__name__)
+        emit(self.message, f"呼叫失败：{exc}")
+        self._finish(call, sip_status=500, ended=self.now(), answered_at=None)
+
+    def hangup(self) -> None:
+        if self.active is not None and self.phone is not None:
+            self.phone.hangup(self.active.engine_id)
+
+    def answer(self) -> None:
+        if self.phone is not None:
+            self.phone.answer()
+
+    def set_mode(self, mode: DialMode) -> None:
+        self.power.set_mode(mode)
+        emit(self.message, "已切换为自动外呼（预测拨号）" if mode is DialMode.POWER else "已切换为预览外呼")
+
+    def record_question(self, text: str, section: str, lead_id: str | None) -> None:
+        payload = {"text": text}
+        if section:
+            payload["script_section"] = section
+        self.store.record_event("unscripted_question", lead_id, payload)
+        emit(self.message, "新问题已记录，团队长会在次日答复")
+
+    # -- phone events ----------------------------------------------------------------
+    def on_incoming(self, call: Any) -> None:
+        engine_id = str(getattr(call, "call_id", ""))
+        lead_id = getattr(call, "lead_id", None)
+        number = getattr(call, "number_e164", None)
+        if lead_id is None and number:
+            found = self.store.lead_for_number(number)
+            lead_id = found[0] if found else None
+        masked = getattr(call, "remote_masked", "")
+        if lead_id:
+            emit(self.lead_focused, lead_id)
+        emit(self.incoming, (engine_id, masked, lead_id))
+
+    def on_call_state(self, info: Any) -> None:
+        engine_id = str(getattr(info, "call_id", ""))
+        state = _state_name(info)
+        call = self._by_engine.get(engine_id)
+        direction = str(getattr(getattr(info, "direction", ""), "value", getattr(info, "direction", "")))
+        if call is None and direction.startswith("out") and self.active is not None and self.active.engine_id is None:
+            # The engine's first report can arrive before its dial() Future resolves.
+            self._bind_engine(self.active.call_id, engine_id)
+            call = self._by_engine.get(engine_id)
+        if call is None:
+            if direction.startswith("in") and state in ("answered", "connecting"):
+                call = self._adopt_inbound(info)
+            else:
+                return
+        if state == "ringing" and call.ringing_at is None:
+            call = self._update(call, ringing_at=_ts(getattr(info, "ringing_at", None)) or self.now())
+        elif state == "answered" and call.answered_at is None:
+            call = self._update(call, answered_at=_ts(getattr(info, "answered_at", None)) or self.now())
+            emit(self.call_answered, call)
+        elif state == "ended":
+            self._by_engine.pop(engine_id, None)
+            ended = _ts(getattr(info, "ended_at", None)) or self.now()
+            answered_at = call.answered_at or _ts(getattr(info, "answered_at", None))
+            self._finish(call, int(getattr(info, "sip_code", 0) or 0) or None, ended, answered_at)
+
+    def _adopt_inbound(self, info: Any) -> ActiveCall:
+        engine_id = str(info.call_id)
+        lead_id = getattr(info, "lead_id", None)
+        now = self.now()
+        call = ActiveCall(engine_id, engine_id, lead_id, None, "in", getattr(info, "remote_masked", ""), now)
+        self.store.record_call_started(CallStart(engine_id, lead_id, None, "in", now), None)
+        self._by_engine[engine_id] = call
+        self.active = call
+        if self.agent.state in (AgentState.READY, AgentState.PAUSED):
+            self.agent.call_started()
+        return call
+
+    def _update(self, call: ActiveCall, **changes) -> ActiveCall:
+        new = replace(call, **changes)
+        if new.engine_id:
+            self._by_engine[new.engine_id] = new
+        if self.active is not None and self.active.call_id == call.call_id:
+            self.active = new
+        return new
+
+    def _finish(self, call: ActiveCall, sip_status: int | None, ended: dt.datetime,
+                answered_at: dt.datetime | None) -> None:
+        talk = int((ended - answered_at).total_seconds()) if answered_at else 0
+        outcome = CallOutcome(call.call_id, call.lead_id, call.phone_id, call.direction,
+                              answered=answered_at is not None, sip_status=sip_status, talk_seconds=max(0, talk),
+                              ended_at=ended)
+        self.active = None
+        # The wrap-up panel first (the agent's next action), then the durable call record.
+        if self.agent.state is AgentState.ON_CALL:
+            self.agent.call_ended()
+        self.wrapup.begin(outcome)
+        emit(self.call_finished, outcome)
+        start = time.perf_counter()
+        self.store.record_call_ended(call.call_id, ringing_at=call.ringing_at, answered_at=answered_at,
+                                     ended_at=ended, sip_status=sip_status, talk_seconds=talk)
+        self.refresh_kpis()
+        log.debug("call record + KPIs in %.1f ms", (time.perf_counter() - start) * 1000)
+
+    # -- wrap-up and state -----------------------------------------------------------
+    def _on_saved(self, saved: SavedDisposition) -> None:
+        if self.agent.state is AgentState.WRAP_UP:
+            self.agent.wrapup_saved()
+        if saved.dnc_added:
+            emit(self.message, "已加入免打扰名单，今后不再拨打该号码")
+        elif saved.callback_at:
+            local = saved.callback_at.replace(tzinfo=UTC).astimezone()
+            emit(self.message, f"已保存，预约回访 {local:%m-%d %H:%M}")
+        else:
+            emit(self.message, "已保存")
+        self.refresh_kpis()
+        if self.agent.state is AgentState.READY:
+            if not self.power.after_wrapup():
+                self.refresh_preview()
+
+    def _on_agent_changed(self, status: AgentStatus) -> None:
+        if status.state is not AgentState.READY and self.power.counting:
+            self.power.cancel()
+        try:
+            self.store.record_event("agent_state_changed", None, status.presence_payload())
+        except Exception:
+            log.exception("could not queue the agent state event")
+
+    def restore(self) -> None:
+        """At start-up: an unsaved wrap-up comes back before anything can dial."""
+        draft = self.wrapup.restore()
+        if draft is not None:
+            self.agent.resume_wrapup()
+            if draft.lead_id:
+                emit(self.lead_focused, draft.lead_id)
+            emit(self.message, "恢复了未保存的话后处理，请先完成")

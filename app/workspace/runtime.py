@@ -1,0 +1,188 @@
+"""Builds and runs the workspace services: the piece the composition root starts and stops.
+
+Order at start: store → gate → agent state → wrap-up (restoring an unsaved
+draft) → dial modes → callbacks → phone → controller. With no server
+configured it also starts the embedded demo's customer (a SIP peer on
+127.0.0.1, ``app.demo_customer``) and registers the softphone with it, and
+evaluates calling windows at a simulated 10:30 so the loop can be tried at
+any hour (counts, gaps and do-not-call are enforced as usual).
+
+The phone starts on a worker thread (pjsua2 start-up takes a few hundred ms);
+until it is up, dialing explains that the line is not ready.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+
+from app.workspace.agent_state import AgentStateMachine
+from app.workspace.callbacks import CallbackMonitor
+from app.workspace.compliance import ComplianceGate, fixed_time_of_day
+from app.workspace.controller import WorkspaceController
+from app.workspace.dialing import DialMode, PowerDialer
+from app.workspace.qt_emit import emit
+from app.workspace.store import WorkspaceStore
+from app.workspace.wrapup import DraftStore, WrapupService
+
+log = logging.getLogger(__name__)
+
+DEMO_WINDOW_TIME = (10, 30)
+
+
+def workspace_settings(settings: Any) -> dict:
+    """The ``workspace`` block of settings.json (kept in Settings.extra), with defaults."""
+    extra = getattr(settings, "extra", {}) or {}
+    block = extra.get("workspace") if isinstance(extra.get("workspace"), dict) else {}
+    return {
+        "dial_mode": block.get("dial_mode", "preview"),
+        "power_countdown_s": int(block.get("power_countdown_s", 5)),
+        "agent_name": block.get("agent_name", "坐席"),
+        "company": block.get("company", "平安产险"),
+        "start_minimised": bool(block.get("start_minimised", False)),
+        "timezone": block.get("timezone", "Asia/Shanghai"),
+        "crm_url": block.get("crm_url", ""),
+        "demo_behaviour": block.get("demo_behaviour", "bydigit"),
+        "demo_answer_delay_s": float(block.get("demo_answer_delay_s", 1.5)),
+    }
+
+
+class WorkspaceRuntime(QObject):
+    phone_ready = Signal(bool, str)  # up?, one-line detail
+    registration = Signal(object)  # the engine's RegInfo
+
+    _phone_started = Signal(object, str)  # from the starter thread
+
+    def __init__(self, cache: Any, settings: Any, data_dir: Path, demo: bool,
+                 phone: Any | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.settings = settings
+        self.options = workspace_settings(settings)
+        self.demo = demo
+        self.data_dir = Path(data_dir)
+        self.store = WorkspaceStore(cache)
+        gate_window = fixed_time_of_day(*DEMO_WINDOW_TIME, self.options["timezone"]) if demo else None
+        self.gate = ComplianceGate(window_clock=gate_window)
+        self.agent = AgentStateMachine(pause_reasons=self.store.pause_reasons())
+        self.wrapup = WrapupService(DraftStore(self.data_dir / "wrapup-draft.json"), self.store.save_disposition,
+                                    self.store.codes_for_lead)
+        self.power = PowerDialer(self.options["power_countdown_s"])
+        self.callbacks = CallbackMonitor(self.store.due_callbacks)
+        self.phone = phone
+        self.demo_process: Any = None
+        self._own_engine = False
+        self.controller = WorkspaceController(self.store, phone, self.agent, self.wrapup, self.power,
+                                              gate=self.gate, callbacks=self.callbacks,
+                                              timezone=self.options["timezone"])
+        self.controller.set_mode(DialMode(self.options["dial_mode"])
+                                 if self.options["dial_mode"] in ("preview", "power") else DialMode.PREVIEW)
+        self._phone_started.connect(self._on_phone_started, Qt.ConnectionType.QueuedConnection)
+        self._starter: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self, start_phone: bool = True) -> None:
+        self.controller.restore()
+        if not self.wrapup.blocking:
+            self.agent.go_ready()
+        self.callbacks.start()
+        self.controller.refresh_kpis()
+        if start_phone and self.phone is None:
+            self._starter = threading.Thread(target=self._start_phone, name="phone-start", daemon=True)
+            self._starter.start()
+
+    def wait_phone(self, timeout: float = 20.0) -> bool:
+        """Tests and the benchmark: block until the phone start-up finished."""
+        if self._starter is not None:
+            self._starter.join(timeout)
+        QCoreApplication.sendPostedEvents(self)  # deliver the queued "phone started"
+        return self.phone is not None
+
+    def _start_phone(self) -> None:
+        try:
+            from softphone.engine import EngineConfig, SipEngine
+
+            account, audio = self._account_and_audio()
+            engine = SipEngine()
+            engine.moveToThread(self.thread())
+            bind = "127.0.0.1" if self.demo else "0.0.0.0"
+            engine.start(EngineConfig(bind_address=bind, public_address="127.0.0.1" if self.demo else "",
+                                      no_answer_timeout_s=30.0 if self.demo else 45.0),
+                         account, audio, disposition_codes=None)
+            emit(self._phone_started, engine, "")
+        except Exception as exc:
+            log.exception("the softphone did not start")
+            emit(self._phone_started, None, f"{type(exc).__name__}: {exc}")
+
+    def _account_and_audio(self) -> tuple[Any, Any]:
+        from softphone.account import AccountSettings
+
+        audio = self._audio_factory()
+        if self.demo:
+            from app.demo_line import DemoCustomerProcess
+
+            self.demo_process = DemoCustomerProcess(behaviour=self.options["demo_behaviour"],
+                                                    answer_delay=self.options["demo_answer_delay_s"])
+            line = self.demo_process.start()
+            return AccountSettings(user="agent", domain=line.domain, registrar=line.registrar,
+                                   display_name=self.options["agent_name"]), audio
+        sip = dict(getattr(self.settings, "sip", {}) or {})
+        if not sip.get("user") or not (sip.get("domain") or sip.get("server")):
+            raise RuntimeError("no SIP account configured")
+        password = ""
+        try:
+            from app.credentials import get_secret
+
+            password = get_secret(f"sip:{sip.get('user')}") or ""
+        except Exception:
+            log.warning("the SIP password could not be read from the keyring")
+        return AccountSettings(user=str(sip["user"]), domain=str(sip.get("domain") or sip.get("server")),
+                               password=password, transport=sip.get("transport", "udp"),
+                               registrar=str(sip.get("registrar", ""))), audio
+
+    def _audio_factory(self) -> Any:
+        from softphone.tone_audio import ToneAudio
+
+        # The Qt Multimedia bridge belongs to the softphone service; headless (tests, CI,
+        # no sound card) the engine gets a tone source and a silent speaker.
+        return ToneAudio.factory(0)
+
+    def _on_phone_started(self, engine: Any, error: str) -> None:
+        if engine is None:
+            emit(self.phone_ready, False, error)
+            return
+        self.phone = engine
+        self._own_engine = True
+        self.controller.phone = engine
+        engine.call_state_changed.connect(self.controller.on_call_state)
+        engine.incoming_call.connect(self.controller.on_incoming)
+        engine.registration_changed.connect(self.registration.emit)
+        if engine.last_reg is not None:
+            emit(self.registration, engine.last_reg)
+        emit(self.phone_ready, True, "")
+
+    def stop(self) -> None:
+        self.callbacks.stop()
+        self.power.cancel()
+        if self._starter is not None:
+            self._starter.join(20)
+        if self._own_engine and self.phone is not None:
+            try:
+                self.phone.stop()
+            except Exception:
+                log.exception("stopping the softphone failed")
+        if self.demo_process is not None:
+            self.demo_process.stop()
+            self.demo_process = None
+
+    # -- helpers for the window -------------------------------------------------------
+    def agent_info(self) -> dict:
+        return {"display_name": self.options["agent_name"], "company": self.options["company"]}
+
+    def now(self) -> dt.datetime:
+        return self.controller.now()

@@ -1,0 +1,373 @@
+"""The mandatory wrap-up (话后处理) after every call.
+
+Three parts, each with one job:
+
+* :class:`CodeRule` and :func:`suggest_code` / :func:`validate` — the rules of
+  the campaign's disposition codes (callback required, note required, adds to
+  do-not-call, closes the lead, conversion) and the code the SIP result
+  suggests.
+* :class:`DraftStore` — the draft being edited, written atomically to a small
+  JSON file in the data dir on every change, so a crash or restart during
+  wrap-up brings it back. It never holds a full phone number.
+* :class:`WrapupService` — the Qt-facing flow: begin after a call, edit, save.
+  Saving calls the injected ``saver`` (the cache store), which commits the
+  disposition row and its events in one transaction before ``saved`` is
+  emitted; until then :attr:`WrapupService.blocking` is true and no next call
+  may start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.workspace.qt_emit import emit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    code: str
+    label: str
+    group: str = "connected"  # connected | not_connected
+    requires_callback: bool = False
+    requires_note: bool = False
+    adds_to_dnc: bool = False
+    closes_lead: bool = False
+    is_conversion: bool = False
+    sip_codes: tuple[int, ...] = ()
+    position: int = 0
+
+    @classmethod
+    def from_mapping(cls, data: dict, position: int = 0) -> CodeRule:
+        return cls(
+            code=str(data["code"]),
+            label=str(data.get("label", data["code"])),
+            group=str(data.get("group", "connected")),
+            requires_callback=bool(data.get("requires_callback", False)),
+            requires_note=bool(data.get("requires_note", False)),
+            adds_to_dnc=bool(data.get("adds_to_dnc", False)),
+            closes_lead=bool(data.get("closes_lead", False)),
+            is_conversion=bool(data.get("is_conversion", False)),
+            sip_codes=tuple(int(s) for s in (data.get("sip_codes") or data.get("sip") or ())),
+            position=int(data.get("position", position)),
+        )
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """How the call ended, as the softphone reported it (no full number here)."""
+
+    call_id: str
+    lead_id: str | None
+    phone_id: int | None = None
+    direction: str = "out"
+    answered: bool = False
+    sip_status: int | None = None
+    talk_seconds: int = 0
+    ended_at: dt.datetime | None = None
+
+
+def suggest_code(codes: Sequence[CodeRule], outcome: CallOutcome) -> str | None:
+    """The code the SIP result suggests; the agent may change it.
+
+    A connected call has no safe guess (the conversation decides). An
+    unanswered one maps its final SIP status through the codes' ``sip_codes``;
+    failing that, the first not-connected code.
+    """
+    if outcome.answered:
+        return None
+    if outcome.sip_status is not None:
+        for rule in codes:
+            if outcome.sip_status in rule.sip_codes:
+                return rule.code
+    for rule in codes:
+        if rule.group == "not_connected":
+            return rule.code
+    return None
+
+
+@dataclass(frozen=True)
+class WrapupDraft:
+    call_id: str
+    lead_id: str | None
+    started_at: dt.datetime  # UTC: when after-call work began (the ACW timer)
+    phone_id: int | None = None
+    direction: str = "out"
+    answered: bool = False
+    sip_status: int | None = None
+    talk_seconds: int = 0
+    code: str | None = None
+    suggested_code: str | None = None
+    note: str = ""
+    callback_at: dt.datetime | None = None  # UTC
+    supersedes: str | None = None  # a correction of an earlier disposition
+    disposition_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("started_at", "callback_at"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> WrapupDraft:
+        values = dict(data)
+        for key in ("started_at", "callback_at"):
+            if values.get(key):
+                values[key] = dt.datetime.fromisoformat(values[key])
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def validate(draft: WrapupDraft, rule: CodeRule | None, now: dt.datetime) -> list[str]:
+    """Problems that stop a save, in Chinese, one line each (empty: savable)."""
+    problems: list[str] = []
+    if rule is None:
+        problems.append("请选择通话结果")
+        return problems
+    if rule.requires_callback:
+        if draft.callback_at is None:
+            problems.append(f"「{rule.label}」需要填写回访时间")
+        elif _utc(draft.callback_at) <= _utc(now):
+            problems.append("回访时间必须晚于当前时间")
+    if rule.requires_note and not draft.note.strip():
+        problems.append(f"「{rule.label}」需要填写备注")
+    if len(draft.note) > 2000:
+        problems.append("备注不能超过 2000 字")
+    return problems
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+class DraftStore:
+    """One JSON file; written via a temp file + fsync + rename so it is never half-written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def save(self, draft: WrapupDraft) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(draft.to_json(), ensure_ascii=False).encode("utf-8")
+        fd, tmp = tempfile.mkstemp(prefix=".wrapup-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+
+    def load(self) -> WrapupDraft | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return WrapupDraft.from_json(data)
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError) as exc:
+            # A damaged draft is kept aside for a human, never silently deleted.
+            aside = self.path.with_suffix(".damaged")
+            os.replace(self.path, aside)
+            log.warning("wrap-up draft unreadable (%s); kept as %s", exc, aside.name)
+            return None
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+        _fsync_dir(self.path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class SavedDisposition:
+    disposition_id: str
+    lead_id: str | None
+    code: str
+    callback_at: dt.datetime | None
+    dnc_added: bool
+    lead_closed: bool
+    is_conversion: bool
+
+
+# saver(draft, rule) commits everything in one transaction and returns the result.
+Saver = Callable[[WrapupDraft, CodeRule], SavedDisposition]
+
+
+class WrapupService(QObject):
+    """Holds the one open wrap-up; the UI edits it only through these methods."""
+
+    started = Signal(object)  # WrapupDraft
+    changed = Signal(object)  # WrapupDraft
+    saved = Signal(object)  # SavedDisposition
+    save_failed = Signal(str)  # one-line reason for the agent
+
+    def __init__(
+        self,
+        drafts: DraftStore,
+        saver: Saver,
+        codes: Callable[[str | None], Sequence[CodeRule]],
+        clock: Callable[[], dt.datetime] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._drafts = drafts
+        self._saver = saver
+        self._codes = codes
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._draft: WrapupDraft | None = None
+        self._rules: tuple[CodeRule, ...] = ()
+
+    # -- state -------------------------------------------------------------------
+    @property
+    def draft(self) -> WrapupDraft | None:
+        return self._draft
+
+    @property
+    def blocking(self) -> bool:
+        """True while a wrap-up is open: no next call may start."""
+        return self._draft is not None
+
+    @property
+    def rules(self) -> tuple[CodeRule, ...]:
+        return self._rules
+
+    def rule(self, code: str | None) -> CodeRule | None:
+        return next((r for r in self._rules if r.code == code), None)
+
+    def acw_seconds(self) -> int:
+        if self._draft is None:
+            return 0
+        return max(0, int((self._clock() - _utc(self._draft.started_at)).total_seconds()))
+
+    # -- flow --------------------------------------------------------------------
+    def restore(self) -> WrapupDraft | None:
+        """After a restart: bring back an unsaved draft (call before anything dials)."""
+        draft = self._drafts.load()
+        if draft is not None:
+            self._open(draft)
+        return draft
+
+    def begin(self, outcome: CallOutcome) -> WrapupDraft:
+        if self._draft is not None and self._draft.call_id == outcome.call_id:
+            return self._draft
+        if self._draft is not None:
+            # Should not happen (dialing is gated), but never lose the older draft.
+            log.warning("new wrap-up while one is open; keeping the open one")
+            return self._draft
+        rules = tuple(self._codes(outcome.lead_id))
+        suggestion = suggest_code(rules, outcome)
+        draft = WrapupDraft(
+            call_id=outcome.call_id,
+            lead_id=outcome.lead_id,
+            phone_id=outcome.phone_id,
+            direction=outcome.direction,
+            started_at=self._clock(),
+            answered=outcome.answered,
+            sip_status=outcome.sip_status,
+            talk_seconds=outcome.talk_seconds,
+            code=suggestion,
+            suggested_code=suggestion,
+        )
+        self._open(draft, rules)
+        self._persist()
+        return draft
+
+    def correct(self, lead_id: str, superseded_id: str, call_id: str | None = None) -> WrapupDraft:
+        """Open a correction of an earlier disposition: a new event that supersedes it."""
+        if self._draft is not None:
+            return self._draft
+        draft = WrapupDraft(
+            call_id=call_id or "",
+            lead_id=lead_id,
+            started_at=self._clock(),
+            answered=True,
+            supersedes=superseded_id,
+        )
+        self._open(draft)
+        self._persist()
+        return draft
+
+    def set_code(self, code: str) -> None:
+        if self.rule(code) is None:
+            return
+        self._update(code=code)
+
+    def set_note(self, note: str) -> None:
+        self._update(note=note)
+
+    def set_callback(self, when: dt.datetime | None) -> None:
+        self._update(callback_at=when)
+
+    def problems(self) -> list[str]:
+        if self._draft is None:
+            return []
+        return validate(self._draft, self.rule(self._draft.code), self._clock())
+
+    def save(self) -> SavedDisposition | None:
+        """Commit durably, then clear the draft and emit ``saved``; None if not savable."""
+        draft = self._draft
+        if draft is None:
+            return None
+        rule = self.rule(draft.code)
+        problems = validate(draft, rule, self._clock())
+        if problems or rule is None:
+            emit(self.save_failed, problems[0] if problems else "请选择通话结果")
+            return None
+        try:
+            result = self._saver(draft, rule)
+        except Exception as exc:  # environment (disk full, locked DB): tell the agent, keep the draft
+            log.exception("saving the disposition failed")
+            emit(self.save_failed, f"保存失败，草稿已保留：{type(exc).__name__}")
+            return None
+        self._draft = None
+        self._drafts.clear()
+        emit(self.saved, result)
+        return result
+
+    # -- internals ---------------------------------------------------------------
+    def _open(self, draft: WrapupDraft, rules: Iterable[CodeRule] | None = None) -> None:
+        self._rules = tuple(rules) if rules is not None else tuple(self._codes(draft.lead_id))
+        self._draft = draft
+        emit(self.started, draft)
+
+    def _update(self, **changes) -> None:
+        if self._draft is None:
+            return
+        self._draft = replace(self._draft, **changes)
+        self._persist()
+        emit(self.changed, self._draft)
+
+    def _persist(self) -> None:
+        if self._draft is None:
+            return
+        try:
+            self._drafts.save(self._draft)
+        except OSError:
+            log.exception("could not persist the wrap-up draft")

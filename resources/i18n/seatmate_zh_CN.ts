@@ -1,0 +1,585 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>AgentStateWidget</name>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>小休</translation>
+    </message>
+    <message>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <source> → pause after this call</source>
+        <translation> → 本通结束后小休</translation>
+    </message>
+</context>
+<context>
+    <name>CallBar</name>
+    <message>
+        <source>Number: %1</source>
+        <translation>号码：%1</translation>
+    </message>
+    <message>
+        <source>No number selected</source>
+        <translation>未选择号码</translation>
+    </message>
+    <message>
+        <source>Dial</source>
+        <translation>拨打</translation>
+    </message>
+    <message>
+        <source>Hang up</source>
+        <translation>挂断</translation>
+    </message>
+    <message>
+        <source>Hold</source>
+        <translation>保持</translation>
+    </message>
+    <message>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>转接</translation>
+    </message>
+    <message>
+        <source>The softphone is not connected yet</source>
+        <translation>软电话尚未连接</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>小休</translation>
+    </message>
+    <message>
+        <source>Meal</source>
+        <translation>用餐</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>会议</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerCard</name>
+    <message>
+        <source>Phones</source>
+        <translation>电话</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>城市</translation>
+    </message>
+    <message>
+        <source>Plate</source>
+        <translation>车牌</translation>
+    </message>
+    <message>
+        <source>Vehicle</source>
+        <translation>车型</translation>
+    </message>
+    <message>
+        <source>Policy expiry</source>
+        <translation>保单到期</translation>
+    </message>
+    <message>
+        <source>Last premium</source>
+        <translation>上年保费</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>No customer selected</source>
+        <translation>未选择客户</translation>
+    </message>
+    <message>
+        <source>(no number)</source>
+        <translation>（无号码）</translation>
+    </message>
+</context>
+<context>
+    <name>Dialpad</name>
+    <message>
+        <source>Number or DTMF digits</source>
+        <translation>号码或按键</translation>
+    </message>
+    <message>
+        <source>Dial</source>
+        <translation>拨打</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清除</translation>
+    </message>
+</context>
+<context>
+    <name>HelpOverlay</name>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <source>Press F1 or Esc to close</source>
+        <translation>按 F1 或 Esc 关闭</translation>
+    </message>
+</context>
+<context>
+    <name>KpiBar</name>
+    <message>
+        <source>Calls made</source>
+        <translation>通次</translation>
+    </message>
+    <message>
+        <source>Talk time</source>
+        <translation>通时</translation>
+    </message>
+    <message>
+        <source>Share of connected calls refused within 30 seconds</source>
+        <translation>接通后 30 秒内被拒绝的占比</translation>
+    </message>
+    <message>
+        <source>Connected %1 (%2)</source>
+        <translation>接通 %1（%2）</translation>
+    </message>
+    <message>
+        <source>Avg talk %1</source>
+        <translation>均通时 %1</translation>
+    </message>
+    <message>
+        <source>Sales %1</source>
+        <translation>成交 %1</translation>
+    </message>
+    <message>
+        <source>Refused &lt;30s %1</source>
+        <translation>30秒内拒绝 %1</translation>
+    </message>
+    <message>
+        <source>Callbacks due %1, overdue %2</source>
+        <translation>待回访 %1，逾期 %2</translation>
+    </message>
+</context>
+<context>
+    <name>LeadStatus</name>
+    <message>
+        <source>New</source>
+        <translation>待拨打</translation>
+    </message>
+    <message>
+        <source>Callback</source>
+        <translation>预约回访</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>Closed</source>
+        <translation>已关闭</translation>
+    </message>
+</context>
+<context>
+    <name>LeadTableModel</name>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>号码</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>城市</translation>
+    </message>
+    <message>
+        <source>Plate</source>
+        <translation>车牌</translation>
+    </message>
+    <message>
+        <source>Vehicle</source>
+        <translation>车型</translation>
+    </message>
+    <message>
+        <source>Policy expiry</source>
+        <translation>保单到期</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Callback</source>
+        <translation>预约回访</translation>
+    </message>
+    <message>
+        <source>Last result</source>
+        <translation>上次结果</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>To call</source>
+        <translation>待拨打</translation>
+    </message>
+    <message>
+        <source>Callbacks</source>
+        <translation>预约回访</translation>
+    </message>
+    <message>
+        <source>Completed</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>Seatmate</source>
+        <extracomment>How long the selection must rest before the card and script follow it. The agent (or a tel:/sip: hand-off) asked to dial; E.164 number, never logged in full. Emitted after a search result is on screen (tests and the benchmark wait on it). Emitted after the customer card and script show a lead (&quot;&quot; when none).</extracomment>
+        <translation>坐席助手</translation>
+    </message>
+    <message>
+        <source>Search name, pinyin initials, plate or last digits of the number</source>
+        <translation>搜索姓名、拼音首字母、车牌或号码尾号</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Find lead</source>
+        <translation>查找客户</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>The lead list could not be read: %1</source>
+        <translation>无法读取客户名单：%1</translation>
+    </message>
+    <message>
+        <source>The customer card could not be read: %1</source>
+        <translation>无法读取客户资料：%1</translation>
+    </message>
+    <message>
+        <source>Number received: %1</source>
+        <translation>收到号码：%1</translation>
+    </message>
+</context>
+<context>
+    <name>ScriptPanel</name>
+    <message>
+        <source>No script for this campaign.</source>
+        <translation>本活动暂无话术。</translation>
+    </message>
+    <message>
+        <source>Script</source>
+        <translation>话术</translation>
+    </message>
+</context>
+<context>
+    <name>Shortcuts</name>
+    <message>
+        <source>Dial the next best lead</source>
+        <translation>拨打下一位客户</translation>
+    </message>
+    <message>
+        <source>Dial the selected lead</source>
+        <translation>拨打选中的客户</translation>
+    </message>
+    <message>
+        <source>Hang up</source>
+        <translation>挂断</translation>
+    </message>
+    <message>
+        <source>Answer an incoming call</source>
+        <translation>接听来电</translation>
+    </message>
+    <message>
+        <source>Mute / unmute</source>
+        <translation>静音 / 取消静音</translation>
+    </message>
+    <message>
+        <source>Hold / resume</source>
+        <translation>保持 / 恢复通话</translation>
+    </message>
+    <message>
+        <source>Show the dialpad</source>
+        <translation>显示拨号盘</translation>
+    </message>
+    <message>
+        <source>Save the wrap-up</source>
+        <translation>保存话后处理</translation>
+    </message>
+    <message>
+        <source>Cancel the power-dial countdown</source>
+        <translation>取消自动外呼倒计时</translation>
+    </message>
+    <message>
+        <source>Switch preview / power mode</source>
+        <translation>切换预览 / 自动外呼</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Pause (break)</source>
+        <translation>小休</translation>
+    </message>
+    <message>
+        <source>Search leads</source>
+        <translation>搜索客户</translation>
+    </message>
+    <message>
+        <source>Search objection answers</source>
+        <translation>搜索异议处理</translation>
+    </message>
+    <message>
+        <source>Next script section</source>
+        <translation>话术下一节</translation>
+    </message>
+    <message>
+        <source>Previous script section</source>
+        <translation>话术上一节</translation>
+    </message>
+    <message>
+        <source>Record a new question</source>
+        <translation>记录新问题</translation>
+    </message>
+    <message>
+        <source>Show this help</source>
+        <translation>显示本帮助</translation>
+    </message>
+    <message>
+        <source>1–9, 0: choose a disposition code in the wrap-up panel</source>
+        <translation>1–9、0：在话后处理面板中选择通话结果</translation>
+    </message>
+</context>
+<context>
+    <name>StatusBar</name>
+    <message>
+        <source>%1 leads</source>
+        <translation>%1 条名单</translation>
+    </message>
+    <message>
+        <source>SIP: not connected</source>
+        <translation>SIP：未连接</translation>
+    </message>
+    <message>
+        <source>SIP: registered</source>
+        <translation>SIP：已注册</translation>
+    </message>
+    <message>
+        <source>Sync: local demo (no server)</source>
+        <translation>同步：本地演示（未配置服务器）</translation>
+    </message>
+    <message>
+        <source>Sync: online</source>
+        <translation>同步：在线</translation>
+    </message>
+    <message>
+        <source>Sync: offline</source>
+        <translation>同步：离线</translation>
+    </message>
+    <message>
+        <source>%1 pending</source>
+        <translation>%1 条待上传</translation>
+    </message>
+    <message>
+        <source>Calls %1/%2 · Talk time %3/%4 min</source>
+        <translation>通次 %1/%2 · 通时 %3/%4 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>WorkspaceScriptPanel</name>
+    <message>
+        <source>Record new question</source>
+        <translation>记录新问题</translation>
+    </message>
+    <message>
+        <source>Search objection answers</source>
+        <translation>搜索异议处理（如：贵、考虑）</translation>
+    </message>
+    <message>
+        <source>The customer&apos;s question the script does not answer:</source>
+        <translation>话术中没有答案的客户问题：</translation>
+    </message>
+</context>
+<context>
+    <name>WorkspaceStrip</name>
+    <message>
+        <source>Dial next (F5)</source>
+        <translation>拨打下一位 (F5)</translation>
+    </message>
+    <message>
+        <source>Power dialing</source>
+        <translation>自动外呼</translation>
+    </message>
+    <message>
+        <source>Cancel (Esc)</source>
+        <translation>取消 (Esc)</translation>
+    </message>
+    <message>
+        <source>Next call in %1 s</source>
+        <translation>%1 秒后自动拨打下一位</translation>
+    </message>
+</context>
+<context>
+    <name>WorkspaceUi</name>
+    <message>
+        <source>Dialpad</source>
+        <translation>拨号盘</translation>
+    </message>
+    <message>
+        <source>Show Seatmate</source>
+        <translation>显示坐席助手</translation>
+    </message>
+    <message>
+        <source>Select a lead first (or press F5 for the next one)</source>
+        <translation>请先选择客户（或按 F5 拨打下一位）</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>转接</translation>
+    </message>
+    <message>
+        <source>Transfer the call to (extension or number):</source>
+        <translation>转接到（分机或号码）：</translation>
+    </message>
+    <message>
+        <source>● Recording</source>
+        <translation>● 录音中</translation>
+    </message>
+    <message>
+        <source>Ringing</source>
+        <translation>振铃</translation>
+    </message>
+    <message>
+        <source>Incoming call %1 — F6 to answer</source>
+        <translation>来电 %1 —— 按 F6 接听</translation>
+    </message>
+    <message>
+        <source>Incoming call</source>
+        <translation>来电</translation>
+    </message>
+    <message>
+        <source>No lead to call right now</source>
+        <translation>当前没有可拨打的客户</translation>
+    </message>
+    <message>
+        <source>Next: %1</source>
+        <translation>下一位：%1</translation>
+    </message>
+    <message>
+        <source>callback due</source>
+        <translation>回访已到期</translation>
+    </message>
+    <message>
+        <source>Agent: %1</source>
+        <translation>坐席状态：%1</translation>
+    </message>
+    <message>
+        <source>Callbacks due %1 · overdue %2</source>
+        <translation>待回访 %1 · 逾期 %2</translation>
+    </message>
+    <message>
+        <source>Callback due: %1 (%2)</source>
+        <translation>回访到期：%1（%2）</translation>
+    </message>
+    <message>
+        <source>Callback reminder</source>
+        <translation>回访提醒</translation>
+    </message>
+    <message>
+        <source>The softphone did not start: %1</source>
+        <translation>软电话未能启动：%1</translation>
+    </message>
+    <message>
+        <source>Automatic dialing cancelled; F5 dials the next lead</source>
+        <translation>已取消自动外呼；按 F5 拨打下一位</translation>
+    </message>
+</context>
+<context>
+    <name>WrapupPanel</name>
+    <message>
+        <source>Wrap-up</source>
+        <translation>话后处理</translation>
+    </message>
+    <message>
+        <source>After-call work time</source>
+        <translation>话后处理用时</translation>
+    </message>
+    <message>
+        <source>ACW</source>
+        <translation>处理用时</translation>
+    </message>
+    <message>
+        <source>Callback at</source>
+        <translation>回访时间</translation>
+    </message>
+    <message>
+        <source>+1 hour</source>
+        <translation>1 小时后</translation>
+    </message>
+    <message>
+        <source>Tomorrow 10:00</source>
+        <translation>明天 10:00</translation>
+    </message>
+    <message>
+        <source>Note (what the customer said, next step)</source>
+        <translation>备注（客户反馈、下一步）</translation>
+    </message>
+    <message>
+        <source>Save and continue (Ctrl+Enter)</source>
+        <translation>保存并继续 (Ctrl+Enter)</translation>
+    </message>
+    <message>
+        <source>Correction of an earlier result</source>
+        <translation>更正之前的结果</translation>
+    </message>
+    <message>
+        <source>Connected, talked %1</source>
+        <translation>已接通，通话 %1</translation>
+    </message>
+    <message>
+        <source>Not connected (SIP %1)</source>
+        <translation>未接通（SIP %1）</translation>
+    </message>
+    <message>
+        <source>Note (required)</source>
+        <translation>备注（必填）</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,1 @@
+"""HTTP layer: one router per area of docs/sync-api.md."""

@@ -1,0 +1,117 @@
+"""Presence: heartbeat/state from agents, a snapshot and an SSE stream for TLs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from server import presence
+from server.api.common import ERRORS, ApiError, Caller, Ctx, In, run_write
+from server.models import Presence, utcnow
+from server.serialize import iso
+
+router = APIRouter(prefix="/api/v1/presence", tags=["presence"], responses=ERRORS)
+
+POLL_S = 0.5  # the stream's DB poll: well inside the 2 s promise
+KEEPALIVE_S = 15.0
+
+
+class PresenceIn(In):
+    state: Literal["ready", "on_call", "wrap_up", "paused", "offline"]
+    reason: str | None = Field(default=None, max_length=100)
+    call_id: str | None = Field(default=None, max_length=64)
+    lead_id: str | None = Field(default=None, max_length=64)
+
+
+class PresenceAck(BaseModel):
+    state: str
+    server_time: str
+
+
+class AgentPresence(BaseModel):
+    agent_id: str
+    username: str
+    display_name: str
+    role: str
+    team_id: str | None
+    state: str
+    reason: str | None = None
+    call_id: str | None = None
+    lead_id: str | None = None
+    since: str | None = None
+    last_seen: str | None = None
+
+
+@router.post("", response_model=PresenceAck)
+def post_presence(body: PresenceIn, p: Caller, ctx: Ctx) -> dict[str, Any]:
+    now = utcnow()
+    with ctx.reader() as s:
+        row = s.get(Presence, p.user_id)
+        write = presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now)
+    if write:
+        run_write(ctx, lambda s: presence.record(s, p.user_id, p.team_id, body.state, body.reason,
+                                                 body.call_id, body.lead_id))
+    return {"state": body.state, "server_time": iso(now)}
+
+
+def _scope(p) -> tuple[str | None, str | None]:
+    """(team_id, user_id) the caller may watch."""
+    if p.role == "admin":
+        return None, None
+    if p.role == "tl":
+        if not p.team_id:
+            raise ApiError(403, "no_team", "you are not in a team")
+        return p.team_id, None
+    return None, p.user_id
+
+
+@router.get("", response_model=list[AgentPresence])
+def get_presence(p: Caller, ctx: Ctx) -> list[dict[str, Any]]:
+    team_id, user_id = _scope(p)
+    with ctx.reader() as s:
+        return presence.snapshot(s, team_id, user_id)
+
+
+@router.get("/stream", responses={200: {"content": {"text/event-stream": {}},
+                                        "description": "Server-Sent Events, one `presence` event per change"}})
+async def stream(request: Request, p: Caller, ctx: Ctx,
+                 max_seconds: float = Query(default=0, ge=0, le=86400,
+                                            description="close after this long (0 = never)")) -> StreamingResponse:
+    if p.role not in ("tl", "admin"):
+        raise ApiError(403, "forbidden", "requires role tl or admin")
+    team_id, _ = _scope(p)
+
+    def snap() -> list[dict[str, Any]]:
+        with ctx.reader() as s:
+            return presence.snapshot(s, team_id)
+
+    async def gen():
+        last: dict[str, tuple] = {}
+        started = time.monotonic()
+        last_sent = started
+        yield "retry: 2000\n\n"
+        while True:
+            if max_seconds and time.monotonic() - started > max_seconds:
+                return
+            if await request.is_disconnected():
+                return
+            for item in await run_in_threadpool(snap):
+                key = (item["state"], item["reason"], item["call_id"], item["lead_id"], item["since"])
+                if last.get(item["agent_id"]) != key:
+                    last[item["agent_id"]] = key
+                    last_sent = time.monotonic()
+                    yield f"event: presence\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
+            if time.monotonic() - last_sent > KEEPALIVE_S:
+                last_sent = time.monotonic()
+                yield ": keepalive\n\n"
+            await asyncio.sleep(POLL_S)
+
+    return StreamingResponse(gen(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,83 @@
+"""The FastAPI application: ``create_app(config)``; ``from_env()`` is the uvicorn factory."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server import keys
+from server.api import auth, monitor, presence, recordings, reports, sync
+from server.api.common import ApiError, ServerContext
+from server.config import ServerConfig
+from server.db import make_engine, make_sessionmakers
+from server.security import RevocationCache
+
+log = logging.getLogger("seatmate.server")
+API_VERSION = "1"
+
+
+def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "request"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)[:500] or "invalid request"
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    engine = make_engine(config.db_url)
+    writer, reader = make_sessionmakers(engine)
+    with writer() as s:
+        server_keys = keys.load_or_create(s)
+    config.recordings_dir.mkdir(parents=True, exist_ok=True)
+    ctx = ServerContext(config=config, engine=engine, writer=writer, reader=reader, keys=server_keys,
+                        revocations=RevocationCache())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Seatmate server", version=API_VERSION, lifespan=lifespan,
+                  description="Sync API v1 for the Seatmate desktop app (docs/sync-api.md).")
+    app.state.ctx = ctx
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.detail, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _bug(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error(500, "internal", "internal server error")
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "api": API_VERSION}
+
+    for r in (auth.router, sync.router, presence.router, monitor.router, recordings.router, reports.router):
+        app.include_router(r)
+    return app
+
+
+def from_env() -> FastAPI:
+    """uvicorn factory (``--factory``): config comes from SEATMATE_SERVER_* variables."""
+    return create_app(ServerConfig.from_env())

@@ -1,0 +1,54 @@
+"""Where the server keeps its data, and the defaults a newcomer gets.
+
+Zero configuration: an embedded SQLite database in the per-user data dir
+("Seatmate Server"). Production passes a ``postgresql+psycopg://`` URL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Seatmate Server"
+ENV_DB = "SEATMATE_SERVER_DB"
+ENV_DATA_DIR = "SEATMATE_SERVER_DATA_DIR"
+ENV_TZ = "SEATMATE_SERVER_TZ"
+# The floor works in China time; report days ("日报表") are cut at local midnight.
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    db_url: str
+    data_dir: Path
+    tz: str = DEFAULT_TZ
+    access_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 30 * 24 * 3600
+    # Login throttling: this many failures within the window locks the key out.
+    login_max_failures: int = 5
+    login_window_s: int = 300
+    login_ip_max_failures: int = 50
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @classmethod
+    def from_env(cls) -> ServerConfig:
+        data_dir = Path(os.environ.get(ENV_DATA_DIR) or default_data_dir())
+        db_url = os.environ.get(ENV_DB) or sqlite_url(data_dir / "server.sqlite3")
+        return cls(db_url=db_url, data_dir=data_dir, tz=os.environ.get(ENV_TZ, DEFAULT_TZ))
+
+    def to_env(self) -> dict[str, str]:
+        return {ENV_DB: self.db_url, ENV_DATA_DIR: str(self.data_dir), ENV_TZ: self.tz}

@@ -1,0 +1,59 @@
+"""Engine and sessions for the server database (SQLite embedded or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    if is_sqlite(url):
+        db_path = make_url(url).database
+        if db_path and db_path != ":memory:":
+            path = Path(db_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # The DB holds password hashes and the grant signing key: owner only.
+                path.touch(mode=0o600)
+            os.chmod(path, 0o600)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               pool_size=20, max_overflow=20)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+            # We issue BEGIN ourselves (below), so pysqlite must not.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # pragma: no cover - trivial
+            # A deferred transaction that reads, then writes after another writer
+            # committed fails at once with SQLITE_BUSY (busy_timeout does not apply).
+            # Writers therefore take the write lock up front; readers stay deferred.
+            if conn.get_execution_options().get("sqlite_write"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmakers(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """(writer, reader) session factories; on SQLite the writer begins IMMEDIATE."""
+    writer = sessionmaker(engine.execution_options(sqlite_write=True), expire_on_commit=False)
+    reader = sessionmaker(engine, expire_on_commit=False)
+    return writer, reader

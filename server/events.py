@@ -1,0 +1,413 @@
+"""``POST /sync/push``: validate each event, store it once by id, derive lead state.
+
+Every outcome is per event: a malformed or forbidden event is *rejected with a
+reason* and stored as such (a retry gets the same answer), it never fails the
+batch. The server is the authority on a lead's status: it is derived here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import changes
+from server.models import (
+    Call,
+    Campaign,
+    Disposition,
+    DispositionCode,
+    DncEntry,
+    Event,
+    Lead,
+    Presence,
+    User,
+    utcnow,
+)
+from server.security import Principal
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+AGENT_STATES = ("ready", "on_call", "wrap_up", "paused", "offline")
+# An event dated further ahead than this is refused: client clocks may be off by
+# minutes, not days.
+MAX_FUTURE = dt.timedelta(hours=12)
+MIN_DATE = dt.datetime(2000, 1, 1)
+MAX_PAYLOAD_BYTES = 16_000
+
+
+@dataclass
+class Rejection(Exception):
+    code: str
+    reason: str
+
+
+def to_utc_naive(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        try:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except (OverflowError, ValueError) as exc:
+            raise Rejection("bad_time", "a time is out of range") from exc
+    return value
+
+
+class _P(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=4000)
+
+
+def _check_e164(v: str) -> str:
+    if not E164.match(v):
+        raise ValueError("number_e164 is not an E.164 number")
+    return v
+
+
+class CallAttempted(_P):
+    call_id: str = Field(min_length=1, max_length=64)
+    number_e164: str
+    direction: Literal["out", "in"] = "out"
+
+    _e164 = field_validator("number_e164")(_check_e164)
+
+
+class CallEnded(_P):
+    call_id: str = Field(min_length=1, max_length=64)
+    dialed_at: dt.datetime
+    ringing_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    ended_at: dt.datetime
+    sip_status: int | None = Field(default=None, ge=100, le=699)
+    talk_seconds: int = Field(default=0, ge=0, le=24 * 3600)
+
+
+class DispositionRecorded(_P):
+    call_id: str | None = Field(default=None, max_length=64)
+    code: str = Field(min_length=1, max_length=40)
+    note: str | None = Field(default=None, max_length=4000)
+    callback_at: dt.datetime | None = None
+    supersedes: str | None = Field(default=None, max_length=36)
+
+
+class CallbackScheduled(_P):
+    callback_id: str = Field(min_length=1, max_length=64)
+    due_at: dt.datetime
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class NoteAdded(_P):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class DncRequested(_P):
+    number_e164: str
+    reason: str = Field(default="", max_length=200)
+
+    _e164 = field_validator("number_e164")(_check_e164)
+
+
+class UnscriptedQuestion(_P):
+    text: str = Field(min_length=1, max_length=4000)
+    script_section: str | None = Field(default=None, max_length=200)
+
+
+class CoachingScore(_P):
+    agent_id: str = Field(min_length=1, max_length=64)
+    call_id: str | None = Field(default=None, max_length=64)
+    answers: dict[str, Literal["Y", "N", "NA"]] = Field(max_length=100)
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class AgentStateChanged(_P):
+    state: Literal["ready", "on_call", "wrap_up", "paused", "offline"]
+    reason: str | None = Field(default=None, max_length=100)
+
+
+PAYLOADS: dict[str, type[_P]] = {
+    "call_attempted": CallAttempted,
+    "call_ended": CallEnded,
+    "disposition_recorded": DispositionRecorded,
+    "callback_scheduled": CallbackScheduled,
+    "note_added": NoteAdded,
+    "dnc_requested": DncRequested,
+    "unscripted_question": UnscriptedQuestion,
+    "coaching_score": CoachingScore,
+    "agent_state_changed": AgentStateChanged,
+}
+# Types that are about one lead and need it to be the caller's.
+LEAD_TYPES = {"disposition_recorded", "callback_scheduled", "note_added"}
+
+
+class Envelope(_P):
+    id: str
+    type: str
+    occurred_at: dt.datetime
+    lead_id: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err.get("loc", ())) or "event"
+    return f"{loc}: {err.get('msg', 'invalid')}"[:300]
+
+
+class PushContext:
+    """Per-batch caches so a batch of 1000 events costs a handful of queries."""
+
+    def __init__(self, session: Session, p: Principal) -> None:
+        self.s = session
+        self.p = p
+        self._codes: dict[str, dict[str, DispositionCode]] = {}
+        self._campaigns: dict[str, Campaign | None] = {}
+        self._leads: dict[str, Lead | None] = {}
+
+    def preload_leads(self, ids: list[str]) -> None:
+        ids = [i for i in set(ids) if i not in self._leads]
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            for lead in self.s.execute(select(Lead).where(Lead.id.in_(chunk))).scalars():
+                self._leads[lead.id] = lead
+            for i in chunk:
+                self._leads.setdefault(i, None)
+
+    def lead(self, lead_id: str | None) -> Lead:
+        if not lead_id:
+            raise Rejection("lead_required", "this event type needs a lead_id")
+        if lead_id not in self._leads:
+            self.preload_leads([lead_id])
+        lead = self._leads[lead_id]
+        if lead is None or not self.may_write_lead(lead):
+            # Same answer for "no such lead" and "not yours": no probing other agents' ids.
+            raise Rejection("not_your_lead", "lead is not assigned to you")
+        return lead
+
+    def may_write_lead(self, lead: Lead) -> bool:
+        p = self.p
+        if p.role == "admin":
+            return True
+        if p.role == "tl":
+            return lead.team_id is not None and lead.team_id == p.team_id
+        return lead.assigned_to == p.user_id
+
+    def codes(self, campaign_id: str) -> dict[str, DispositionCode]:
+        if campaign_id not in self._codes:
+            rows = self.s.execute(select(DispositionCode).where(
+                DispositionCode.campaign_id == campaign_id, DispositionCode.active.is_(True))).scalars()
+            self._codes[campaign_id] = {c.code: c for c in rows}
+        return self._codes[campaign_id]
+
+    def campaign(self, campaign_id: str) -> Campaign | None:
+        if campaign_id not in self._campaigns:
+            self._campaigns[campaign_id] = self.s.get(Campaign, campaign_id)
+        return self._campaigns[campaign_id]
+
+
+def _touch(ctx: PushContext, lead: Lead) -> None:
+    lead.updated_at = utcnow()
+    changes.note_lead(ctx.s, lead)
+
+
+def _newer(lead: Lead, at: dt.datetime) -> bool:
+    return lead.state_event_at is None or at >= lead.state_event_at
+
+
+def _add_dnc(ctx: PushContext, number: str, reason: str, days: int) -> None:
+    now = utcnow()
+    expires = now + dt.timedelta(days=max(days, 180))
+    row = ctx.s.get(DncEntry, number)
+    if row is None:
+        ctx.s.add(DncEntry(number=number, reason=reason[:200], added_at=now, expires_at=expires))
+    elif row.expires_at is not None and row.expires_at < expires:
+        row.expires_at = expires
+    changes.note(ctx.s, changes.ALL, "dnc", number)
+
+
+def _dnc_days(ctx: PushContext, lead: Lead | None) -> int:
+    if lead is None:
+        return 180
+    camp = ctx.campaign(lead.campaign_id)
+    try:
+        return int(((camp.rules or {}).get("compliance") or {}).get("dnc_min_days", 180)) if camp else 180
+    except (TypeError, ValueError):
+        return 180
+
+
+def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
+    """Apply one validated event; raises Rejection for rule violations."""
+    s, p, at = ctx.s, ctx.p, env.occurred_at
+    t = env.type
+    if t in LEAD_TYPES:
+        lead = ctx.lead(env.lead_id)
+    elif env.lead_id:
+        lead = ctx.lead(env.lead_id)
+    else:
+        lead = None
+
+    if isinstance(payload, DispositionRecorded):
+        assert lead is not None
+        code = ctx.codes(lead.campaign_id).get(payload.code)
+        if code is None:
+            raise Rejection("unknown_code", f"disposition code {payload.code!r} is not used by this campaign")
+        if code.requires_callback and payload.callback_at is None:
+            raise Rejection("callback_required", f"code {code.code} requires a callback time")
+        if code.requires_note and not (payload.note or "").strip():
+            raise Rejection("note_required", f"code {code.code} requires a note")
+        cb = to_utc_naive(payload.callback_at) if payload.callback_at else None
+        s.add(Disposition(id=env.id, user_id=p.user_id, lead_id=lead.id, call_id=payload.call_id,
+                          code=code.code, is_conversion=code.is_conversion, callback_at=cb,
+                          supersedes=payload.supersedes, occurred_at=at))
+        if lead.last_attempt_at is None or at > lead.last_attempt_at:
+            lead.last_attempt_at = at
+        if _newer(lead, at):
+            lead.state_event_at = at
+            lead.last_disposition = code.code
+            if code.closes_lead:
+                lead.status, lead.next_callback_at = "closed", None
+            elif cb is not None:
+                lead.status, lead.next_callback_at = "callback", cb
+            elif code.is_conversion or code.group == "connected":
+                lead.status, lead.next_callback_at = "done", None
+            # not connected, no callback: the lead stays in its queue as it was
+        if code.adds_to_dnc:
+            for ph in lead.phones or []:
+                if isinstance(ph, dict) and E164.match(str(ph.get("number", ""))):
+                    _add_dnc(ctx, ph["number"], f"disposition {code.code}", _dnc_days(ctx, lead))
+        _touch(ctx, lead)
+    elif isinstance(payload, CallbackScheduled):
+        assert lead is not None
+        due = to_utc_naive(payload.due_at)
+        if _newer(lead, at) and lead.status != "closed":
+            lead.state_event_at = at
+            lead.status, lead.next_callback_at = "callback", due
+            _touch(ctx, lead)
+    elif isinstance(payload, NoteAdded):
+        assert lead is not None
+        stamp = at.strftime("%Y-%m-%d %H:%M")
+        lead.notes = ((lead.notes + "\n") if lead.notes else "") + f"[{stamp}] {payload.text}"
+        _touch(ctx, lead)
+    elif isinstance(payload, CallAttempted):
+        if lead is not None and (lead.last_attempt_at is None or at > lead.last_attempt_at):
+            lead.last_attempt_at = at
+            _touch(ctx, lead)
+    elif isinstance(payload, CallEnded):
+        call = s.get(Call, payload.call_id)
+        if call is not None and call.user_id != p.user_id:
+            raise Rejection("forbidden", "call_id belongs to another agent")
+        answered = to_utc_naive(payload.answered_at) if payload.answered_at else None
+        values = dict(user_id=p.user_id, lead_id=lead.id if lead else None,
+                      dialed_at=to_utc_naive(payload.dialed_at), answered_at=answered,
+                      ended_at=to_utc_naive(payload.ended_at), sip_status=payload.sip_status,
+                      talk_seconds=payload.talk_seconds)
+        if call is None:
+            s.add(Call(id=payload.call_id, **values))
+        else:
+            for k, v in values.items():
+                setattr(call, k, v)
+    elif isinstance(payload, DncRequested):
+        _add_dnc(ctx, payload.number_e164, payload.reason or "customer request", _dnc_days(ctx, lead))
+    elif isinstance(payload, CoachingScore):
+        if p.role not in ("tl", "admin"):
+            raise Rejection("forbidden", "only a team leader scores calls")
+        agent = s.get(User, payload.agent_id)
+        if agent is None or (p.role == "tl" and agent.team_id != p.team_id):
+            raise Rejection("forbidden", "agent is not in your team")
+    elif isinstance(payload, AgentStateChanged):
+        pres = s.get(Presence, p.user_id)
+        # Only a newer state wins: an offline backlog must not overwrite live presence.
+        if pres is None:
+            s.add(Presence(user_id=p.user_id, team_id=p.team_id, state=payload.state,
+                           reason=payload.reason, since=at, last_seen=at, version=1))
+        elif at > pres.since and pres.state != payload.state:
+            pres.state, pres.reason, pres.since = payload.state, payload.reason, at
+            pres.version += 1
+    # unscripted_question: stored for the TL's review; nothing derived.
+
+
+def parse(raw: Any) -> tuple[str, Envelope | None, _P | None, Rejection | None]:
+    """Validate one raw event. Returns (id, envelope, payload, rejection)."""
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    ev_id = str(raw_id)[:36] if raw_id is not None else ""
+    if not isinstance(raw, dict):
+        return ev_id, None, None, Rejection("malformed", "event must be a JSON object")
+    try:
+        ev_id = str(uuid.UUID(str(raw_id)))
+    except (ValueError, TypeError, AttributeError):
+        return ev_id, None, None, Rejection("malformed", "id must be a UUID")
+    try:
+        env = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        return ev_id, None, None, Rejection("malformed", _first_error(exc))
+    env.id = ev_id
+    dumped = json.dumps(env.payload, default=str)
+    if len(dumped) > MAX_PAYLOAD_BYTES:
+        return ev_id, env, None, Rejection("too_large", "payload is too large")
+    if "\\u0000" in dumped or "\x00" in env.type or "\x00" in (env.lead_id or ""):
+        # PostgreSQL text cannot hold NUL; no legitimate event carries one.
+        env.payload, env.type, env.lead_id = {}, env.type.replace("\x00", ""), None
+        return ev_id, env, None, Rejection("malformed", "NUL characters are not allowed")
+    try:
+        env.occurred_at = to_utc_naive(env.occurred_at)
+    except Rejection as r:
+        return ev_id, env, None, r
+    model = PAYLOADS.get(env.type)
+    if model is None:
+        return ev_id, env, None, Rejection("unknown_type", f"unknown event type {env.type[:40]!r}")
+    if env.occurred_at > utcnow() + MAX_FUTURE or env.occurred_at < MIN_DATE:
+        return ev_id, env, None, Rejection("bad_time", "occurred_at is out of range")
+    try:
+        payload = model.model_validate(env.payload)
+    except ValidationError as exc:
+        return ev_id, env, None, Rejection("malformed", "payload." + _first_error(exc))
+    return ev_id, env, payload, None
+
+
+def push(session: Session, p: Principal, raw_events: list[Any]) -> list[dict[str, Any]]:
+    """One transaction for the batch; the caller commits (after changes.flush)."""
+    parsed = [parse(r) for r in raw_events]
+    ids = [pid for pid, env, _pl, _rej in parsed if env is not None]
+    existing: dict[str, Event] = {}
+    for start in range(0, len(ids), 900):
+        for ev in session.execute(select(Event).where(Event.id.in_(ids[start:start + 900]))).scalars():
+            existing[ev.id] = ev
+    ctx = PushContext(session, p)
+    ctx.preload_leads([env.lead_id for _i, env, _pl, _r in parsed if env is not None and env.lead_id])
+    results: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for ev_id, env, payload, rej in parsed:
+        if env is None:
+            # Without a valid id there is nothing to store once; answer and move on.
+            results.append({"id": ev_id, "status": "rejected", "reason": rej.reason, "code": rej.code})
+            continue
+        prior = existing.get(ev_id)
+        if prior is not None or ev_id in seen:
+            if prior is not None and prior.user_id != p.user_id:
+                results.append({"id": ev_id, "status": "rejected", "code": "id_conflict",
+                                "reason": "event id already used by another user"})
+            elif prior is not None and prior.status == "rejected":
+                results.append({"id": ev_id, "status": "rejected", "reason": prior.reason,
+                                "code": prior.reason_code})
+            else:
+                results.append({"id": ev_id, "status": "duplicate"})
+            continue
+        seen.add(ev_id)
+        if rej is None:
+            try:
+                # apply() raises every Rejection before it changes anything.
+                apply(ctx, env, payload)
+            except Rejection as r:
+                rej = r
+        status = "accepted" if rej is None else "rejected"
+        session.add(Event(id=ev_id, user_id=p.user_id, lead_id=env.lead_id, type=env.type[:40],
+                          occurred_at=env.occurred_at, status=status,
+                          payload=env.payload if rej is None or rej.code != "too_large" else {},
+                          reason=rej.reason if rej else None, reason_code=rej.code if rej else None))
+        item: dict[str, Any] = {"id": ev_id, "status": status}
+        if rej is not None:
+            item.update(reason=rej.reason, code=rej.code)
+        results.append(item)
+    return results

@@ -1,0 +1,53 @@
+"""``GET /sync/pull``: the caller's changes since a cursor, oldest first."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import changes, serialize
+from server.models import SyncChange
+from server.security import Principal
+
+
+def scopes_for(p: Principal) -> list[str]:
+    if p.role == "admin":
+        return [changes.ALL, changes.ADMIN]
+    if p.role == "tl":
+        return [changes.ALL, changes.team_scope(p.team_id)] if p.team_id else [changes.ALL]
+    return [changes.ALL, changes.user_scope(p.user_id)]
+
+
+def pull(session: Session, p: Principal, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+    rows = session.execute(
+        select(SyncChange.entity, SyncChange.entity_id, SyncChange.op, SyncChange.seq)
+        .where(SyncChange.scope.in_(scopes_for(p)), SyncChange.seq > cursor)
+        .order_by(SyncChange.seq)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for entity, entity_id, op, _seq in rows:
+        if op == "upsert" and entity in serialize.ENTITIES:
+            wanted[entity].append(entity_id)
+    loaded: dict[tuple[str, str], dict[str, Any]] = {}
+    for entity, ids in wanted.items():
+        model, pk, fn = serialize.ENTITIES[entity]
+        col = getattr(model, pk)
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            for obj in session.execute(select(model).where(col.in_(ids[start:start + 900]))).scalars():
+                loaded[(entity, str(getattr(obj, pk)))] = fn(obj)
+    out: list[dict[str, Any]] = []
+    for entity, entity_id, op, _seq in rows:
+        data = loaded.get((entity, entity_id)) if op == "upsert" else None
+        if op == "upsert" and data is not None:
+            out.append({"entity": entity, "id": entity_id, "op": "upsert", "data": data})
+        else:
+            # Deleted, or gone since the change was written: a tombstone is the truth.
+            out.append({"entity": entity, "id": entity_id, "op": "delete"})
+    next_cursor = rows[-1][3] if rows else cursor
+    return out, next_cursor, has_more

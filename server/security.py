@@ -1,0 +1,223 @@
+"""Passwords (argon2), access tokens (short-lived, HMAC-signed), refresh tokens
+(random, stored hashed, rotated; reuse revokes the whole family) and login
+throttling."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.models import LoginThrottle, RefreshFamily, RefreshToken, User, utcnow
+
+def _make_hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory: t=3, 64 MiB, p=4).
+
+    ``SEATMATE_SERVER_ARGON2="t,memory_kib,p"`` overrides them for new hashes
+    (tests use a cheap profile); verification always uses the parameters stored
+    in each hash.
+    """
+    spec = os.environ.get("SEATMATE_SERVER_ARGON2", "")
+    if spec:
+        t, m, p = (int(x) for x in spec.split(","))
+        return PasswordHasher(time_cost=t, memory_cost=m, parallelism=p)
+    return PasswordHasher()
+
+
+_hasher = _make_hasher()
+# Verifying against this keeps the response time of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("seatmate-dummy-password")
+
+TOKEN_PREFIX = "sma1"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: read from the access token, no DB lookup needed."""
+
+    user_id: str
+    role: str
+    team_id: str | None
+    family_id: str
+    exp: int
+
+
+def issue_access(key: bytes, user: User, family_id: str, ttl_s: int) -> str:
+    body = json.dumps({"sub": user.id, "role": user.role, "team": user.team_id, "fam": family_id,
+                       "exp": int(time.time()) + ttl_s}, separators=(",", ":")).encode()
+    sig = hmac.new(key, body, hashlib.sha256).digest()
+    return f"{TOKEN_PREFIX}.{_b64e(body)}.{_b64e(sig)}"
+
+
+def read_access(key: bytes, token: str) -> Principal | None:
+    try:
+        prefix, body_b64, sig_b64 = token.split(".")
+        if prefix != TOKEN_PREFIX:
+            return None
+        body = _b64d(body_b64)
+        if not hmac.compare_digest(hmac.new(key, body, hashlib.sha256).digest(), _b64d(sig_b64)):
+            return None
+        data = json.loads(body)
+        p = Principal(user_id=str(data["sub"]), role=str(data["role"]),
+                      team_id=None if data["team"] is None else str(data["team"]),
+                      family_id=str(data["fam"]), exp=int(data["exp"]))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    return p if p.exp > time.time() else None
+
+
+class RevocationCache:
+    """Access tokens carry their login family; logout or refresh-token reuse revokes it.
+
+    Checked against the DB at most every few seconds per family per worker, so a
+    revoked access token stops working within ``ttl_s`` on every worker.
+    """
+
+    def __init__(self, ttl_s: float = 2.0) -> None:
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, bool]] = {}
+
+    def is_revoked(self, session_factory, family_id: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(family_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        with session_factory() as s:
+            revoked_at = s.execute(
+                select(RefreshFamily.revoked_at).where(RefreshFamily.id == family_id)
+            ).first()
+        revoked = revoked_at is None or revoked_at[0] is not None
+        with self._lock:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[family_id] = (now + self._ttl, revoked)
+        return revoked
+
+    def mark_revoked(self, family_id: str) -> None:
+        with self._lock:
+            self._cache[family_id] = (time.monotonic() + 3600, True)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_family(session: Session, user: User, device_id: str) -> RefreshFamily:
+    fam = RefreshFamily(id=uuid.uuid4().hex, user_id=user.id, device_id=device_id[:100])
+    session.add(fam)
+    return fam
+
+
+def issue_refresh(session: Session, family_id: str, ttl_s: int) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(RefreshToken(token_hash=_hash_token(token), family_id=family_id,
+                             expires_at=utcnow() + dt.timedelta(seconds=ttl_s)))
+    return token
+
+
+class RefreshError(Exception):
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.reason, self.code = reason, code
+
+
+def rotate_refresh(session: Session, token: str) -> tuple[RefreshFamily, User]:
+    """Marks the presented token used and returns its family. A token presented a
+    second time means it leaked (or a race): the whole family is revoked."""
+    row = session.get(RefreshToken, _hash_token(token))
+    if row is None:
+        raise RefreshError("unknown refresh token", "invalid_refresh")
+    fam = session.get(RefreshFamily, row.family_id)
+    if fam is None or fam.revoked_at is not None:
+        raise RefreshError("refresh token revoked", "revoked")
+    if row.used_at is not None:
+        revoke_family(session, fam, "reuse")
+        session.commit()
+        raise RefreshError("refresh token already used; session revoked", "refresh_reused")
+    if row.expires_at < utcnow():
+        raise RefreshError("refresh token expired", "expired")
+    # Conditional update: two concurrent refreshes with one token cannot both win.
+    res = session.execute(update(RefreshToken).where(RefreshToken.token_hash == row.token_hash,
+                                                     RefreshToken.used_at.is_(None))
+                          .values(used_at=utcnow()))
+    if res.rowcount != 1:
+        revoke_family(session, fam, "reuse")
+        session.commit()
+        raise RefreshError("refresh token already used; session revoked", "refresh_reused")
+    user = session.get(User, fam.user_id)
+    if user is None or not user.active:
+        raise RefreshError("account disabled", "disabled")
+    return fam, user
+
+
+def revoke_family(session: Session, fam: RefreshFamily, reason: str) -> None:
+    if fam.revoked_at is None:
+        fam.revoked_at = utcnow()
+        fam.revoked_reason = reason
+
+
+# --- login throttling -----------------------------------------------------------------
+
+
+def throttle_check(session: Session, keys: list[str]) -> int:
+    """Seconds until the caller may try again (0 = allowed)."""
+    now = utcnow()
+    wait = 0
+    for row in session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).scalars():
+        if row.locked_until and row.locked_until > now:
+            wait = max(wait, int((row.locked_until - now).total_seconds()) + 1)
+    return wait
+
+
+def throttle_fail(session: Session, limits: dict[str, int], window_s: int) -> None:
+    now = utcnow()
+    for key, limit in limits.items():
+        row = session.get(LoginThrottle, key)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, window_start=now)
+            session.add(row)
+        if (now - row.window_start).total_seconds() > window_s:
+            row.failures, row.window_start, row.locked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= limit:
+            row.locked_until = now + dt.timedelta(seconds=window_s)
+
+
+def throttle_success(session: Session, key: str) -> None:
+    row = session.get(LoginThrottle, key)
+    if row is not None:
+        session.delete(row)

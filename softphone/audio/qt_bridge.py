@@ -1,0 +1,631 @@
+"""The agent's real audio: pjsua2's conference bridge <-> Qt Multimedia devices.
+
+The published pjsua2 wheels have no sound devices, so the bridge runs on the
+null device's clock (one frame every 20 ms) and one bidirectional
+``AudioMediaPort`` swaps frames with two small rings:
+
+    conference bridge --onFrameReceived--> speaker ring --(audio thread)--> QAudioSink
+    conference bridge <-onFrameRequested-- mic ring     <-(audio thread)--- QAudioSource
+
+Threads:
+- the SIP thread creates and deletes the pjsua2 port (``QtAgentAudio``);
+- pjmedia's clock thread runs the port callbacks: they only copy bytes in or
+  out of a ring (microseconds; the GIL is held briefly);
+- the audio thread (a QThread with its own event loop, ``_AudioWorker``) owns
+  every QAudioSource/QAudioSink/QMediaDevices object: it pumps the rings every
+  10 ms, follows hot-plug, plays the ringtone and computes level meters;
+- the GUI thread sees ``AudioEngine``: preferences in, signals out.
+
+Why device streams are opened lazily: the bridge's clock runs all the time, but
+the microphone and speaker are opened only while a call uses them (the port
+sees real frames or is asked for the agent's voice) and closed ~1.5 s after,
+so the OS shows no microphone in use between calls.
+
+Jitter budget: with another thread busy in pure Python the 20 ms callbacks
+arrive up to ~35 ms apart (the GIL switches every 5 ms), so the speaker keeps
+~40 ms primed before it starts and ~60-100 ms in the sink; the mic serves the
+bridge only after 40 ms are buffered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import pjsua2 as pj
+from PySide6 import QtMultimedia
+from PySide6.QtCore import QByteArray, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSink, QAudioSource, QMediaDevices
+
+from softphone.audio import pcm
+from softphone.audio.devices import (
+    DeviceInfo,
+    DevicePreferences,
+    DeviceSnapshot,
+    PreferenceStore,
+    PulsePresence,
+    Role,
+)
+from softphone.audio.ring import FrameRing
+
+log = logging.getLogger(__name__)
+
+# Qt 6.7 renamed the QAudio namespace to QtAudio; the old name's enums no longer compare equal.
+QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
+
+import os as _os
+_DUMP = [open('/tmp/sa/dump_rx.raw','wb'), open('/tmp/sa/dump_sink.raw','wb'), []] if _os.environ.get('SEATMATE_AUDIO_DUMP') else None
+DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
+IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
+PUMP_MS = 10
+LEVEL_MS = 100  # level meters at ~10 Hz
+SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
+# Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
+# null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
+# if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
+RING_HIGH_MS, RING_LOW_MS, TRIM_AFTER_S = 60, 20, 0.5
+
+
+@dataclass(frozen=True)
+class AudioLevels:
+    """0..1 of full scale, over the last ~100 ms."""
+
+    mic_rms: float = 0.0
+    mic_peak: float = 0.0
+    speaker_rms: float = 0.0
+    speaker_peak: float = 0.0
+
+
+@dataclass(frozen=True)
+class AudioStats:
+    speaker_underruns: int = 0  # the speaker device starved while the call kept sending audio
+    speaker_overruns: int = 0  # speaker audio dropped because the device fell behind
+    mic_underruns: int = 0  # the bridge asked for the agent's voice and none was buffered
+    mic_overruns: int = 0  # microphone audio dropped because the bridge fell behind
+    device_switches: int = 0  # streams (re)opened on another device during audio
+    streams_open: bool = False
+
+
+class _Shared:
+    """State touched by the clock thread and the audio thread (GIL + ring locks)."""
+
+    def __init__(self, clock_rate: int) -> None:
+        self.rate = clock_rate
+        self.frame_len = pcm.frame_bytes(clock_rate)
+        ms = self.frame_len // pcm.FRAME_MS  # bytes per millisecond
+        self.ms = ms
+        self.speaker = FrameRing(capacity=160 * ms, prime=40 * ms)
+        self.mic = FrameRing(capacity=100 * ms, prime=40 * ms)
+        self.mic_requested_at = 0.0
+        self.speaker_underruns = 0
+        self.device_switches = 0
+        self.streams_open = False
+
+
+class _BridgePort(pj.AudioMediaPort):
+    """One conference-bridge port: what the agent hears in, what the agent says out.
+
+    Runs on pjmedia's clock thread: no logging, no Qt, no allocation beyond the frame.
+    """
+
+    def __init__(self, shared: _Shared) -> None:
+        super().__init__()
+        self._s = shared
+        self._silence = pj.ByteVector(bytes(shared.frame_len))
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        s = self._s
+        s.mic_requested_at = time.monotonic()
+        data = s.mic.read(s.frame_len)
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(data) if data is not None else self._silence
+        frame.size = s.frame_len
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        if frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or not frame.size:
+            return  # nobody is talking to the agent: no call audio
+        _d = pcm.vector_bytes(frame.buf, frame.size)
+        if _DUMP: _DUMP[0].write(_d)
+        self._s.speaker.write(_d)
+
+
+class QtAgentAudio:
+    """``AgentAudio`` (softphone/audio_api.py) over Qt devices. SIP thread only."""
+
+    def __init__(self, engine: AudioEngine) -> None:
+        self._engine = engine
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, engine.clock_rate, 1, pcm.FRAME_MS * 1000, 16)
+        self._port: _BridgePort | None = _BridgePort(engine._shared)
+        self._port.createPort("seatmate-audio", fmt)
+
+    def mic_media(self) -> pj.AudioMedia:
+        assert self._port is not None, "closed"
+        return self._port
+
+    def speaker_media(self) -> pj.AudioMedia:
+        assert self._port is not None, "closed"
+        return self._port
+
+    def ringer_start(self) -> None:
+        self._engine.set_ringing(True)
+
+    def ringer_stop(self) -> None:
+        self._engine.set_ringing(False)
+
+    def close(self) -> None:
+        self._engine.set_ringing(False)
+        # Deleting the last reference removes the port from the bridge (SIP thread, before libDestroy).
+        self._port = None
+
+
+def _device_info(dev: QAudioDevice) -> DeviceInfo:
+    return DeviceInfo(id=bytes(dev.id().data()).decode("utf-8", "replace"), name=dev.description(),
+                      is_default=dev.isDefault())
+
+
+class _Stream:
+    """One open QAudioSink or QAudioSource and the device it is on."""
+
+    def __init__(self, device: QAudioDevice, qobj: QAudioSink | QAudioSource, io) -> None:  # type: ignore[no-untyped-def]
+        self.device = device
+        self.name = device.description()
+        self.id = bytes(device.id().data())
+        self.qobj = qobj
+        self.io = io
+        self.primed = False
+        self.idle_since: float | None = None
+        self.high_since: float | None = None
+        self.failed = False
+
+    def close(self) -> None:
+        try:
+            if isinstance(self.qobj, QAudioSource) and self.io is not None:
+                self.io.readyRead.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+        self.qobj.stop()
+        self.qobj.deleteLater()
+        self.io = None
+
+
+class _AudioWorker(QObject):
+    """Lives on the audio thread and owns every Qt audio object."""
+
+    levels = Signal(object)  # AudioLevels
+    devices = Signal(object)  # DeviceSnapshot
+
+    def __init__(self, shared: _Shared, prefs: DevicePreferences) -> None:
+        super().__init__()
+        self._s = shared
+        self._prefs = prefs
+        self._fmt = QAudioFormat()
+        self._fmt.setSampleRate(shared.rate)
+        self._fmt.setChannelCount(1)
+        self._fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
+        self._media: QMediaDevices | None = None
+        self._presence: PulsePresence | None = None
+        self._sink: _Stream | None = None
+        self._source: _Stream | None = None
+        self._ring_sink: _Stream | None = None
+        self._ring_data = b""
+        self._ring_pos = 0
+        self._ringing = False
+        self._pump: QTimer | None = None
+        self._house: QTimer | None = None
+        self._mic_acc = [0.0, 0.0, 0]  # sum of squares, peak, samples
+        self._spk_acc = [0.0, 0.0, 0]
+        self._last_snapshot: DeviceSnapshot | None = None
+        self._levels_zeroed = False
+
+    # ---- life cycle (audio thread) -------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        self._media = QMediaDevices(self)
+        self._media.audioInputsChanged.connect(self._on_devices_changed)
+        self._media.audioOutputsChanged.connect(self._on_devices_changed)
+        self._presence = PulsePresence(self._on_devices_changed)
+        self._pump = QTimer(self)
+        self._pump.setTimerType(Qt.TimerType.PreciseTimer)
+        self._pump.setInterval(PUMP_MS)
+        self._pump.timeout.connect(self._on_pump)
+        self._pump.start()
+        self._house = QTimer(self)
+        self._house.setInterval(LEVEL_MS)
+        self._house.timeout.connect(self._on_housekeeping)
+        self._house.start()
+        self._load_ringtone()
+        self._publish_snapshot()
+
+    @Slot()
+    def shutdown(self) -> None:
+        for timer in (self._pump, self._house):
+            if timer is not None:
+                timer.stop()
+        self._close_call_streams()
+        self._stop_ringer_stream()
+        if self._presence is not None:
+            self._presence.close()
+        self.thread().quit()
+
+    # ---- commands ------------------------------------------------------------------
+    @Slot(object)
+    def set_preferences(self, prefs: DevicePreferences) -> None:
+        ringtone_changed = prefs.ringtone_path != self._prefs.ringtone_path
+        self._prefs = prefs
+        if ringtone_changed:
+            self._load_ringtone()
+        self._follow_preferences()
+
+    @Slot(bool)
+    def set_ringing(self, on: bool) -> None:
+        if on == self._ringing:
+            return
+        self._ringing = on
+        if on:
+            self._ring_pos = 0
+            self._open_ringer()
+        else:
+            self._stop_ringer_stream()
+        self._publish_snapshot()
+
+    # ---- devices -------------------------------------------------------------------
+    def _choose(self, role: Role) -> QAudioDevice | None:
+        devices = self._devices(role is Role.MICROPHONE)
+        infos = [_device_info(d) for d in devices]
+        chosen = self._prefs.choose(role, infos)
+        if chosen is None:
+            return None
+        return devices[infos.index(chosen)]
+
+    def _devices(self, inputs: bool) -> list[QAudioDevice]:
+        devices = QMediaDevices.audioInputs() if inputs else QMediaDevices.audioOutputs()
+        present = self._presence.present() if self._presence is not None else None
+        if present is not None:  # Qt may still list an unplugged device (see PulsePresence)
+            devices = [d for d in devices if bytes(d.id().data()).decode("utf-8", "replace") in present]
+        return devices
+
+    @Slot()
+    def _on_devices_changed(self) -> None:
+        self._follow_preferences()
+
+    def _follow_preferences(self) -> None:
+        """(Re)open any stream whose device is gone or no longer the preferred one."""
+        if self._sink is not None:
+            want = self._choose(Role.SPEAKER)
+            if want is None or bytes(want.id().data()) != self._sink.id:
+                self._reopen_sink(want)
+        if self._source is not None:
+            want = self._choose(Role.MICROPHONE)
+            if want is None or bytes(want.id().data()) != self._source.id:
+                self._reopen_source(want)
+        if self._ring_sink is not None:
+            want = self._choose(Role.RINGER)
+            if want is None or bytes(want.id().data()) != self._ring_sink.id:
+                self._stop_ringer_stream()
+                self._open_ringer()
+        self._publish_snapshot()
+
+    def _publish_snapshot(self) -> None:
+        snap = DeviceSnapshot(
+            inputs=tuple(_device_info(d) for d in self._devices(True)),
+            outputs=tuple(_device_info(d) for d in self._devices(False)),
+            microphone=self._source.name if self._source else _name(self._choose(Role.MICROPHONE)),
+            speaker=self._sink.name if self._sink else _name(self._choose(Role.SPEAKER)),
+            ringer=self._ring_sink.name if self._ring_sink else _name(self._choose(Role.RINGER)),
+        )
+        if snap != self._last_snapshot:
+            self._last_snapshot = snap
+            self.devices.emit(snap)
+
+    # ---- call streams --------------------------------------------------------------
+    def _open_call_streams(self) -> None:
+        self._s.speaker.clear()
+        self._s.mic.clear()
+        self._reopen_sink(self._choose(Role.SPEAKER), switch=False)
+        self._reopen_source(self._choose(Role.MICROPHONE), switch=False)
+        self._s.streams_open = True
+        log.info("call audio on speaker %r, microphone %r",
+                 self._sink.name if self._sink else None, self._source.name if self._source else None)
+        self._publish_snapshot()
+
+    def _close_call_streams(self) -> None:
+        for stream in (self._sink, self._source):
+            if stream is not None:
+                stream.close()
+        self._sink = self._source = None
+        self._s.streams_open = False
+
+    def _reopen_sink(self, device: QAudioDevice | None, switch: bool = True) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+        if device is None:
+            log.warning("no speaker device: the agent hears nothing")
+            return
+        sink = QAudioSink(device, self._fmt, self)
+        # Small device buffer: the ring + this bound the mouth-to-ear delay we add.
+        sink.setBufferSize(SINK_BUFFER_MS * self._s.ms)
+        io = sink.start()
+        self._sink = _Stream(device, sink, io)
+        if switch:
+            self._s.device_switches += 1
+            log.info("speaker moved to %r", self._sink.name)
+
+    def _reopen_source(self, device: QAudioDevice | None, switch: bool = True) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+        if device is None:
+            log.warning("no microphone device: the customer hears silence")
+            return
+        source = QAudioSource(device, self._fmt, self)
+        source.setBufferSize(self._s.frame_len * 2)
+        io = source.start()
+        self._source = _Stream(device, source, io)
+        io.readyRead.connect(self._on_mic_ready)
+        if switch:
+            self._s.device_switches += 1
+            log.info("microphone moved to %r", self._source.name)
+
+    # Stream states are polled from the pump: PySide6 6.12 cannot deliver
+    # QAudioSink.stateChanged (its QAudio::State argument fails to convert).
+    def _check_sink(self, sink: _Stream) -> None:
+        state, error = sink.qobj.state(), sink.qobj.error()
+        if state == QAudio.State.IdleState and error == QAudio.Error.UnderrunError:
+            # Starved. Count it only if the call keeps sending (see _on_pump): at the end
+            # of a call every sink runs dry and that is not a glitch.
+            if sink.idle_since is None:
+                sink.idle_since = time.monotonic()
+                sink.primed = False
+        elif state == QAudio.State.StoppedState and error != QAudio.Error.NoError and not sink.failed:
+            sink.failed = True
+            log.warning("speaker %r failed (%s); choosing another", sink.name, error)
+            QTimer.singleShot(0, self._follow_preferences_or_reopen_sink)
+
+    def _check_source(self, src: _Stream) -> None:
+        if (src.qobj.state() == QAudio.State.StoppedState and src.qobj.error() != QAudio.Error.NoError
+                and not src.failed):
+            src.failed = True
+            log.warning("microphone %r failed (%s); choosing another", src.name, src.qobj.error())
+            QTimer.singleShot(0, self._follow_preferences_or_reopen_source)
+
+    @Slot()
+    def _follow_preferences_or_reopen_sink(self) -> None:
+        if self._sink is not None and self._sink.qobj.state() == QAudio.State.StoppedState:
+            self._reopen_sink(self._choose(Role.SPEAKER))
+        self._follow_preferences()
+
+    @Slot()
+    def _follow_preferences_or_reopen_source(self) -> None:
+        if self._source is not None and self._source.qobj.state() == QAudio.State.StoppedState:
+            self._reopen_source(self._choose(Role.MICROPHONE))
+        self._follow_preferences()
+
+    @Slot()
+    def _on_mic_ready(self) -> None:
+        src = self._source
+        if src is None or src.io is None:
+            return
+        data = src.io.readAll().data()
+        if data and time.monotonic() - self._s.mic_requested_at < 0.2:  # else nobody listens: drop
+            self._s.mic.write(data)
+            _accumulate(self._mic_acc, data)
+
+    @Slot()
+    def _on_pump(self) -> None:
+        sink = self._sink
+        if self._source is not None:
+            self._check_source(self._source)
+        if sink is not None and sink.io is not None:
+            self._check_sink(sink)
+            ring = self._s.speaker
+            if sink.idle_since is not None and ring.last_write > sink.idle_since + 0.001:
+                # The sink starved while the call was still sending audio: a real underrun.
+                self._s.speaker_underruns += 1
+                sink.idle_since = None
+            if not sink.primed and ring.available() >= ring.prime:
+                sink.primed = True
+            if sink.primed:
+                free = sink.qobj.bytesFree()
+                free -= free % 2
+                if free > 0:
+                    data = ring.read_upto(free)
+                    if data:
+                        _n = sink.io.write(QByteArray(data))
+                        if _DUMP: _DUMP[1].write(data); _DUMP[2].append(( len(data), _n))
+                        _accumulate(self._spk_acc, data)
+                if sink.qobj.processedUSecs() == 0:
+                    # The device has not started playing yet (PulseAudio needs up to ~0.5 s):
+                    # keep only the jitter reserve; this is start-up, not a glitch.
+                    ring.trim_to(ring.prime, count=False)
+                elif ring.available() > RING_HIGH_MS * self._s.ms:
+                    now = time.monotonic()
+                    if sink.high_since is None:
+                        sink.high_since = now
+                    elif now - sink.high_since > TRIM_AFTER_S:
+                        ring.trim_to(RING_LOW_MS * self._s.ms)
+                        sink.high_since = None
+                else:
+                    sink.high_since = None
+        self._pump_ringer()
+
+    @Slot()
+    def _on_housekeeping(self) -> None:
+        now = time.monotonic()
+        s = self._s
+        in_use = (now - s.speaker.last_write < IDLE_CLOSE_S) or (now - s.mic_requested_at < IDLE_CLOSE_S)
+        if in_use and not s.streams_open:
+            self._open_call_streams()
+        elif not in_use and s.streams_open:
+            log.info("call audio idle: closing the devices")
+            self._close_call_streams()
+            self._publish_snapshot()
+        self._emit_levels()
+
+    def _emit_levels(self) -> None:
+        if not self._mic_acc[2] and not self._spk_acc[2]:
+            if self._levels_zeroed:
+                return
+            self._levels_zeroed = True
+        else:
+            self._levels_zeroed = False
+        mic_rms, mic_peak = _finish(self._mic_acc)
+        spk_rms, spk_peak = _finish(self._spk_acc)
+        self.levels.emit(AudioLevels(mic_rms, mic_peak, spk_rms, spk_peak))
+
+    # ---- ringer --------------------------------------------------------------------
+    def _load_ringtone(self) -> None:
+        path = self._prefs.ringtone_path
+        if path:
+            try:
+                self._ring_data = pcm.load_wav_mono(path, self._s.rate)
+            except (OSError, ValueError, EOFError) as exc:  # a bad file must not silence the phone
+                log.warning("ringtone %s unusable (%s); using the built-in tone", path, exc)
+                self._ring_data = b""
+        if not path or not self._ring_data:
+            self._ring_data = pcm.ring_pattern(self._s.rate)
+
+    def _open_ringer(self) -> None:
+        device = self._choose(Role.RINGER)
+        if device is None:
+            log.warning("no ringer device: incoming calls ring silently")
+            return
+        sink = QAudioSink(device, self._fmt, self)
+        sink.setBufferSize(self._s.frame_len * 10)
+        self._ring_sink = _Stream(device, sink, sink.start())
+        self._ring_sink.primed = True
+
+    def _stop_ringer_stream(self) -> None:
+        if self._ring_sink is not None:
+            self._ring_sink.close()
+            self._ring_sink = None
+
+    def _pump_ringer(self) -> None:
+        rs = self._ring_sink
+        if rs is None or rs.io is None or not self._ring_data:
+            return
+        free = rs.qobj.bytesFree()
+        free -= free % 2
+        while free > 0:
+            chunk = self._ring_data[self._ring_pos:self._ring_pos + free]
+            rs.io.write(QByteArray(chunk))
+            free -= len(chunk)
+            self._ring_pos = (self._ring_pos + len(chunk)) % len(self._ring_data)
+
+
+def _name(dev: QAudioDevice | None) -> str | None:
+    return dev.description() if dev is not None else None
+
+
+def _accumulate(acc: list, data: bytes) -> None:  # type: ignore[type-arg]
+    import numpy as np
+
+    samples = np.frombuffer(data, dtype="<i2", count=len(data) // 2).astype(np.float32)
+    if samples.size:
+        acc[0] += float(np.dot(samples, samples))
+        acc[1] = max(acc[1], float(np.max(np.abs(samples))))
+        acc[2] += samples.size
+
+
+def _finish(acc: list) -> tuple[float, float]:  # type: ignore[type-arg]
+    total, peak, n = acc
+    acc[0] = acc[1] = 0.0
+    acc[2] = 0
+    if not n:
+        return 0.0, 0.0
+    return (total / n) ** 0.5 / 32768.0, peak / 32768.0
+
+
+class AudioEngine(QObject):
+    """The agent's audio devices, for app/ services (create on the GUI thread).
+
+    Gives the SIP engine its ``audio_factory`` (:meth:`agent_audio_factory`) and
+    the UI device lists, choices, level meters and counters, as Qt signals.
+    """
+
+    levelsChanged = Signal(object)  # AudioLevels, ~10 Hz while a call has audio
+    devicesChanged = Signal(object)  # DeviceSnapshot, on hot-plug or a new choice
+
+    _cmd_prefs = Signal(object)
+    _cmd_ringing = Signal(bool)
+    _cmd_shutdown = Signal()
+
+    def __init__(self, store: PreferenceStore | None = None, prefs: DevicePreferences | None = None,
+                 clock_rate: int = DEFAULT_CLOCK_RATE, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.clock_rate = clock_rate
+        self._store = store
+        self._prefs = prefs if prefs is not None else (store.load() if store else DevicePreferences())
+        self._shared = _Shared(clock_rate)
+        self._snapshot = DeviceSnapshot()
+        self._lock = threading.Lock()
+        self._thread = QThread()
+        self._thread.setObjectName("seatmate-audio")
+        self._worker = _AudioWorker(self._shared, self._prefs)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.start)
+        q = Qt.ConnectionType.QueuedConnection
+        self._cmd_prefs.connect(self._worker.set_preferences, q)
+        self._cmd_ringing.connect(self._worker.set_ringing, q)
+        self._cmd_shutdown.connect(self._worker.shutdown, q)
+        self._worker.levels.connect(self.levelsChanged, q)
+        self._worker.devices.connect(self._on_snapshot, q)
+        self._closed = False
+        self._thread.start()
+
+    # ---- for the SIP engine ----------------------------------------------------------
+    def agent_audio_factory(self):  # -> softphone.audio_api.AudioFactory
+        """``audio_factory`` for the engine: builds the pjsua2 port on the SIP thread."""
+        return lambda _endpoint: QtAgentAudio(self)
+
+    def set_ringing(self, on: bool) -> None:
+        """Any thread."""
+        self._cmd_ringing.emit(on)
+
+    # ---- for app/ services -----------------------------------------------------------
+    def preferences(self) -> DevicePreferences:
+        return self._prefs
+
+    def set_preferences(self, prefs: DevicePreferences) -> None:
+        self._prefs = prefs
+        if self._store is not None:
+            try:
+                self._store.save(prefs)
+            except OSError as exc:  # the choice still applies for this session
+                log.warning("could not save audio preferences: %s", exc)
+        self._cmd_prefs.emit(prefs)
+
+    def prefer(self, role: Role, name: str) -> None:
+        """The agent chose ``name`` for ``role`` (it goes to the top of that list)."""
+        self.set_preferences(self._prefs.prefer(role, name))
+
+    def snapshot(self) -> DeviceSnapshot:
+        return self._snapshot
+
+    def stats(self) -> AudioStats:
+        s = self._shared
+        return AudioStats(
+            speaker_underruns=s.speaker_underruns,
+            speaker_overruns=s.speaker.overruns,
+            mic_underruns=s.mic.underruns,
+            mic_overruns=s.mic.overruns,
+            device_switches=s.device_switches,
+            streams_open=s.streams_open,
+        )
+
+    def close(self, timeout_ms: int = 3000) -> None:
+        """Stop the audio thread (after the engine closed its QtAgentAudio)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._cmd_shutdown.emit()
+        if not self._thread.wait(timeout_ms):
+            log.error("audio thread did not stop in %d ms", timeout_ms)
+
+    @Slot(object)
+    def _on_snapshot(self, snap: DeviceSnapshot) -> None:
+        self._snapshot = snap
+        self.devicesChanged.emit(snap)

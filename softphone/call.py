@@ -1,0 +1,177 @@
+"""One SIP call on the SIP thread: the pjsua2 Call subclass and its bookkeeping.
+
+The engine owns every EngineCall; callbacks are forwarded to it. Nothing here is
+touched from any other thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pjsua2 as pj
+
+from .types import CallInfo, CallState, Direction
+
+if TYPE_CHECKING:
+    from .engine import _SipCore
+
+
+def parse_headers(whole_msg: str) -> dict[str, str]:
+    """Header lines of a SIP message (first occurrence wins)."""
+    head = whole_msg.split("\r\n\r\n", 1)[0]
+    out: dict[str, str] = {}
+    for line in head.split("\r\n")[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            out.setdefault(name.strip(), value.strip())
+    return out
+
+
+def header_value(headers: dict[str, str], name: str) -> str | None:
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+@dataclass
+class CallRecord:
+    """Mutable state of one call, snapshotted into a frozen CallInfo for the UI."""
+
+    call_id: str
+    direction: Direction
+    remote_masked: str
+    state: CallState = CallState.DIALING
+    sip_code: int = 0
+    reason: str = ""
+    held: bool = False
+    muted: bool = False
+    dialed_at: float | None = None
+    ringing_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    suggested_disposition: str | None = None
+    lead_id: str | None = None
+    timed_out: bool = False
+    no_answer_deadline: float | None = None    # monotonic
+    media_active: bool = False
+    monitor_role: str = ""                     # "" | "agent-leg" (TL's leg on the agent) | "tl"
+    monitor_session: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def snapshot(self) -> CallInfo:
+        return CallInfo(
+            call_id=self.call_id, direction=self.direction, state=self.state,
+            remote_masked=self.remote_masked, sip_code=self.sip_code, reason=self.reason,
+            held=self.held, muted=self.muted, dialed_at=self.dialed_at, ringing_at=self.ringing_at,
+            answered_at=self.answered_at, ended_at=self.ended_at,
+            suggested_disposition=self.suggested_disposition, lead_id=self.lead_id)
+
+
+class EngineCall(pj.Call):
+    def __init__(self, core: _SipCore, account: pj.Account, record: CallRecord,
+                 pj_call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(account, pj_call_id)
+        self.core = core
+        self.rec = record
+        self.recorder: object | None = None
+        self.audio: pj.AudioMedia | None = None   # the call's conference port, while active
+        self.info_digits: list[str] = []          # SIP INFO DTMF still to send, one at a time
+        self.info_busy = False
+        core.every_call.add(self)
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+    def audio_media(self) -> pj.AudioMedia | None:
+        ci = self.getInfo()  # keep ci alive while iterating ci.media (PEERS.md)
+        for i, media in enumerate(ci.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in (
+                    pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD):
+                return self.getAudioMedia(i)
+        return None
+
+    # ---- pjsua2 callbacks (SIP thread, inside libHandleEvents) ---------------------------
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        ci = self.getInfo()
+        rec = self.rec
+        now = time.time()
+        if ci.lastStatusCode:
+            rec.sip_code = int(ci.lastStatusCode)
+            rec.reason = ci.lastReason
+        st = ci.state
+        if st == pj.PJSIP_INV_STATE_EARLY and rec.direction is Direction.OUTGOING:
+            if rec.ringing_at is None:
+                rec.ringing_at = now
+            rec.state = CallState.RINGING
+        elif st == pj.PJSIP_INV_STATE_CONNECTING:
+            rec.state = CallState.CONNECTING
+        elif st == pj.PJSIP_INV_STATE_CONFIRMED:
+            if rec.answered_at is None:
+                rec.answered_at = now
+            rec.no_answer_deadline = None
+            rec.state = CallState.HOLD if rec.held else CallState.ANSWERED
+        elif st == pj.PJSIP_INV_STATE_DISCONNECTED:
+            rec.ended_at = now
+            rec.state = CallState.ENDED
+            rec.suggested_disposition = self.core.dispositions.suggest(
+                rec.sip_code, answered=rec.answered_at is not None, timed_out=rec.timed_out)
+        self.core.on_call_state(self)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        self.core.on_call_media(self)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        self.core.on_dtmf(self, prm.digit)
+
+    def send_info_dtmf(self, digits: str) -> None:
+        """SIP INFO digits go one transaction at a time: sent together, a proxy with several
+        workers may reorder them and the far end then refuses the older CSeq."""
+        self.info_digits.extend(digits)
+        self._next_info_digit()
+
+    def _next_info_digit(self) -> None:
+        if self.info_busy or not self.info_digits:
+            return
+        prm = pj.CallSendDtmfParam()
+        prm.digits = self.info_digits.pop(0)
+        prm.duration = 160
+        prm.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+        self.info_busy = True
+        try:
+            self.sendDtmf(prm)
+        except pj.Error:
+            self.info_busy = False
+            self.info_digits.clear()
+            raise
+
+    def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:
+        if not self.info_busy:
+            return
+        with contextlib.suppress(Exception):
+            tsx = prm.e.body.tsxState.tsx
+            if (tsx.role == pj.PJSIP_ROLE_UAC and tsx.method == "INFO"
+                    and tsx.state in (pj.PJSIP_TSX_STATE_COMPLETED, pj.PJSIP_TSX_STATE_TERMINATED)):
+                self.info_busy = False
+                self._next_info_digit()
+
+    def onCallRxReinvite(self, prm: pj.OnCallRxReinviteParam) -> None:
+        self.core.on_rx_reinvite(self, prm)
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        self.core.on_transfer_status(self, prm.statusCode, prm.reason, prm.finalNotify)
+
+    def onCallReplaced(self, prm: pj.OnCallReplacedParam) -> None:
+        new = self.core.adopt_replacing_call(self, prm.newCallId)
+        prm.newCall = new
+
+    def stop_recording(self) -> None:
+        rec, self.recorder = self.recorder, None
+        if rec is not None:
+            with contextlib.suppress(Exception):
+                rec.stop()  # type: ignore[attr-defined]

@@ -1,0 +1,130 @@
+"""A headless AgentAudio (see audio_api.py) for tests, benchmarks and machines without sound.
+
+mic     = a pjsua2 ToneGenerator (a sine of ``mic_hz``; 0 Hz = silence)
+speaker = a small AudioMediaPort that keeps what the agent hears in memory, so a
+          test can ``capture()`` a stretch of it and look at its spectrum.
+ringer  = counted, not played.
+
+pjsua2 objects are created and closed on the SIP thread (the engine does that);
+``capture_*`` only touch a Python buffer under a lock, from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pjsua2 as pj
+
+CLOCK_RATE = 16000  # the engine's conference bridge rate
+FRAME_MS = 20
+
+
+class _SpeakerProbe(pj.AudioMediaPort):
+    """Sink port: collects received frames while capturing; answers silence when asked for audio."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._capturing = False
+        self._chunks: list[bytes] = []
+        self.frames_received = 0
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(bytes(CLOCK_RATE * FRAME_MS // 1000 * 2))
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        self.frames_received += 1
+        if not self._capturing:
+            return
+        data = bytes(frame.buf) if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO else b""
+        if not data:
+            data = bytes(CLOCK_RATE * FRAME_MS // 1000 * 2)
+        with self._lock:
+            self._chunks.append(data)
+
+    def capture_start(self) -> None:
+        with self._lock:
+            self._chunks = []
+            self._capturing = True
+
+    def capture_stop(self) -> bytes:
+        with self._lock:
+            self._capturing = False
+            data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+class ToneAudio:
+    """Implements softphone.audio_api.AgentAudio without any sound device."""
+
+    def __init__(self, endpoint: pj.Endpoint, mic_hz: int = 0) -> None:
+        self.mic_hz = mic_hz
+        self.ringing = False
+        self.ring_count = 0
+        self.closed = False
+        self._tone = pj.ToneGenerator()
+        self._tone.createToneGenerator(CLOCK_RATE, 1)
+        self._play(mic_hz)
+        self._speaker = _SpeakerProbe()
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, CLOCK_RATE, 1, FRAME_MS * 1000, 16)
+        self._speaker.createPort("speaker-probe", fmt)
+
+    @classmethod
+    def factory(cls, mic_hz: int = 0):  # -> AudioFactory
+        return lambda ep: cls(ep, mic_hz)
+
+    # ---- AgentAudio ----------------------------------------------------------------
+    def mic_media(self) -> pj.AudioMedia:
+        return self._tone
+
+    def speaker_media(self) -> pj.AudioMedia:
+        return self._speaker
+
+    def ringer_start(self) -> None:
+        if not self.ringing:
+            self.ring_count += 1
+        self.ringing = True
+
+    def ringer_stop(self) -> None:
+        self.ringing = False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._tone.stop()
+        del self._tone
+        del self._speaker
+
+    # ---- test helpers --------------------------------------------------------------
+    def set_mic_tone(self, hz: int) -> None:
+        """SIP thread only (use engine.call_soon)."""
+        self.mic_hz = hz
+        self._play(hz)
+
+    def _play(self, hz: int) -> None:
+        self._tone.stop()
+        if not hz:
+            return
+        desc = pj.ToneDesc()
+        desc.freq1 = hz
+        desc.freq2 = 0
+        desc.on_msec = 30000
+        desc.off_msec = 0
+        desc.volume = 0
+        tones = pj.ToneDescVector()
+        tones.append(desc)
+        self._tone.play(tones, True)
+
+    def capture(self, seconds: float) -> bytes:
+        """Record ``seconds`` of what the agent hears (16 kHz mono s16le). Any thread."""
+        self._speaker.capture_start()
+        time.sleep(seconds)  # the audio clock fills the buffer meanwhile
+        return self._speaker.capture_stop()
+
+    @property
+    def speaker_frames(self) -> int:
+        return self._speaker.frames_received

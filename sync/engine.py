@@ -1,0 +1,142 @@
+"""One sync round: push the outbox, then pull changes. No Qt here.
+
+``SyncEngine.run_round()`` is what the Qt service (``sync.service``) calls on its
+timer, what the fault campaign's client process runs in a loop, and what the
+benchmarks time. It is safe to kill the process at any point:
+
+- an event is marked acknowledged only after the server's answer named it, in
+  one cache transaction; killed before that, it is pushed again and the
+  server answers ``duplicate`` (stored once by its UUID);
+- a pulled page and its cursor are committed together; killed before, the
+  same page is pulled again.
+
+Push goes first so that the pull already carries the server's view of what we
+just sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.cache.sync_store import ChangeSummary, SyncStore, parse_datetime
+from sync.client import MAX_PUSH_BATCH, ApiClient, PushResult, RequestRejected
+
+log = logging.getLogger(__name__)
+
+#: A push batch; the server allows MAX_PUSH_BATCH, smaller keeps a lost answer cheap.
+PUSH_BATCH = 500
+#: Pull page size for the first pull (big pages: fewer round trips) and later ones.
+PULL_LIMIT_INITIAL = 5000
+PULL_LIMIT = 1000
+#: Bounds: a round never loops forever, whatever the server says.
+MAX_PUSH_BATCHES_PER_ROUND = 200
+MAX_PULL_PAGES_PER_ROUND = 500
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    pushed: int = 0
+    acknowledged: int = 0
+    rejected: int = 0
+    pulled_pages: int = 0
+    changes: ChangeSummary = field(default_factory=ChangeSummary)
+    pending: int = 0
+    duration_s: float = 0.0
+
+
+class SyncEngine:
+    """Push then pull, against one cache and one server. One owner thread."""
+
+    def __init__(self, client: ApiClient, store: SyncStore, *, push_batch: int = PUSH_BATCH,
+                 utcnow: Callable[[], dt.datetime] | None = None) -> None:
+        self.client = client
+        self.store = store
+        self.push_batch = max(1, min(push_batch, MAX_PUSH_BATCH))
+        self._utcnow = utcnow or (lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+
+    def run_round(self) -> RoundResult:
+        t0 = time.perf_counter()
+        pushed, acked, rejected = self.push_pending()
+        pages, changes = self.pull_all()
+        return RoundResult(pushed, acked, rejected, pages, changes, self.store.pending_count(),
+                           time.perf_counter() - t0)
+
+    # -- push ---------------------------------------------------------------
+
+    def push_pending(self) -> tuple[int, int, int]:
+        pushed = acked = rejected = 0
+        after_seq: int | None = None
+        for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
+            batch = self.store.pending_batch(self.push_batch, after_seq=after_seq)
+            if not batch:
+                break
+            a, r, unanswered = self._push_batch(batch)
+            pushed += len(batch)
+            acked += a
+            rejected += r
+            if unanswered:
+                # The server did not answer for some events (never happens with a sane
+                # server): skip past them this round instead of re-sending forever.
+                log.warning("push: %d events got no answer; they stay pending", unanswered)
+            after_seq = batch[-1]["_seq"]
+        return pushed, acked, rejected
+
+    def _push_batch(self, batch: list[dict]) -> tuple[int, int, int]:
+        wire = [{k: v for k, v in e.items() if k != "_seq"} for e in batch]
+        try:
+            results = self.client.push(wire)
+        except RequestRejected as exc:
+            if exc.status in (400, 413, 422) and len(batch) > 1:
+                # One malformed event must not block the queue: split until it is alone.
+                mid = len(batch) // 2
+                a1, r1, u1 = self._push_batch(batch[:mid])
+                a2, r2, u2 = self._push_batch(batch[mid:])
+                return a1 + a2, r1 + r2, u1 + u2
+            if exc.status in (400, 422) and len(batch) == 1:
+                # The server cannot even read this event: it is rejected, visibly, with the reason.
+                results = [PushResult(batch[0]["id"], "rejected", f"{exc.detail} ({exc.code or exc.status})")]
+            else:
+                raise
+        outcome = self.store.settle([e["id"] for e in batch], results)
+        return outcome.acknowledged, outcome.rejected, outcome.unanswered
+
+    # -- pull ---------------------------------------------------------------
+
+    def pull_all(self) -> tuple[int, ChangeSummary]:
+        cursor = self.store.cursor()
+        summary = ChangeSummary()
+        pages = 0
+        for _ in range(MAX_PULL_PAGES_PER_ROUND):
+            limit = PULL_LIMIT_INITIAL if cursor is None or pages else PULL_LIMIT
+            try:
+                page = self.client.pull(cursor, limit=limit)
+            except RequestRejected as exc:
+                if cursor is not None and exc.status in (400, 410, 422):
+                    # The server no longer understands our cursor (e.g. its database was
+                    # restored): start over; every change is an idempotent upsert.
+                    log.warning("pull: cursor refused (%s); pulling everything again", exc)
+                    cursor = None
+                    self.store.reset_cursor()
+                    continue
+                raise
+            if not page.changes and page.next_cursor == cursor and not page.has_more:
+                # Idle round: nothing changed, nothing to write (no fsync on the agent's disk).
+                pages += 1
+                break
+            offset = None
+            server_now = parse_datetime(page.server_time) if page.server_time else None
+            if server_now is not None:
+                offset = (server_now - self._utcnow()).total_seconds()
+            summary = summary.merged(
+                self.store.apply_page(page.changes, page.next_cursor,
+                                      monitor_public_key=page.monitor_public_key, clock_offset_s=offset)
+            )
+            pages += 1
+            if not page.has_more or page.next_cursor in (None, cursor):
+                break
+            cursor = page.next_cursor
+        return pages, summary

@@ -1,0 +1,1 @@
+"""Standalone SIP peers (separate processes) used by the integration tests and benchmarks."""

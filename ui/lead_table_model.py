@@ -1,0 +1,179 @@
+"""The lead list: a table model over lead ids with rows loaded lazily by page.
+
+A search result is just ids (100,000 of them costs a few MB); rows are read
+from the service a page at a time when the view asks for them, and a bounded
+number of pages is kept. A page that fails to load shows empty, disabled rows
+instead of raising inside data().
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from ui import formatting
+
+log = logging.getLogger(__name__)
+
+PAGE = 50  # = app.lead_service.FIRST_PAGE: the first page arrives with the search result
+MAX_PAGES = 64
+
+# (attribute on LeadRow, header). Headers are translated when asked for.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", QT_TRANSLATE_NOOP("LeadTableModel", "Name")),
+    ("masked_phone", QT_TRANSLATE_NOOP("LeadTableModel", "Phone")),
+    ("city", QT_TRANSLATE_NOOP("LeadTableModel", "City")),
+    ("plate", QT_TRANSLATE_NOOP("LeadTableModel", "Plate")),
+    ("vehicle", QT_TRANSLATE_NOOP("LeadTableModel", "Vehicle")),
+    ("policy_expiry", QT_TRANSLATE_NOOP("LeadTableModel", "Policy expiry")),
+    ("priority", QT_TRANSLATE_NOOP("LeadTableModel", "Priority")),
+    ("status", QT_TRANSLATE_NOOP("LeadTableModel", "Status")),
+    ("next_callback_at", QT_TRANSLATE_NOOP("LeadTableModel", "Callback")),
+    ("last_disposition", QT_TRANSLATE_NOOP("LeadTableModel", "Last result")),
+)
+
+STATUS_LABELS = {
+    "new": QT_TRANSLATE_NOOP("LeadStatus", "New"),
+    "callback": QT_TRANSLATE_NOOP("LeadStatus", "Callback"),
+    "done": QT_TRANSLATE_NOOP("LeadStatus", "Done"),
+    "closed": QT_TRANSLATE_NOOP("LeadStatus", "Closed"),
+}
+
+LeadIdRole = Qt.ItemDataRole.UserRole + 1
+# data() and flags() run thousands of times per repaint: compare plain ints, build flags once.
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_LEAD_ID = LeadIdRole.value if hasattr(LeadIdRole, "value") else int(LeadIdRole)
+_ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_DISABLED = Qt.ItemFlag.NoItemFlags
+
+
+class LeadTableModel(QAbstractTableModel):
+    def __init__(self, load_rows: Callable[[Sequence[str]], list[Any]], parent=None):
+        super().__init__(parent)
+        self._load_rows = load_rows
+        self._ids: tuple[str, ...] = ()
+        self._pages: OrderedDict[int, list[Any] | None] = OrderedDict()
+
+    # -- feeding -------------------------------------------------------------
+    def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = ()) -> None:
+        self.beginResetModel()
+        self._ids = tuple(ids)
+        self._pages.clear()
+        # The worker already read the first rows; slice them into pages.
+        first = list(first_rows)
+        for page in range(0, len(first) // PAGE + 1):
+            chunk = first[page * PAGE : (page + 1) * PAGE]
+            if chunk and len(chunk) == min(PAGE, len(self._ids) - page * PAGE):
+                self._pages[page] = chunk
+        self.endResetModel()
+
+    def lead_id(self, row: int) -> str | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, lead_id: str) -> int:
+        try:
+            return self._ids.index(lead_id)
+        except ValueError:
+            return -1
+
+    def refresh_rows(self) -> None:
+        """Drop cached pages (after a change) and repaint."""
+        self._pages.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+
+    def retranslate(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+
+    # -- Qt model API --------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return QCoreApplication.translate("LeadTableModel", COLUMNS[section][1])
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return _DISABLED
+        row = index.row()
+        rows = self._pages.get(row // PAGE, ...)
+        if rows is None or (rows is not ... and (row % PAGE >= len(rows) or rows[row % PAGE] is None)):
+            return _DISABLED  # failed or vanished rows are shown disabled, not raised
+        return _ENABLED
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY):
+        role = role if role.__class__ is int else int(role.value if hasattr(role, "value") else role)
+        if role != _DISPLAY and role != _TOOLTIP:
+            if role == _LEAD_ID and index.isValid():
+                return self._ids[index.row()]
+            return None
+        if not index.isValid():
+            return None
+        row = self._row(index.row())
+        if row is None:
+            return "…" if role == _DISPLAY else None
+        attr = COLUMNS[index.column()][0]
+        return self._display(attr, getattr(row, attr, None))
+
+    # -- helpers -------------------------------------------------------------
+    @staticmethod
+    def _display(attr: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if attr == "policy_expiry":
+            return formatting.date_short(value)
+        if attr == "next_callback_at":
+            return formatting.datetime_short(value)
+        if attr == "status":
+            label = STATUS_LABELS.get(value)
+            return QCoreApplication.translate("LeadStatus", label) if label else str(value)
+        if attr == "priority":
+            return formatting.integer(value)
+        return str(value)
+
+    def _row(self, row: int) -> Any | None:
+        if not 0 <= row < len(self._ids):
+            return None
+        page = row // PAGE
+        rows = self._pages.get(page, ...)
+        if rows is ...:
+            rows = self._fetch_page(page)
+        else:
+            self._pages.move_to_end(page)
+        if rows is None:
+            return None
+        offset = row - page * PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    def _fetch_page(self, page: int) -> list[Any] | None:
+        ids = self._ids[page * PAGE : (page + 1) * PAGE]
+        try:
+            loaded = self._load_rows(ids)
+            by_id = {r.id: r for r in loaded}
+            rows: list[Any] | None = [by_id.get(i) for i in ids]
+        except Exception:
+            log.exception("loading lead rows %d..%d failed", page * PAGE, page * PAGE + len(ids) - 1)
+            rows = None
+        self._pages[page] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        return rows

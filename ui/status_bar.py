@@ -1,0 +1,66 @@
+"""Status bar with fixed places for SIP registration, sync state and today's KPIs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from ui import formatting
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.sip = QLabel(objectName="sipState")
+        self.sync = QLabel(objectName="syncState")
+        self.kpi = QLabel(objectName="kpis")
+        self.leads = QLabel(objectName="leadCount")
+        for w in (self.leads, self.sip, self.sync, self.kpi):
+            self.addPermanentWidget(w)
+        self._sip_state = "offline"
+        self._sync_state = "local"
+        self._pending = 0
+        self._calls, self._calls_target = 0, 30
+        self._talk_s, self._talk_target_min = 0, 50
+        self._lead_count = 0
+        self.retranslate()
+
+    def set_sip_state(self, state: str) -> None:
+        self._sip_state = state
+        self.retranslate()
+
+    def set_sync_state(self, state: str, pending: int) -> None:
+        self._sync_state, self._pending = state, pending
+        self.retranslate()
+
+    def set_kpis(self, calls: int, calls_target: int, talk_seconds: int, talk_target_min: int) -> None:
+        self._calls, self._calls_target = calls, calls_target
+        self._talk_s, self._talk_target_min = talk_seconds, talk_target_min
+        self.retranslate()
+
+    def set_lead_count(self, count: int) -> None:
+        self._lead_count = count
+        self.leads.setText(QCoreApplication.translate("StatusBar", "%1 leads").replace("%1", formatting.integer(count)))
+
+    def retranslate(self) -> None:
+        sip = {"offline": QCoreApplication.translate("StatusBar", "SIP: not connected"), "registered": QCoreApplication.translate("StatusBar", "SIP: registered")}
+        sync = {"local": QCoreApplication.translate("StatusBar", "Sync: local demo (no server)"), "online": QCoreApplication.translate("StatusBar", "Sync: online"),
+                "offline": QCoreApplication.translate("StatusBar", "Sync: offline")}
+        self.sip.setText(sip.get(self._sip_state, self._sip_state))
+        text = sync.get(self._sync_state, self._sync_state)
+        if self._pending:
+            text += " · " + QCoreApplication.translate("StatusBar", "%1 pending").replace("%1", formatting.integer(self._pending))
+        self.sync.setText(text)
+        self.kpi.setText(
+            QCoreApplication.translate("StatusBar", "Calls %1/%2 · Talk time %3/%4 min")
+            .replace("%1", formatting.integer(self._calls))
+            .replace("%2", formatting.integer(self._calls_target))
+            .replace("%3", formatting.integer(self._talk_s // 60))
+            .replace("%4", formatting.integer(self._talk_target_min))
+        )
+        self.set_lead_count(self._lead_count)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)

@@ -1,0 +1,157 @@
+"""The script panel: the campaign script with placeholders filled, a section jumper,
+a search over the objection answers (异议处理) and "record a new question"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.workspace import script_doc
+from app.workspace.qt_emit import emit
+from app.workspace.script_doc import ScriptDoc
+
+
+class WorkspaceScriptPanel(QWidget):
+    question_recorded = Signal(str, str)  # text, section title
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scriptPanel")
+        self.doc: ScriptDoc | None = None
+        self.values: dict[str, str] = {}
+        self._title = ""
+        self._markdown = ""
+        self._lead: dict[str, object] = {}
+        self._agent: dict[str, object] = {}
+        self.section_combo = QComboBox()
+        self.section_combo.setObjectName("scriptSections")
+        self.section_combo.activated.connect(self.jump_to)
+        self.question_button = QPushButton(self.tr("Record new question"))
+        self.question_button.setObjectName("recordQuestion")
+        self.question_button.clicked.connect(self.ask_question)
+        top = QHBoxLayout()
+        top.addWidget(self.section_combo, 1)
+        top.addWidget(self.question_button)
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("scriptText")
+        self.browser.setOpenLinks(False)
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("objectionSearch")
+        self.search_edit.setPlaceholderText(self.tr("Search objection answers"))
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self.search)
+        self.results = QListWidget()
+        self.results.setObjectName("objectionResults")
+        self.results.currentItemChanged.connect(self._show_answer)
+        self.answer = QTextBrowser()
+        self.answer.setObjectName("objectionAnswer")
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.search_edit)
+        row = QHBoxLayout()
+        row.addWidget(self.results, 1)
+        row.addWidget(self.answer, 2)
+        lower_layout.addLayout(row)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.browser)
+        splitter.addWidget(lower)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+    # The main window's interface (same as the shell's plain script panel).
+    def set_agent(self, agent: Mapping[str, object]) -> None:
+        self._agent = dict(agent)
+        self._render()
+
+    def set_script(self, title: str, markdown: str) -> None:
+        self._title, self._markdown = title, markdown or ""
+        self._render()
+
+    def set_lead(self, detail: object | None) -> None:
+        fields = ("name", "gender", "city", "plate", "vehicle", "policy_expiry", "last_premium")
+        self._lead = {} if detail is None else {f: getattr(detail, f, None) for f in fields}
+        self._render()
+
+    def show_script(self, markdown: str | None, lead: Mapping[str, object], agent: Mapping[str, object]) -> None:
+        self._markdown, self._lead, self._agent = markdown or "", dict(lead), dict(agent)
+        self._render()
+
+    def _render(self) -> None:
+        current = self.section_combo.currentIndex()
+        self.doc = script_doc.parse(self._markdown, self._title)
+        self.values = script_doc.placeholder_values(self._lead, self._agent)
+        self.section_combo.clear()
+        for section in self.doc.all_sections():
+            indent = "    " if section.level > 1 else ""
+            self.section_combo.addItem(indent + section.title)
+        if 0 <= current < self.section_combo.count():
+            self.section_combo.setCurrentIndex(current)
+        self.browser.setMarkdown(script_doc.fill(self.doc.markdown, self.values))
+        self.search(self.search_edit.text())
+
+    def current_section_title(self) -> str:
+        return self.section_combo.currentText().strip()
+
+    def jump_to(self, index: int) -> None:
+        if self.doc is None:
+            return
+        sections = self.doc.all_sections()
+        if 0 <= index < len(sections):
+            self.section_combo.setCurrentIndex(index)
+            self.browser.scrollToAnchor("")  # reset, then find the heading text
+            self.browser.moveCursor(self.browser.textCursor().MoveOperation.Start)
+            self.browser.find(script_doc.fill(sections[index].title, self.values))
+            self.browser.ensureCursorVisible()
+
+    def step_section(self, delta: int) -> None:
+        if self.section_combo.count():
+            self.jump_to(max(0, min(self.section_combo.count() - 1, self.section_combo.currentIndex() + delta)))
+
+    def search(self, query: str) -> None:
+        self.results.clear()
+        if self.doc is None:
+            return
+        for section in script_doc.search_objections(self.doc, query):
+            item = QListWidgetItem(section.title)
+            item.setData(Qt.ItemDataRole.UserRole, script_doc.fill(section.body, self.values))
+            self.results.addItem(item)
+        if self.results.count():
+            self.results.setCurrentRow(0)
+        else:
+            self.answer.clear()
+
+    def _show_answer(self, item: QListWidgetItem | None) -> None:
+        self.answer.setMarkdown(item.data(Qt.ItemDataRole.UserRole) if item else "")
+
+    def ask_question(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(
+            self, self.tr("Record new question"), self.tr("The customer's question the script does not answer:")
+        )
+        if ok:
+            self.record_question(text)
+
+    def record_question(self, text: str) -> bool:
+        text = text.strip()
+        if not text:
+            return False
+        emit(self.question_recorded, text, self.current_section_title())
+        return True

@@ -1,0 +1,354 @@
+"""Puts the workspace into the main window and connects it to the workspace services.
+
+The keyboard loop: F5 dials the next best lead (or Ctrl+D the selected one),
+F8 hangs up, the wrap-up panel opens at once with the suggested code, digits
+pick a code, Ctrl+Enter saves, and in power mode the next call follows after a
+countdown (Esc cancels). Every shortcut is in the F1 overlay and can be
+changed in settings (``shortcuts``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QMenu, QSystemTrayIcon, QVBoxLayout
+
+from app.workspace.agent_state import AgentState, AgentStatus
+from app.workspace.dialing import DialMode
+from app.workspace.kpi import KpiSnapshot, format_duration
+from app.workspace.shortcuts import resolve
+from ui.workspace.dialpad import Dialpad
+from ui.workspace.help_overlay import HelpOverlay
+from ui.workspace.script_panel import WorkspaceScriptPanel
+from ui.workspace.workspace_strip import WorkspaceStrip
+from ui.workspace.wrapup_panel import WrapupPanel
+
+log = logging.getLogger(__name__)
+
+
+def _current_lead(window: Any) -> str | None:
+    getter = getattr(window, "current_lead_id", None)
+    return getter() if callable(getter) else getattr(window, "_current_lead", None)
+
+
+class WorkspaceUi(QObject):
+    def __init__(self, window: Any, runtime: Any, shortcuts: dict[str, str] | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runtime = runtime
+        self.ctl = runtime.controller
+        self.agent = runtime.agent
+        self._overdue = 0
+        self._sip_text = ""
+
+        # -- widgets in the window --------------------------------------------------
+        self.strip = WorkspaceStrip(self.agent)
+        layout = window.centralWidget().layout()
+        layout.insertWidget(0, self.strip)
+        self.wrapup = WrapupPanel(runtime.wrapup)
+        layout.insertWidget(layout.indexOf(window.call_bar), self.wrapup)
+        self.script = WorkspaceScriptPanel()
+        old = window.script
+        splitter = old.parentWidget()
+        splitter.replaceWidget(splitter.indexOf(old), self.script)
+        old.hide()
+        old.setParent(None)
+        old.deleteLater()
+        window.script = self.script
+        self.script.question_recorded.connect(
+            lambda text, section: self.ctl.record_question(text, section, _current_lead(window)))
+        self.help = HelpOverlay(window)
+        self.table = resolve(shortcuts)
+        self.help.set_shortcuts(self.table)
+        self.dialpad_dialog = QDialog(window)
+        self.dialpad_dialog.setWindowTitle(self.tr("Dialpad"))
+        self.dialpad = Dialpad()
+        QVBoxLayout(self.dialpad_dialog).addWidget(self.dialpad)
+        self.dialpad.dial_requested.connect(self._dial_number)
+        self.dialpad.digit_pressed.connect(self._dtmf)
+        self.sip_label = QLabel()
+        self.sip_label.setObjectName("workspaceSip")
+        self.state_label = QLabel()
+        self.state_label.setObjectName("statusAgentState")
+        self.callback_label = QLabel()
+        self.callback_label.setObjectName("statusCallbacks")
+        self.recording = QLabel()
+        self.recording.setObjectName("recordingIndicator")
+        self.recording.setStyleSheet("color: #c0392b; font-weight: bold;")
+        window.status.addPermanentWidget(self.state_label)
+        window.status.addPermanentWidget(self.callback_label)
+        window.call_bar.layout().insertWidget(2, self.recording)
+        window.call_bar.agent_state.hide()  # the strip's state control replaces the placeholder
+
+        # -- call bar -----------------------------------------------------------------
+        bar = window.call_bar
+        for button in (bar.dial, bar.hangup, bar.hold, bar.mute, bar.transfer):
+            button.setToolTip("")
+        bar.dial.clicked.connect(self.dial_selected)
+        bar.hangup.clicked.connect(self.ctl.hangup)
+        bar.hold.setCheckable(True)
+        bar.mute.setCheckable(True)
+        bar.hold.toggled.connect(self._hold)
+        bar.mute.toggled.connect(self._mute)
+        bar.transfer.clicked.connect(self._transfer)
+        self._call_timer = QTimer(self)
+        self._call_timer.setInterval(500)
+        self._call_timer.timeout.connect(self._tick_call)
+
+        # -- actions and shortcuts -------------------------------------------------------
+        self.actions: dict[str, QAction] = {}
+        handlers = {
+            "dial_next": self.ctl.dial_next,
+            "dial_selected": self.dial_selected,
+            "hangup": self.ctl.hangup,
+            "answer": self.ctl.answer,
+            "mute": lambda: bar.mute.toggle() if bar.mute.isEnabled() else None,
+            "hold": lambda: bar.hold.toggle() if bar.hold.isEnabled() else None,
+            "dialpad": self.show_dialpad,
+            "save_wrapup": self.wrapup.save,
+            "cancel_countdown": self._escape,
+            "toggle_power": lambda: self.strip.power_button.toggle(),
+            "ready": self._ready,
+            "pause": self._pause_default,
+            "search": lambda: (window.search.setFocus(), window.search.selectAll()),
+            "script_search": lambda: (self.script.search_edit.setFocus(), self.script.search_edit.selectAll()),
+            "next_section": lambda: self.script.step_section(1),
+            "prev_section": lambda: self.script.step_section(-1),
+            "new_question": self.script.ask_question,
+            "help": self.help.toggle,
+        }
+        for action_name, definition in self.table.items():
+            action = QAction(window)
+            action.setObjectName(f"ws_{action_name}")
+            action.setShortcut(QKeySequence(definition.keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _=False, fn=handlers[action_name]: fn())
+            window.addAction(action)
+            self.actions[action_name] = action
+        # Ctrl+Enter saves inside the panel too (the note field would take it otherwise).
+        self.wrapup.set_save_keys([self.table["save_wrapup"].keys, "Ctrl+Enter"])
+
+        # -- strip -----------------------------------------------------------------------
+        self.strip.dial_next_clicked.connect(self.ctl.dial_next)
+        self.strip.power_toggled.connect(
+            lambda on: self.ctl.set_mode(DialMode.POWER if on else DialMode.PREVIEW))
+        self.strip.power_button.setChecked(runtime.power.mode is DialMode.POWER)
+        self.strip.cancel_countdown_clicked.connect(runtime.power.cancel)
+        runtime.power.tick.connect(self.strip.show_countdown)
+        runtime.power.cancelled.connect(self._countdown_cancelled)
+        runtime.power.dial_requested.connect(self.strip.hide_countdown)
+
+        # -- controller ------------------------------------------------------------------
+        self.ctl.dial_blocked.connect(lambda reason: self._notice(reason, error=True))
+        self.ctl.message.connect(lambda text: self._notice(text))
+        self.ctl.kpi_changed.connect(self._on_kpis)
+        self.ctl.preview_changed.connect(self._on_preview)
+        self.ctl.lead_focused.connect(self.focus_lead)
+        self.ctl.call_placed.connect(self._on_call_started)
+        self.ctl.call_answered.connect(self._on_answered)
+        self.ctl.call_finished.connect(self._on_call_finished)
+        self.ctl.incoming.connect(self._on_incoming)
+        self.wrapup.saved.connect(self._on_saved)
+        self.agent.changed.connect(self._on_agent)
+        runtime.callbacks.reminder.connect(self._on_reminder)
+        runtime.callbacks.counts_changed.connect(self._on_callback_counts)
+        runtime.registration.connect(self._on_registration)
+        runtime.phone_ready.connect(self._on_phone_ready)
+
+        # -- tray --------------------------------------------------------------------------
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            icon = window.windowIcon() if not window.windowIcon().isNull() else QIcon.fromTheme("call-start")
+            self.tray = QSystemTrayIcon(icon, window)
+            menu = QMenu(window)
+            menu.addAction(self.tr("Show Seatmate"), window.show_and_raise)
+            menu.addAction(self.actions["dial_next"])
+            self.tray.setContextMenu(menu)
+            self.tray.activated.connect(lambda _reason: window.show_and_raise())
+            self.tray.show()
+
+        self._set_buttons(in_call=False)
+        self._on_agent(self.agent.status)
+        self._on_kpis(self.ctl.kpis)
+        self._on_callback_counts(*[max(0, c) for c in runtime.callbacks.counts])
+        self._on_registration(None)
+        if runtime.wrapup.draft is not None:
+            self.wrapup.show_draft(runtime.wrapup.draft)
+        QTimer.singleShot(0, self.ctl.refresh_preview)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _notice(self, text: str, error: bool = False) -> None:
+        self.strip.show_notice(text, error=error)
+        self.window.status.showMessage(text, 8000)
+
+    def focus_lead(self, lead_id: str) -> None:
+        row = self.window.model.row_of(lead_id)
+        if row >= 0:
+            self.window.table.selectRow(row)
+        else:
+            self.window._show_lead(lead_id)
+
+    def dial_selected(self) -> None:
+        lead_id = _current_lead(self.window)
+        if lead_id is None:
+            self._notice(self.tr("Select a lead first (or press F5 for the next one)"), error=True)
+            return
+        self.ctl.dial_lead(lead_id)
+
+    def show_dialpad(self) -> None:
+        self.dialpad.set_in_call(self.ctl.active is not None)
+        self.dialpad_dialog.show()
+        self.dialpad_dialog.raise_()
+        self.dialpad.number_edit.setFocus()
+
+    def _dial_number(self, text: str) -> None:
+        if self.ctl.dial_number(text):
+            self.dialpad.number_edit.clear()
+            self.dialpad_dialog.hide()
+
+    def _dtmf(self, digit: str) -> None:
+        phone = self.ctl.phone
+        if phone is not None and self.ctl.active is not None and hasattr(phone, "send_dtmf"):
+            phone.send_dtmf(digit, call_id=self.ctl.active.engine_id)
+
+    def _hold(self, on: bool) -> None:
+        phone = self.ctl.phone
+        if phone is not None and self.ctl.active is not None:
+            phone.hold(on, call_id=self.ctl.active.engine_id)
+
+    def _mute(self, on: bool) -> None:
+        phone = self.ctl.phone
+        if phone is not None and self.ctl.active is not None:
+            phone.mute(on, call_id=self.ctl.active.engine_id)
+
+    def _transfer(self) -> None:
+        phone = self.ctl.phone
+        if phone is None or self.ctl.active is None:
+            return
+        target, ok = QInputDialog.getText(self.window, self.tr("Transfer"), self.tr("Transfer the call to (extension or number):"))
+        if ok and target.strip():
+            phone.transfer_blind(target.strip(), call_id=self.ctl.active.engine_id)
+
+    def _escape(self) -> None:
+        if self.help.isVisible():
+            self.help.hide()
+        elif self.runtime.power.counting:
+            self.runtime.power.cancel()
+        elif self.dialpad_dialog.isVisible():
+            self.dialpad_dialog.hide()
+
+    def _ready(self) -> None:
+        if self.agent.state is AgentState.PAUSED or self.agent.status.pending_pause:
+            self.agent.resume()
+        elif self.agent.state is AgentState.OFFLINE:
+            self.agent.go_ready()
+
+    def _pause_default(self) -> None:
+        reasons = self.agent.pause_reasons
+        if reasons:
+            self.strip.state.menu.popup(self.strip.state.button.mapToGlobal(self.strip.state.button.rect().bottomLeft()))
+
+    def _set_buttons(self, in_call: bool) -> None:
+        bar = self.window.call_bar
+        bar.dial.setEnabled(not in_call and self.ctl.phone is not None)
+        for button in (bar.hangup, bar.hold, bar.mute, bar.transfer):
+            button.setEnabled(in_call)
+        if not in_call:
+            for button in (bar.hold, bar.mute):
+                button.blockSignals(True)
+                button.setChecked(False)
+                button.blockSignals(False)
+
+    # -- controller events ----------------------------------------------------------------------
+    def _on_call_started(self, call: Any) -> None:
+        self._set_buttons(in_call=True)
+        self.window.call_bar.show_number(call.masked)
+        self.window.call_bar.timer.setText("00:00")
+        self.dialpad.set_in_call(True)
+        self._call_timer.start()
+
+    def _on_answered(self, call: Any) -> None:
+        self.recording.setText(self.tr("● Recording"))
+        self._tick_call()
+
+    def _tick_call(self) -> None:
+        call = self.ctl.active
+        if call is None:
+            return
+        start = call.answered_at or call.dialed_at
+        seconds = (dt.datetime.now(dt.timezone.utc) - start).total_seconds()
+        prefix = "" if call.answered_at else self.tr("Ringing") + " "
+        self.window.call_bar.timer.setText(prefix + format_duration(max(0.0, seconds)))
+
+    def _on_call_finished(self, outcome: Any) -> None:
+        self._call_timer.stop()
+        self._set_buttons(in_call=False)
+        self.recording.clear()
+        self.dialpad.set_in_call(False)
+        self.wrapup.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_saved(self, saved: Any) -> None:
+        self.window.refresh()  # the lead moved tab (done, callback…)
+        self.window.setFocus()
+
+    def _on_incoming(self, info: Any) -> None:
+        _engine_id, masked, lead_id = info
+        self.window.show_and_raise()
+        self._notice(self.tr("Incoming call %1 — F6 to answer").replace("%1", masked))
+        if self.tray is not None:
+            self.tray.showMessage(self.tr("Incoming call"), masked, QSystemTrayIcon.MessageIcon.Information, 10000)
+        crm = self.runtime.options.get("crm_url")
+        if crm and lead_id:
+            QDesktopServices.openUrl(QUrl(crm.replace("{lead_id}", lead_id)))
+
+    def _on_kpis(self, snap: KpiSnapshot) -> None:
+        self.strip.kpi.set_snapshot(snap)
+        t = snap.targets
+        self.window.status.set_kpis(snap.calls_made, t.calls_per_day, snap.talk_seconds, t.talk_minutes_per_day)
+
+    def _on_preview(self, lead_id: str | None) -> None:
+        if lead_id is None:
+            self.strip.show_next(self.tr("No lead to call right now"))
+            return
+        brief = self.runtime.store.lead_brief(lead_id)
+        if brief is None:
+            return
+        text = self.tr("Next: %1").replace("%1", brief.name)
+        if brief.next_callback_at is not None:
+            text += " · " + self.tr("callback due")
+        self.strip.show_next(text)
+
+    def _on_agent(self, status: AgentStatus) -> None:
+        self.state_label.setText(self.tr("Agent: %1").replace("%1", status.label))
+
+    def _on_callback_counts(self, due: int, overdue: int) -> None:
+        self._overdue = overdue
+        text = self.tr("Callbacks due %1 · overdue %2").replace("%1", str(due)).replace("%2", str(overdue))
+        self.callback_label.setText(text)
+        self.callback_label.setStyleSheet("color: #c0392b; font-weight: bold;" if overdue else "")
+
+    def _on_reminder(self, cb: Any) -> None:
+        local = cb.due_at.replace(tzinfo=dt.timezone.utc).astimezone()
+        text = self.tr("Callback due: %1 (%2)").replace("%1", cb.lead_name).replace("%2", f"{local:%H:%M}")
+        self._notice(text)
+        if self.tray is not None:
+            self.tray.showMessage(self.tr("Callback reminder"), text, QSystemTrayIcon.MessageIcon.Information, 10000)
+
+    def _on_registration(self, reg: Any) -> None:
+        if reg is None:
+            self.window.status.set_sip_state("offline")
+            return
+        self.window.status.set_sip_state("registered" if getattr(reg, "registered", False) else "offline")
+
+    def _on_phone_ready(self, ok: bool, detail: str) -> None:
+        self._set_buttons(in_call=False)
+        if not ok:
+            self._notice(self.tr("The softphone did not start: %1").replace("%1", detail), error=True)
+
+    def _countdown_cancelled(self) -> None:
+        self.strip.hide_countdown()
+        self._notice(self.tr("Automatic dialing cancelled; F5 dials the next lead"))
