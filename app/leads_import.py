@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 500_000  # a bound, not a product limit: bigger files should be split
+HEADER_SEARCH_ROWS = 10
 
 # Canonical field → accepted header spellings (compared after lower-casing and removing spaces/_/-).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -122,12 +123,11 @@ def _decode(raw: bytes, path: Path) -> str:
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     text = _decode(path.read_bytes(), path)
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # The delimiter is whichever of , ; TAB the header line uses most (csv.Sniffer guesses
+    # badly on Chinese text). Quoted fields keep their commas either way.
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     for row in reader:
         yield start, row
@@ -231,20 +231,31 @@ def _split_phones(values: list[Any]) -> list[str]:
 
 def parse_file(path: Path) -> ParsedFile:
     rows = read_rows(Path(path))
+    # The header is the first row naming a name and a phone column; lists exported from
+    # Excel often start with a title row ("2026年续保名单") or blank lines.
+    first_seen: list[Any] | None = None
+    mapping: dict[str, int] = {}
+    extra_phones: list[int] = []
     try:
-        first = next(rows, None)
-        while first is not None and not any(_text(c) for c in first[1]):
-            first = next(rows, None)  # leading blank lines
+        for _ in range(HEADER_SEARCH_ROWS):
+            candidate = next(rows, None)
+            if candidate is None:
+                break
+            if not any(_text(c) for c in candidate[1]):
+                continue
+            first_seen = first_seen or candidate[1]
+            mapping, extra_phones = _map_headers(candidate[1])
+            if "name" in mapping and "phone" in mapping:
+                break
     except (csv.Error, UnicodeDecodeError) as exc:
         raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).") from None
-    if first is None:
+    if first_seen is None:
         raise ImportFileError(f"{Path(path).name} is empty.")
-    mapping, extra_phones = _map_headers(first[1])
     missing = [f for f in ("name", "phone") if f not in mapping]
     if missing:
         need = {"name": "姓名/name", "phone": "电话/phone"}
         raise ImportFileError(
-            f"{Path(path).name} has no {' and no '.join(need[f] for f in missing)} column in its first row."
+            f"{Path(path).name} has no {' and no '.join(need[f] for f in missing)} column in its header row."
         )
     out = ParsedFile()
     seen_ids: dict[str, int] = {}

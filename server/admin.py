@@ -6,7 +6,6 @@ see, and leaves the commit to the caller (``changes.commit``).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import uuid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -33,6 +34,29 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)[:500] or "invalid request"
 
 
+class ServerTiming:
+    """Pure ASGI middleware: ``Server-Timing: app;dur=<ms>`` on every response, so
+    load tests can tell server time from client and network time."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+
+        async def timed_send(message) -> None:
+            if message["type"] == "http.response.start":
+                dur = (time.perf_counter() - t0) * 1000
+                message = dict(message, headers=[*message.get("headers", []),
+                                                 (b"server-timing", f"app;dur={dur:.2f}".encode())])
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     engine = make_engine(config.db_url)
     writer, reader = make_sessionmakers(engine)
@@ -40,7 +64,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         server_keys = keys.load_or_create(s)
     config.recordings_dir.mkdir(parents=True, exist_ok=True)
     ctx = ServerContext(config=config, engine=engine, writer=writer, reader=reader, keys=server_keys,
-                        revocations=RevocationCache())
+                        revocations=RevocationCache(config.access_ttl_s))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -50,6 +74,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="Seatmate server", version=API_VERSION, lifespan=lifespan,
                   description="Sync API v1 for the Seatmate desktop app (docs/sync-api.md).")
     app.state.ctx = ctx
+    app.add_middleware(ServerTiming)
 
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:

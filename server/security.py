@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from server.models import LoginThrottle, RefreshFamily, RefreshToken, User, utcnow
 
+
 def _make_hasher() -> PasswordHasher:
     """argon2id with argon2-cffi's defaults (RFC 9106 low-memory: t=3, 64 MiB, p=4).
 
@@ -101,35 +102,39 @@ def read_access(key: bytes, token: str) -> Principal | None:
 class RevocationCache:
     """Access tokens carry their login family; logout or refresh-token reuse revokes it.
 
-    Checked against the DB at most every few seconds per family per worker, so a
-    revoked access token stops working within ``ttl_s`` on every worker.
+    Each worker keeps the set of families revoked recently enough that their
+    access tokens could still be alive, refreshed with one query every
+    ``refresh_s`` — not one query per request — so a revoked access token stops
+    working within ``refresh_s`` on every worker.
     """
 
-    def __init__(self, ttl_s: float = 2.0) -> None:
-        self._ttl = ttl_s
+    def __init__(self, access_ttl_s: int, refresh_s: float = 1.0) -> None:
+        self._window = dt.timedelta(seconds=access_ttl_s + 120)
+        self._refresh_s = refresh_s
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, bool]] = {}
+        self._revoked: frozenset[str] = frozenset()
+        self._loaded_at = -1e9
 
     def is_revoked(self, session_factory, family_id: str) -> bool:
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(family_id)
-        if hit and hit[0] > now:
-            return hit[1]
-        with session_factory() as s:
-            revoked_at = s.execute(
-                select(RefreshFamily.revoked_at).where(RefreshFamily.id == family_id)
-            ).first()
-        revoked = revoked_at is None or revoked_at[0] is not None
-        with self._lock:
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            self._cache[family_id] = (now + self._ttl, revoked)
-        return revoked
+        if now - self._loaded_at > self._refresh_s:
+            with self._lock:
+                if now - self._loaded_at > self._refresh_s:
+                    with session_factory() as s:
+                        ids = s.execute(select(RefreshFamily.id).where(
+                            RefreshFamily.revoked_at.is_not(None),
+                            RefreshFamily.revoked_at > utcnow() - self._window)).scalars().all()
+                    self._revoked = frozenset(ids) | (self._revoked & self._local)
+                    self._loaded_at = time.monotonic()
+        return family_id in self._revoked
+
+    _local: frozenset[str] = frozenset()
 
     def mark_revoked(self, family_id: str) -> None:
+        """This worker knows at once (the others within ``refresh_s``)."""
         with self._lock:
-            self._cache[family_id] = (time.monotonic() + 3600, True)
+            self._local = self._local | {family_id}
+            self._revoked = self._revoked | {family_id}
 
 
 def _hash_token(token: str) -> str:

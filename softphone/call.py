@@ -58,6 +58,8 @@ class CallRecord:
     lead_id: str | None = None
     timed_out: bool = False
     no_answer_deadline: float | None = None    # monotonic
+    no_response_deadline: float | None = None  # monotonic
+    no_response: bool = False                  # nothing at all came back (proxy/network down)
     media_active: bool = False
     monitor_role: str = ""                     # "" | "agent-leg" (TL's leg on the agent) | "tl"
     monitor_session: str = ""
@@ -119,8 +121,11 @@ class EngineCall(pj.Call):
         elif st == pj.PJSIP_INV_STATE_DISCONNECTED:
             rec.ended_at = now
             rec.state = CallState.ENDED
+            if rec.no_response:
+                rec.reason = "no response"
             rec.suggested_disposition = self.core.dispositions.suggest(
-                rec.sip_code, answered=rec.answered_at is not None, timed_out=rec.timed_out)
+                0 if rec.no_response else rec.sip_code, answered=rec.answered_at is not None,
+                timed_out=rec.timed_out and not rec.no_response)
         self.core.on_call_state(self)
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:

@@ -64,6 +64,7 @@ from .types import (
 
 log = logging.getLogger(__name__)
 
+_SAVP_BIT = pj.PJMEDIA_TP_PROTO_RTP_SAVP & ~pj.PJMEDIA_TP_PROTO_RTP_AVP
 _DIGITS = re.compile(r"\d{7,}")
 _DIAL_OK = re.compile(r"^\+?[0-9*#]{1,32}$")
 
@@ -74,6 +75,7 @@ class EngineConfig:
     public_address: str = ""           # advertised address (tests: 127.0.0.1)
     sip_port: int = 0                  # 0 = any free port
     no_answer_timeout_s: float = 45.0  # outgoing ringing longer than this -> NO_ANSWER
+    no_response_timeout_s: float = 10.0  # not even "100 Trying" by then -> give up, FAILED
     max_calls: int = 8
     log_level: int = 2                 # pjsip log level routed to Python logging
     user_agent: str = "Seatmate"
@@ -140,6 +142,7 @@ class _SipCore:
         self.registrar_index = 0
         self.registered = False
         self.reg_events = 0
+        self.last_new_call = 0.0
         self.later: list[Callable[[], None]] = []
         self.log_writer = _LogWriter()
         self.local_ip = ""
@@ -281,6 +284,16 @@ class _SipCore:
         deadline = time.monotonic() + timeout
         while not done() and time.monotonic() < deadline:
             self.ep.libHandleEvents(10)
+            self.reap()
+
+    def _pace_new_call(self) -> None:
+        # pjlib's select ioqueue has 64 slots and keeps a closed socket's slot for 500 ms;
+        # each call takes two (RTP, RTCP). Creating calls faster than one per 30 ms in a burst
+        # would exhaust it and pjlib aborts the process. No human dials that fast.
+        wait = self.last_new_call + 0.03 - time.monotonic()
+        if wait > 0:
+            self.pump(lambda: False, wait)
+        self.last_new_call = time.monotonic()
 
     def shutdown(self) -> None:
         ep = self.ep
@@ -328,17 +341,28 @@ class _SipCore:
                 log.exception("deferred job failed")
         for call in list(self.calls.values()):
             rec = call.rec
+            if (rec.no_response_deadline is not None and now > rec.no_response_deadline
+                    and rec.sip_code == 0 and rec.direction is Direction.OUTGOING):
+                rec.no_response_deadline = None
+                rec.no_answer_deadline = None
+                rec.no_response = True
+                log.info("call %s: no response from the network, giving up", rec.call_id[:8])
+                with contextlib.suppress(pj.Error):
+                    call.hangup(pj.CallOpParam(True))
             if rec.no_answer_deadline is not None and now > rec.no_answer_deadline:
                 rec.no_answer_deadline = None
                 rec.timed_out = True
                 log.info("call %s: no answer in time, cancelling", rec.call_id[:8])
                 with contextlib.suppress(pj.Error):
                     call.hangup(pj.CallOpParam(True))
-        if self.dead:
-            self.dead.clear()  # deleting the last reference destroys the pj.Call here, on this thread
+        self.reap()
         if self.probe is not None:
             self.probe.poll()
         self._check_sleep_and_network(now)
+
+    def reap(self) -> None:
+        if self.dead:
+            self.dead.clear()  # deleting the last reference destroys the pj.Call here, on this thread
 
     def _check_sleep_and_network(self, now: float) -> None:
         # Suspend: CLOCK_BOOTTIME keeps counting, CLOCK_MONOTONIC does not.
@@ -560,6 +584,10 @@ class _SipCore:
                 status = m.status
                 break
         call.audio = call.audio_media()
+        # Media may have been re-created (IP change, re-INVITE), possibly in the same conference
+        # slot: its links died with the old port. Forget them so remix() connects them again
+        # (connecting an existing link is harmless).
+        self.links = {(a, b) for a, b in self.links if rec.call_id not in (a, b)}
         rec.media_active = status == pj.PJSUA_CALL_MEDIA_ACTIVE
         if status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD or status == pj.PJSUA_CALL_MEDIA_NONE:
             rec.media_active = False
@@ -572,7 +600,15 @@ class _SipCore:
                 self.error("recording", str(exc))
         self.remix()
         if not rec.monitor_role:
-            self.engine._publish("media", MediaInfo(rec.call_id, rec.media_active))
+            codec, srtp = "", False
+            with contextlib.suppress(pj.Error):
+                for i, m in enumerate(ci.media):
+                    if m.type == pj.PJMEDIA_TYPE_AUDIO and rec.media_active:
+                        si = call.getStreamInfo(i)
+                        codec = si.codecName
+                        srtp = bool(si.proto & _SAVP_BIT)
+                        break
+            self.engine._publish("media", MediaInfo(rec.call_id, rec.media_active, codec, srtp))
 
     def remix(self) -> None:
         if self.audio is None:
@@ -647,9 +683,11 @@ class _SipCore:
         if self.account is None:
             raise RuntimeError("no SIP account")
         uri = self.target_uri(target)
+        self._pace_new_call()
         rec = CallRecord(call_id=call_id, direction=Direction.OUTGOING, remote_masked=mask_remote(uri),
                          dialed_at=dialed_at, lead_id=lead_id, monitor_role=monitor_role,
-                         no_answer_deadline=time.monotonic() + self.config.no_answer_timeout_s)
+                         no_answer_deadline=time.monotonic() + self.config.no_answer_timeout_s,
+                         no_response_deadline=time.monotonic() + self.config.no_response_timeout_s)
         call = EngineCall(self, self.account, rec)
         prm = pj.CallOpParam(True)
         for name, value in (headers or {}).items():
@@ -854,6 +892,9 @@ class SipEngine(QObject):
         try:
             while not self._stop_flag.is_set():
                 core.ep.libHandleEvents(max_wait)
+                # Delete ended calls before any command can create a new one: pjsua reuses
+                # call ids, and a late destructor would clear the new call's user data.
+                core.reap()
                 self._drain()
                 core.tick()
         except BaseException:

@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((72, 100, 56, 88, 96, 92, 52, 60, 110)):
+        for col, width in enumerate((64, 96, 48, 84, 110, 88, 48, 56, 100)):
             self.table.setColumnWidth(col, width)
 
         left = QWidget()

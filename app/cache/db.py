@@ -111,7 +111,9 @@ class CacheHandle:
     engine: Engine
     repair_notice: str | None = None
     repair_report: repair.RepairReport = field(default_factory=repair.RepairReport)
+    # Serialises this process's writers (cheaper than SQLite's busy-wait back-off).
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _in_write: threading.local = field(default_factory=threading.local, repr=False)
     _generation: int = 0
 
     @property
@@ -131,19 +133,31 @@ class CacheHandle:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: BEGIN IMMEDIATE, durable COMMIT on success, ROLLBACK on error."""
+        if getattr(self._in_write, "active", False):
+            # A second transaction would wait for our own lock until the busy timeout: fail now.
+            raise RuntimeError("nested cache write: pass the open session down instead")
         engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         with self._write_lock, Session(engine, expire_on_commit=False) as s:
-            s.connection()  # begin now, so the write lock is taken before any read
+            self._in_write.active = True
             try:
+                s.connection()  # begin now, so the write lock is taken before any read
                 yield s
                 s.commit()
             except BaseException:
                 s.rollback()
                 raise
+            finally:
+                self._in_write.active = False
         self._generation += 1
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> CacheHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_cache(path: Path, language: str = "zh_CN") -> CacheHandle:

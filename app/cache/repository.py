@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app import phone as phone_mod
@@ -86,9 +88,23 @@ class UpsertResult:
 
 
 class Repository:
+    ROW_CACHE_SIZE = 5000
+
     def __init__(self, handle: CacheHandle) -> None:
         self.handle = handle
-        self._index = LeadIndex(handle.engine)
+        # Recently shown rows: consecutive keystrokes mostly show the same first page.
+        # Kept exact by the index's change journal (see _rows_changed).
+        self._row_cache: OrderedDict[str, LeadRow] = OrderedDict()
+        self._row_lock = threading.Lock()
+        self._index = LeadIndex(handle.engine, on_change=self._rows_changed)
+
+    def _rows_changed(self, lead_ids: Sequence[str] | None) -> None:
+        with self._row_lock:
+            if lead_ids is None:
+                self._row_cache.clear()
+            else:
+                for lead_id in lead_ids:
+                    self._row_cache.pop(lead_id, None)
 
     # ------------------------------------------------------------ lead list
     def search_lead_ids(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
@@ -112,6 +128,32 @@ class Repository:
         ids = list(ids)
         if not ids:
             return []
+        if not self._index.built:  # no change tracking yet: no caching (and no index build here)
+            fetched = self._fetch_rows(ids)
+            return [fetched[i] for i in ids if i in fetched]
+        self._index.refresh()  # evicts cached rows of leads changed by any writer
+        seq = self._index.last_seq
+        with self._row_lock:
+            found: dict[str, LeadRow] = {}
+            for i in ids:
+                row = self._row_cache.get(i)
+                if row is not None:
+                    found[i] = row
+                    self._row_cache.move_to_end(i)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fetched = self._fetch_rows(missing)
+            with self._row_lock:
+                # Rows read while another thread caught up with a change may be stale: don't keep them.
+                if self._index.last_seq == seq:
+                    for lead_id, row in fetched.items():
+                        self._row_cache[lead_id] = row
+                while len(self._row_cache) > self.ROW_CACHE_SIZE:
+                    self._row_cache.popitem(last=False)
+            found.update(fetched)
+        return [found[i] for i in ids if i in found]
+
+    def _fetch_rows(self, ids: list[str]) -> dict[str, LeadRow]:
         lt, pt = Lead.__table__, LeadPhone.__table__
         found: dict[str, LeadRow] = {}
         with self.handle.session() as s:
@@ -137,7 +179,7 @@ class Repository:
                         priority=r.priority, status=r.status, next_callback_at=r.next_callback_at,
                         source=r.source, campaign_id=r.campaign_id, last_disposition=r.last_disposition,
                     )
-        return [found[i] for i in ids if i in found]
+        return found
 
     def lead_count(self) -> int:
         with self.handle.session() as s:
@@ -326,47 +368,69 @@ class Repository:
         """Insert or update leads by (campaign, external id); phones are merged by number.
 
         Only the imported fields change on re-import: the agent's status,
-        callbacks and history stay as they are.
+        callbacks and history stay as they are. Bulk statements (executemany):
+        10,000 rows take about a second, not a minute of per-row ORM work.
         """
-        inserted = updated = 0
-        now = utcnow()
-        with self.handle.write() as s:
-            existing = dict(s.execute(select(Lead.external_id, Lead.id)
-                                      .where(Lead.campaign_id == campaign_id)).all())
-            for item in leads:
-                from app.pinyin_index import name_keys
+        from app.pinyin_index import name_keys
 
+        now = utcnow()
+        lt = Lead.__table__
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        wanted_phones: dict[str, list[str]] = {}
+        with self.handle.write() as s:
+            existing = dict(s.execute(select(lt.c.external_id, lt.c.id).where(lt.c.campaign_id == campaign_id)).all())
+            for item in leads:
                 pinyin, initials = name_keys(item.name)
-                fields = dict(name=item.name, name_pinyin=pinyin, name_initials=initials,
-                              gender=item.gender, city=item.city, plate=item.plate, vehicle=item.vehicle,
+                fields = dict(name=item.name, name_pinyin=pinyin, name_initials=initials, gender=item.gender,
+                              city=item.city, plate=item.plate, vehicle=item.vehicle,
                               policy_expiry=item.policy_expiry, last_premium=item.last_premium,
                               source=item.source, priority=item.priority, notes=item.notes, updated_at=now)
                 lead_id = existing.get(item.external_id)
                 if lead_id is None:
                     lead_id = local_lead_id(campaign_id, item.external_id)
-                    s.add(Lead(id=lead_id, campaign_id=campaign_id, external_id=item.external_id,
-                               status="new", created_at=now, **fields))
-                    s.flush()
                     existing[item.external_id] = lead_id
-                    inserted += 1
+                    inserts.append(dict(id=lead_id, campaign_id=campaign_id, external_id=item.external_id,
+                                        status="new", created_at=now, **fields))
                 else:
-                    s.execute(update(Lead).where(Lead.id == lead_id).values(**fields))
-                    updated += 1
-                self._merge_phones(s, lead_id, item.phones)
-        return UpsertResult(inserted=inserted, updated=updated)
+                    updates.append(dict(b_id=lead_id, **fields))
+                wanted_phones[lead_id] = list(dict.fromkeys(item.phones))
+            if inserts:
+                s.execute(lt.insert(), inserts)
+            if updates:
+                cols = {k: bindparam(k) for k in updates[0] if k != "b_id"}
+                s.execute(lt.update().where(lt.c.id == bindparam("b_id")).values(cols), updates)
+            self._merge_phones(s, wanted_phones)
+        return UpsertResult(inserted=len(inserts), updated=len(updates))
 
     @staticmethod
-    def _merge_phones(s: Session, lead_id: str, numbers: Sequence[str]) -> None:
-        have = {p.number_e164: p for p in s.scalars(select(LeadPhone).where(LeadPhone.lead_id == lead_id))}
-        wanted = list(dict.fromkeys(numbers))
-        for pos, number in enumerate(wanted):
-            p = have.pop(number, None)
-            if p is None:
-                s.add(LeadPhone(lead_id=lead_id, number_e164=number, tail4=number[-4:], position=pos))
-            elif p.position != pos:
-                p.position = pos
-        for gone in have.values():
-            s.execute(delete(LeadPhone).where(LeadPhone.id == gone.id))
+    def _merge_phones(s: Session, wanted: dict[str, list[str]]) -> None:
+        """Make each lead's numbers exactly ``wanted[lead]`` in that order, keeping existing phone ids."""
+        pt = LeadPhone.__table__
+        have: dict[str, dict[str, tuple[int, int]]] = {}
+        lead_ids = list(wanted)
+        for start in range(0, len(lead_ids), 500):
+            chunk = lead_ids[start : start + 500]
+            for pid, lead_id, number, pos in s.execute(
+                select(pt.c.id, pt.c.lead_id, pt.c.number_e164, pt.c.position).where(pt.c.lead_id.in_(chunk))
+            ):
+                have.setdefault(lead_id, {})[number] = (pid, pos)
+        add, move, drop = [], [], []
+        for lead_id, numbers in wanted.items():
+            current = have.get(lead_id, {})
+            for pos, number in enumerate(numbers):
+                found = current.pop(number, None)
+                if found is None:
+                    add.append(dict(lead_id=lead_id, number_e164=number, tail4=number[-4:], label="", position=pos))
+                elif found[1] != pos:
+                    move.append(dict(b_id=found[0], position=pos))
+            drop += [dict(b_id=pid) for pid, _ in current.values()]
+        if add:
+            s.execute(pt.insert(), add)
+        if move:
+            s.execute(pt.update().where(pt.c.id == bindparam("b_id")).values(position=bindparam("position")), move)
+        if drop:
+            s.execute(pt.delete().where(pt.c.id == bindparam("b_id")), drop)
 
     def upsert_disposition_codes(self, campaign_id: str, codes: Sequence[dict[str, Any]]) -> None:
         """Codes shaped like resources/data/dispositions_demo.json; order = position."""

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,8 @@ CLOCK_OFFSET = "server_clock_offset_s"
 MONITOR_PUBLIC_KEY = "monitor_public_key"
 SETTING_PREFIX = "setting:"
 
-_IN_CHUNK = 500  # SQLite's variable limit is generous, but big IN lists plan badly
+_IN_CHUNK = 500
+_CACHE_KIB = 64 * 1024  # page cache of the sync connection while applying a page  # SQLite's variable limit is generous, but big IN lists plan badly
 
 
 class CacheHandleLike(Protocol):
@@ -238,6 +239,10 @@ class SyncStore:
         lead_ids: set[str] = set()
         setting_keys: set[str] = set()
         with self.handle.write() as s:
+            # Big pages insert into a dozen B-trees (leads, phones, their indexes, the
+            # search journal) at random positions: a larger page cache for this
+            # connection keeps them in memory (SQLite's default is 2 MB).
+            s.connection().exec_driver_sql(f"PRAGMA cache_size = -{_CACHE_KIB}")
             # Parents first, then children; deletions of children before parents.
             for entity in ("campaign", "script", "disposition_code", "lead", "dnc", "target", "setting"):
                 ups, dels = by_entity.pop(entity, ([], []))
@@ -464,60 +469,90 @@ _LEAD_UPDATE_COLS = (
 )
 
 
+def _db_datetime(value: Any) -> str | None:
+    """ISO from the server → the text SQLAlchemy's SQLite DateTime stores ("YYYY-MM-DD HH:MM:SS.ffffff")."""
+    parsed = parse_datetime(value)
+    return None if parsed is None else parsed.isoformat(" ", "microseconds")
+
+
+def _db_date(value: Any) -> str | None:
+    parsed = _parse_date(value)
+    return None if parsed is None else parsed.isoformat()
+
+
+_LEAD_INSERT_COLS = ("id", *_LEAD_UPDATE_COLS, "created_at")
+# Plain DB-API executemany: the ORM/Core parameter machinery costs more than SQLite
+# itself for 100,000 rows. Column values are converted here exactly as SQLAlchemy would.
+_LEAD_UPSERT_SQL = (
+    f"INSERT INTO leads ({', '.join(_LEAD_INSERT_COLS)}) VALUES ({', '.join('?' * len(_LEAD_INSERT_COLS))}) "
+    f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _LEAD_UPDATE_COLS)}"
+)
+_PHONE_INSERT_SQL = "INSERT INTO lead_phones (lead_id, number_e164, tail4, label, position) VALUES (?, ?, ?, ?, ?)"
+
+
 class _Leads(_Applier):
     def upsert(self, s: Session, changes: list[Any]) -> None:
-        rows: list[dict[str, Any]] = []
-        phones: list[dict[str, Any]] = []
-        now = _utcnow()
+        rows: list[tuple] = []
+        phones: list[tuple] = []
+        now = _utcnow().isoformat(" ", "microseconds")
+        campaigns: set[str] = set()
         for c in changes:
             d = c.data
             name = _s(d.get("name"), 100)
             pinyin, initials = name_keys(name)
-            rows.append({
-                "id": c.id, "campaign_id": str(d["campaign_id"]), "external_id": _s(d.get("external_id"), 100, c.id),
-                "name": name, "name_pinyin": pinyin[:300], "name_initials": initials[:50],
-                "gender": _s(d.get("gender"), 10), "city": _s(d.get("city"), 50), "plate": _s(d.get("plate"), 20),
-                "vehicle": _s(d.get("vehicle"), 100), "policy_expiry": _parse_date(d.get("policy_expiry")),
-                "last_premium": _int_or_none(d.get("last_premium")), "source": _s(d.get("source"), 100),
-                "priority": int(d.get("priority") or 3), "notes": d.get("notes") or "",
-                "status": _s(d.get("status"), 20, "new"),
-                "assigned_to": None if d.get("assigned_to") is None else str(d["assigned_to"]),
-                "next_callback_at": parse_datetime(d.get("next_callback_at")),
-                "last_attempt_at": parse_datetime(d.get("last_attempt_at")),
-                "last_disposition": d.get("last_disposition"),
-                "created_at": now,
-                "updated_at": parse_datetime(d.get("updated_at")) or now,
-            })
-            for pos, p in enumerate(d.get("phones") or []):
+            campaign_id = str(d["campaign_id"])
+            campaigns.add(campaign_id)
+            premium = d.get("last_premium")
+            assigned = d.get("assigned_to")
+            # Order: _LEAD_INSERT_COLS.
+            rows.append((
+                c.id, campaign_id, _s(d.get("external_id"), 100, c.id), name, pinyin[:300], initials[:50],
+                _s(d.get("gender"), 10), _s(d.get("city"), 50), _s(d.get("plate"), 20), _s(d.get("vehicle"), 100),
+                _db_date(d.get("policy_expiry")), None if premium in (None, "") else int(premium),
+                _s(d.get("source"), 100), int(d.get("priority") or 3), str(d.get("notes") or ""),
+                _s(d.get("status"), 20, "new"), None if assigned is None else str(assigned),
+                _db_datetime(d.get("next_callback_at")), _db_datetime(d.get("last_attempt_at")),
+                d.get("last_disposition"), _db_datetime(d.get("updated_at")) or now, now,
+            ))
+            for pos, p in enumerate(d.get("phones") or ()):
                 number = str(p.get("number") or "") if isinstance(p, dict) else str(p)
                 if not number:
                     continue
                 digits = "".join(ch for ch in number if ch.isdigit())
-                phones.append({"lead_id": c.id, "number_e164": number[:20], "tail4": digits[-4:],
-                               "label": _s(p.get("label") if isinstance(p, dict) else "", 30), "position": pos})
-        _ensure_campaigns(s, {r["campaign_id"] for r in rows})
-        # external_id is unique per campaign: a lead re-created on the server under a new id
-        # replaces the old local row instead of failing the page.
-        ids = [r["id"] for r in rows]
-        existing = set()
-        for chunk in _chunks(ids):
-            existing.update(s.scalars(select(m.Lead.id).where(m.Lead.id.in_(chunk))))
-        if len(existing) < len(ids):
-            new_keys = [(r["campaign_id"], r["external_id"]) for r in rows if r["id"] not in existing]
+                phones.append((c.id, number[:20], digits[-4:],
+                               _s(p.get("label") if isinstance(p, dict) else "", 30), pos))
+        _ensure_campaigns(s, campaigns)
+        ids = [r[0] for r in rows]
+        existing: set[str] = set()
+        # An empty cache (the first pull) has nothing to look up or replace.
+        if s.scalar(select(m.Lead.id).limit(1)) is not None:
+            for chunk in _chunks(ids):
+                existing.update(s.scalars(select(m.Lead.id).where(m.Lead.id.in_(chunk))))
+            # external_id is unique per campaign: a lead re-created on the server under a
+            # new id replaces the old local row instead of failing the page.
+            by_campaign: dict[str, list[str]] = {}
+            for r in rows:
+                if r[0] not in existing:
+                    by_campaign.setdefault(r[1], []).append(r[2])
             clash: list[str] = []
-            for chunk in _chunks(new_keys, 200):
-                clash.extend(s.scalars(select(m.Lead.id).where(tuple_(m.Lead.campaign_id, m.Lead.external_id).in_(chunk))))
+            for campaign_id, externals in by_campaign.items():
+                # campaign_id = ? AND external_id IN (…) walks the unique index; a row-value
+                # IN would scan the whole table once per chunk.
+                for chunk in _chunks(externals):
+                    clash.extend(s.scalars(select(m.Lead.id).where(m.Lead.campaign_id == campaign_id,
+                                                                   m.Lead.external_id.in_(chunk))))
             id_set = set(ids)
             clash = [cid for cid in clash if cid not in id_set]
             if clash:
                 self.delete(s, clash)
-        _upsert(s, m.Lead.__table__, rows, ["id"], update_cols=_LEAD_UPDATE_COLS)
+        conn = s.connection()
+        conn.exec_driver_sql(_LEAD_UPSERT_SQL, rows)
         # Phones are replaced as a set: the server sends the lead whole.
         stale = [i for i in ids if i in existing]
         for chunk in _chunks(stale):
             s.execute(delete(m.LeadPhone).where(m.LeadPhone.lead_id.in_(chunk)))
         if phones:
-            s.execute(m.LeadPhone.__table__.insert(), phones)
+            conn.exec_driver_sql(_PHONE_INSERT_SQL, phones)
 
     def delete(self, s: Session, ids: list[str]) -> None:
         for chunk in _chunks(ids):

@@ -38,7 +38,8 @@ def _attach_now(app: Any) -> Any:
     from ui.workspace.wiring import WorkspaceUi
 
     demo = not getattr(app.settings, "server_url", None)
-    runtime = WorkspaceRuntime(app.cache, app.settings, app.paths.data_dir, demo=demo, parent=app)
+    runtime = WorkspaceRuntime(app.cache, app.settings, app.paths.data_dir, demo=demo,
+                               repository=getattr(app, "repository", None), parent=app)
     ui = WorkspaceUi(app.window, runtime, getattr(app.settings, "shortcuts", None))
     runtime.start()
     register = getattr(app, "_on_shutdown", None)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.phone import PhoneError, mask, normalise
 from app.workspace import kpi
@@ -70,6 +70,7 @@ class WorkspaceController(QObject):
     message = Signal(str)  # informational line for the status bar
     incoming = Signal(object)  # (engine id, masked, lead id or None)
     _dial_done = Signal(str, object)  # from the SIP thread: our call id, the engine's Future
+    _prefetched = Signal(int, object)  # from a worker thread: generation, lead id or None
 
     def __init__(
         self,
@@ -103,6 +104,12 @@ class WorkspaceController(QObject):
         if phone is not None and hasattr(phone, "incoming_call"):
             phone.incoming_call.connect(self.on_incoming)
         self._dial_done.connect(self._on_dial_done, Qt.ConnectionType.QueuedConnection)
+        self._prefetched.connect(self._on_prefetched, Qt.ConnectionType.QueuedConnection)
+        self._prefetch_gen = 0
+        self._next_cached: str | None = None
+        self._pending_after: Callable[[], None] | None = None
+        self.wait_for_ui = False  # set by the window: run after-call work once the panel is painted
+        self.after_call_wait_ms = 150
         wrapup.saved.connect(self._on_saved)
         power.dial_requested.connect(self.dial_next)
         agent.changed.connect(self._on_agent_changed)
@@ -145,10 +152,26 @@ class WorkspaceController(QObject):
             first_block = first_block or result
         return None, first_block
 
-    def refresh_preview(self) -> str | None:
-        lead_id, _ = self.next_lead()
+    def refresh_preview(self) -> None:
+        """Find the next best lead on a worker thread; ``preview_changed`` brings it back."""
+        self._prefetch_gen += 1
+        gen = self._prefetch_gen
+
+        def work() -> None:
+            try:
+                lead_id, _ = self.next_lead()
+            except Exception:
+                log.exception("finding the next lead failed")
+                lead_id = None
+            emit(self._prefetched, gen, lead_id)
+
+        threading.Thread(target=work, name="next-lead", daemon=True).start()
+
+    def _on_prefetched(self, gen: int, lead_id: str | None) -> None:
+        if gen != self._prefetch_gen:
+            return  # a newer request is on its way
+        self._next_cached = lead_id
         emit(self.preview_changed, lead_id)
-        return lead_id
 
     def refresh_kpis(self) -> kpi.KpiSnapshot:
         rules = self.store.compliance_rules(None, self.timezone)
@@ -166,6 +189,7 @@ class WorkspaceController(QObject):
         return False
 
     def _can_start(self) -> bool:
+        self.ui_settled()
         if self.wrapup.blocking:
             return self._blocked("请先完成并保存话后处理，再拨打下一通", "wrapup")
         if self.active is not None:
@@ -184,6 +208,12 @@ class WorkspaceController(QObject):
             self.power.cancel()
         if not self._can_start():
             return False
+        cached, self._next_cached = self._next_cached, None
+        if cached is not None:
+            # Found in the background during wrap-up; the gate is asked again now.
+            result, _, _ = self.check_lead(cached)
+            if result.allowed:
+                return self.dial_lead(cached)
         lead_id, block = self.next_lead()
         if lead_id is None:
             reason = "没有可拨打的客户" + (f"：{block.reason}" if block else "")
@@ -222,14 +252,19 @@ class WorkspaceController(QObject):
     def _place(self, number: str, lead_id: str | None, phone_id: int | None) -> bool:
         now = self.now()
         call_id = uuid.uuid4().hex
-        self.store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", now), number)
         self.active = ActiveCall(call_id, None, lead_id, phone_id, "out", mask(number), now)
-        self.agent.call_started()
+        self._next_cached = None
         try:
             result = self.phone.dial(number, lead_id=lead_id)
         except Exception as exc:  # e.g. not registered: the attempt is recorded and wrapped up as failed
+            self.store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", now), number)
+            self.agent.call_started()
             self._on_dial_done(call_id, exc)
             return False
+        # The engine sends the INVITE on its own thread meanwhile; the attempt is on disk
+        # before this returns, so the gate counts it even if the app dies mid-call.
+        self.store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", now), number)
+        self.agent.call_started()
         if hasattr(result, "add_done_callback"):
             # The engine answers on its SIP thread; come back to ours through a queued signal.
             result.add_done_callback(lambda fut: emit(self._dial_done, call_id, fut))
@@ -339,19 +374,34 @@ class WorkspaceController(QObject):
                               answered=answered_at is not None, sip_status=sip_status, talk_seconds=max(0, talk),
                               ended_at=ended)
         self.active = None
-        # The wrap-up panel first (the agent's next action), then the durable call record.
+        # The wrap-up panel first (the agent's next action): everything else waits one
+        # turn of the event loop. The draft (written in begin()) already holds the outcome,
+        # and restore() writes the call record from it if the app dies in between.
         if self.agent.state is AgentState.ON_CALL:
             self.agent.call_ended()
         self.wrapup.begin(outcome)
         emit(self.call_finished, outcome)
-        start = time.perf_counter()
+        self._pending_after = lambda: self._after_call(call, sip_status, ended, answered_at, talk)
+        # With a window, the bookkeeping waits for the panel's first frame (``ui_settled``);
+        # the fallback timer bounds the wait. Without one it runs on the next loop turn.
+        QTimer.singleShot(self.after_call_wait_ms if self.wait_for_ui else 0, self.ui_settled)
+
+    def ui_settled(self) -> None:
+        """The wrap-up panel is on screen: write the call record and refresh the KPIs now."""
+        pending, self._pending_after = self._pending_after, None
+        if pending is not None:
+            pending()
+
+    def _after_call(self, call: ActiveCall, sip_status: int | None, ended: dt.datetime,
+                    answered_at: dt.datetime | None, talk: int) -> None:
         self.store.record_call_ended(call.call_id, ringing_at=call.ringing_at, answered_at=answered_at,
                                      ended_at=ended, sip_status=sip_status, talk_seconds=talk)
         self.refresh_kpis()
-        log.debug("call record + KPIs in %.1f ms", (time.perf_counter() - start) * 1000)
+        self.refresh_preview()  # found while the agent writes the wrap-up
 
     # -- wrap-up and state -----------------------------------------------------------
     def _on_saved(self, saved: SavedDisposition) -> None:
+        self.ui_settled()  # never leave the call record behind the disposition
         if self.agent.state is AgentState.WRAP_UP:
             self.agent.wrapup_saved()
         if saved.dnc_added:
@@ -361,22 +411,33 @@ class WorkspaceController(QObject):
             emit(self.message, f"已保存，预约回访 {local:%m-%d %H:%M}")
         else:
             emit(self.message, "已保存")
-        self.refresh_kpis()
         if self.agent.state is AgentState.READY:
             if not self.power.after_wrapup():
                 self.refresh_preview()
+        QTimer.singleShot(0, self.refresh_kpis)
 
     def _on_agent_changed(self, status: AgentStatus) -> None:
         if status.state is not AgentState.READY and self.power.counting:
             self.power.cancel()
+        # Presence is informational: queued after the current action (dial, panel) is done.
+        payload = status.presence_payload()
+        QTimer.singleShot(0, lambda: self._record_presence(payload))
+
+    def _record_presence(self, payload: dict) -> None:
         try:
-            self.store.record_event("agent_state_changed", None, status.presence_payload())
+            self.store.record_event("agent_state_changed", None, payload)
         except Exception:
             log.exception("could not queue the agent state event")
 
     def restore(self) -> None:
         """At start-up: an unsaved wrap-up comes back before anything can dial."""
         draft = self.wrapup.restore()
+        if draft is not None and draft.call_id and not self.store.call_is_ended(draft.call_id):
+            # The app died between hang-up and writing the call record: the draft has the facts.
+            answered = draft.started_at - dt.timedelta(seconds=draft.talk_seconds) if draft.answered else None
+            self.store.record_call_ended(draft.call_id, ringing_at=None, answered_at=answered,
+                                         ended_at=draft.started_at, sip_status=draft.sip_status,
+                                         talk_seconds=draft.talk_seconds)
         if draft is not None:
             self.agent.resume_wrapup()
             if draft.lead_id:

@@ -59,14 +59,15 @@ class WorkspaceRuntime(QObject):
     _phone_started = Signal(object, str)  # from the starter thread
 
     def __init__(self, cache: Any, settings: Any, data_dir: Path, demo: bool,
-                 phone: Any | None = None, parent: QObject | None = None) -> None:
+                 phone: Any | None = None, repository: Any | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cache = cache
         self.settings = settings
         self.options = workspace_settings(settings)
         self.demo = demo
         self.data_dir = Path(data_dir)
-        self.store = WorkspaceStore(cache)
+        self.store = WorkspaceStore(cache, repository)
         gate_window = fixed_time_of_day(*DEMO_WINDOW_TIME, self.options["timezone"]) if demo else None
         self.gate = ComplianceGate(window_clock=gate_window)
         self.agent = AgentStateMachine(pause_reasons=self.store.pause_reasons())

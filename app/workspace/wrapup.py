@@ -159,7 +159,10 @@ class DraftStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def save(self, draft: WrapupDraft) -> None:
+    def save(self, draft: WrapupDraft, durable: bool = False) -> None:
+        """Replace the file atomically. Without ``durable`` there is no fsync: the draft then
+        survives a crash or kill of the app (the OS has it), not a power cut; the saved
+        disposition itself always goes through the durable SQLite commit."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(draft.to_json(), ensure_ascii=False).encode("utf-8")
         fd, tmp = tempfile.mkstemp(prefix=".wrapup-", dir=self.path.parent)
@@ -167,12 +170,14 @@ class DraftStore:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    os.fsync(fh.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(self.path.parent)
+        if durable:
+            _fsync_dir(self.path.parent)
 
     def load(self) -> WrapupDraft | None:
         try:
@@ -189,7 +194,6 @@ class DraftStore:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

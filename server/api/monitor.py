@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -33,8 +33,11 @@ class GrantOut(BaseModel):
     jti: str
 
 
+TeamLeader = Annotated[Principal, Depends(require("tl"))]
+
+
 @router.post("/grants", response_model=GrantOut)
-def create_grant(body: GrantIn, ctx: Ctx, p: Principal = Depends(require("tl"))) -> dict[str, Any]:
+def create_grant(body: GrantIn, ctx: Ctx, p: TeamLeader) -> dict[str, Any]:
     def grant(s) -> dict[str, Any]:
         agent = s.get(User, body.agent_id)
         # Same answer for "no such agent" and "not in your team": no probing.

@@ -51,7 +51,7 @@ class DailyReport(BaseModel):
 def daily(p: Caller, ctx: Ctx,
           date: str | None = Query(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
           team_id: str | None = Query(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
-          format: Literal["json", "csv"] = "json") -> Any:  # noqa: A002 - the documented name
+          format: Literal["json", "csv"] = "json") -> Any:
     try:
         day = dt.date.fromisoformat(date) if date else dt.datetime.now(reports.ZoneInfo(ctx.config.tz)).date()
     except ValueError as exc:

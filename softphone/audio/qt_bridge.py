@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 # Qt 6.7 renamed the QAudio namespace to QtAudio; the old name's enums no longer compare equal.
 QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
 
-import os as _os
-_DUMP = [open('/tmp/sa/dump_rx.raw','wb'), open('/tmp/sa/dump_sink.raw','wb'), []] if _os.environ.get('SEATMATE_AUDIO_DUMP') else None
 DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
 IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
 PUMP_MS = 10
@@ -126,9 +124,7 @@ class _BridgePort(pj.AudioMediaPort):
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:
         if frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or not frame.size:
             return  # nobody is talking to the agent: no call audio
-        _d = pcm.vector_bytes(frame.buf, frame.size)
-        if _DUMP: _DUMP[0].write(_d)
-        self._s.speaker.write(_d)
+        self._s.speaker.write(pcm.vector_bytes(frame.buf, frame.size))
 
 
 class QtAgentAudio:
@@ -434,8 +430,9 @@ class _AudioWorker(QObject):
                 if free > 0:
                     data = ring.read_upto(free)
                     if data:
-                        _n = sink.io.write(QByteArray(data))
-                        if _DUMP: _DUMP[1].write(data); _DUMP[2].append(( len(data), _n))
+                        written = sink.io.write(QByteArray(data))
+                        if 0 <= written < len(data):  # the device took less: keep the rest, in order
+                            ring.unread(data[written:])
                         _accumulate(self._spk_acc, data)
                 if sink.qobj.processedUSecs() == 0:
                     # The device has not started playing yet (PulseAudio needs up to ~0.5 s):

@@ -32,6 +32,7 @@ class FrameRing:
             self._buf += data
             excess = len(self._buf) - self.capacity
             if excess > 0:
+                excess += excess % 2  # never split a 16-bit sample
                 del self._buf[:excess]
                 self.overruns += 1
             if len(self._buf) >= self.prime:
@@ -59,6 +60,11 @@ class FrameRing:
             out = bytes(self._buf[:n])
             del self._buf[: len(out)]
             return out
+
+    def unread(self, data: bytes) -> None:
+        """Put back bytes a reader could not use, at the front."""
+        with self._lock:
+            self._buf[:0] = data
 
     def trim_to(self, n: int, count: bool = True) -> int:
         """Drop the oldest audio so at most ``n`` bytes stay (bounds latency); returns bytes dropped."""

@@ -40,6 +40,7 @@ repo.warm_up()
 ids = repo.search_lead_ids("", tab="todo")
 rows = repo.lead_rows(ids[:100])
 t_ready = time.time()
+cpu_ready = time.process_time()  # CPU used since the process started: robust on a busy machine
 keys = []
 for run in range(3):
     for tab in ("todo", None, "callbacks"):
@@ -58,6 +59,7 @@ status = dict(l.split(":", 1) for l in open("/proc/self/status") if l.startswith
 mb = lambda k: int(status[k].split()[0]) / 1024
 print(json.dumps({"imports_ms": (t_imports - t_spawn) * 1000, "open_ms": (t_open - t_imports) * 1000,
                   "index_ms": (t_ready - t_open) * 1000, "ready_ms": (t_ready - t_spawn) * 1000,
+                  "cpu_ready_ms": cpu_ready * 1000,
                   "keys": keys, "detail_ms": detail_ms, "page_ms": page_ms,
                   "rss_mb": mb("VmRSS"), "peak_rss_mb": mb("VmHWM"), "rows": len(rows)}))
 """
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         ("open_cache", round(r["open_ms"]), "ms"),
         ("build_search_index_and_first_page", round(r["index_ms"]), "ms"),
         ("process_start_to_first_page", round(r["ready_ms"]), "ms"),
+        ("process_start_to_first_page_cpu", round(r["cpu_ready_ms"]), "ms"),
         ("keystroke_median", round(statistics.median(keys), 1), "ms"),
         ("keystroke_p95", round(p95, 1), "ms"),
         ("keystroke_max", round(keys[-1], 1), "ms"),

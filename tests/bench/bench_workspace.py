@@ -129,6 +129,9 @@ def run(data: Path, args: argparse.Namespace) -> list[tuple[str, float, str]]:
 
     painter = FirstPaint()
     ws.wrapup.installEventFilter(painter)
+    began: list[float] = []
+    runtime.wrapup.started.connect(lambda _d: began.append(time.perf_counter()))
+    ended_ms: list[float] = []
     dialing_at: list[float] = []
 
     def on_engine(kind: str, payload) -> None:  # SIP thread
@@ -143,10 +146,12 @@ def run(data: Path, args: argparse.Namespace) -> list[tuple[str, float, str]]:
         until(lambda: ctl.active is not None and ctl.active.answered_at is not None)
         wait(300)
         painter.at = None
+        began.clear()
         t0 = time.perf_counter()
         ctl.hangup()
         until(lambda: painter.at is not None and ws.wrapup.isVisible())
         hangup_ms.append((painter.at - t0) * 1000)
+        ended_ms.append((began[0] - t0) * 1000)
         ws.wrapup.choose("REFUSED" if runtime.wrapup.rule("REFUSED") else runtime.wrapup.rules[0].code)
         if i == args.calls:
             ctl.set_mode(DialMode.PREVIEW)
@@ -256,6 +261,7 @@ def run(data: Path, args: argparse.Namespace) -> list[tuple[str, float, str]]:
     return [
         ("hangup_to_wrapup_visible_p50_ms", statistics.median(hangup_ms), "ms"),
         ("hangup_to_wrapup_visible_max_ms", max(hangup_ms), "ms"),
+        ("hangup_to_call_ended_event_p50_ms", statistics.median(ended_ms), "ms"),
         ("save_to_next_dialling_p50_ms", statistics.median(next_ms), "ms"),
         ("save_to_next_dialling_max_ms", max(next_ms), "ms"),
         ("search_keystroke_p50_ms", _pct(keys, 50), "ms"),

@@ -19,6 +19,7 @@ Options
   --call URI             place a call at start-up (after registration if --register)
   --header 'Name: value' extra header for --call (repeatable)
   --max-calls N          maxCalls (default 8)
+  --srtp off|optional|mandatory   SRTP use (SDES keys; no secure signalling required)
 
 Events (stdout): ready{port,uri} · reg{code,active} · incoming{call,from,headers}
   · state{call,state,code,reason} · media{call,active} · dtmf{call,digit,method}
@@ -130,6 +131,9 @@ class Peer:
         acfg.sipConfig.transportId = tid
         acfg.mediaConfig.transportConfig.boundAddress = self.args.bind
         acfg.mediaConfig.transportConfig.publicAddress = self.args.bind
+        acfg.mediaConfig.srtpUse = {"off": pj.PJMEDIA_SRTP_DISABLED, "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+                                    "mandatory": pj.PJMEDIA_SRTP_MANDATORY}[self.args.srtp]
+        acfg.mediaConfig.srtpSecureSignaling = 0
         acfg.natConfig.sdpNatRewriteUse = False
         acfg.natConfig.contactRewriteUse = False
         acfg.natConfig.viaRewriteUse = False
@@ -387,7 +391,7 @@ class PeerCall(pj.Call):
         for media in ci.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 active = True
-        if active and not self.media_active:
+        if active:  # (re)connect: re-created media (re-INVITE, IP change) may sit in a new slot
             self.peer.connect_media(self)
         self.media_active = active
         emit("media", call=ci.id, active=active)
@@ -435,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--call")
     ap.add_argument("--header", action="append", default=[])
     ap.add_argument("--max-calls", type=int, default=8)
+    ap.add_argument("--srtp", choices=("off", "optional", "mandatory"), default="off")
     ap.add_argument("--log-level", type=int, default=0)
     args = ap.parse_args(argv)
 

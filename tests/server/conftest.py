@@ -15,7 +15,7 @@ import pytest
 # parameters); production keeps argon2-cffi's defaults. Set before server.security loads.
 os.environ.setdefault("SEATMATE_SERVER_ARGON2", "1,1024,1")
 
-from tests.server.live import LiveServer, PgCluster, ServiceError, start_postgres, start_server  # noqa: E402
+from tests.server.live import LiveServer, PgCluster, ServiceError, start_postgres, start_server
 
 BACKENDS = ["sqlite", "postgresql"]
 

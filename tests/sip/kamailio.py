@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+from .certs import TlsFiles
+
 HERE = Path(__file__).resolve().parent
 MODPATHS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
             "/usr/lib/kamailio/modules")
@@ -51,7 +53,8 @@ def sip_options(port: int, timeout: float = 0.5) -> bool:
 
 
 class Kamailio:
-    def __init__(self, users: dict[str, str], port: int | None = None, workdir: Path | None = None) -> None:
+    def __init__(self, users: dict[str, str], port: int | None = None, workdir: Path | None = None,
+                 tls: TlsFiles | None = None) -> None:
         exe = shutil.which("kamailio") or ("/usr/sbin/kamailio" if os.path.exists("/usr/sbin/kamailio") else None)
         if exe is None:
             raise RuntimeError("kamailio is not installed (apt-get install kamailio); the SIP tests need it")
@@ -65,6 +68,19 @@ class Kamailio:
         users_cfg = "\n".join(f'\t$sht(users=>{u}) = "{p}";' for u, p in self.users.items())
         cfg = (HERE / "kamailio.cfg.tmpl").read_text()
         cfg = cfg.replace("@PORT@", str(self.port)).replace("@MODPATH@", modpath).replace("@USERS@", users_cfg)
+        self.tls_port = 0
+        tls_global = tls_module = ""
+        if tls is not None:
+            self.tls_port = free_port()
+            tls_global = (f"enable_tls=yes\nlisten=tls:127.0.0.1:{self.tls_port}\n"
+                          f'alias="127.0.0.1:{self.tls_port}"')
+            tls_module = ('loadmodule "tls.so"\n'
+                          'modparam("tls", "tls_method", "TLSv1.2+")\n'
+                          f'modparam("tls", "certificate", "{tls.server_cert}")\n'
+                          f'modparam("tls", "private_key", "{tls.server_key}")\n'
+                          'modparam("tls", "verify_certificate", 0)\n'
+                          'modparam("tls", "require_certificate", 0)')
+        cfg = cfg.replace("@TLS_GLOBAL@", tls_global).replace("@TLS_MODULE@", tls_module)
         self.cfg_path = self.dir / "kamailio.cfg"
         self.cfg_path.write_text(cfg)
         (self.dir / "run").mkdir(exist_ok=True)

@@ -31,6 +31,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timeout(60))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "allow_log_warnings: the test expects WARNING log records from app/ui")
+
+
+@pytest.fixture(autouse=True)
+def fail_on_logged_warnings(request, caplog):
+    """Like Qt warnings, a WARNING from our own code is a failure unless the test expects it
+    (mark it ``@pytest.mark.allow_log_warnings``)."""
+    yield
+    if request.node.get_closest_marker("allow_log_warnings"):
+        return
+    ours = [r for r in caplog.get_records("call") + caplog.get_records("setup")
+            if r.levelno >= logging.WARNING and r.name.split(".")[0] in ("app", "ui")]
+    assert not ours, "unexpected warnings: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in ours)
+
+
 @pytest.fixture
 def demo_numbers() -> list[str]:
     """The full (national) numbers of the demo leads: none may ever be shown or logged."""

@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
             window.leadsShown.connect(loop.quit)
             QTimer.singleShot(10_000, loop.quit)
             loop.exec()
+        window.leadDetailShown.connect(loop.quit)
+        QTimer.singleShot(10_000, loop.quit)
         window.table.selectRow(2)
-        QTimer.singleShot(300, loop.quit)
+        loop.exec()  # the customer card and script follow the selection asynchronously
+        QTimer.singleShot(100, loop.quit)
         loop.exec()
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))

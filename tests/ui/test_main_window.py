@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QTextBrowser
 
 from tests.ui.conftest import type_search, visible_names
@@ -120,6 +121,7 @@ def test_window_and_logs_never_show_a_full_number(qtbot, seatmate, demo_numbers,
     assert not [n for n in [*demo_numbers, "13800138000"] if n in digits]
 
 
+@pytest.mark.allow_log_warnings  # the repair itself is logged as a warning
 def test_damaged_cache_is_reported_in_one_sentence_and_demo_still_shows(qtbot, qapp, data_dir):
     """A cache file that is not a database: moved aside, the user told, a fresh cache used."""
     import argparse

@@ -65,3 +65,23 @@ def test_url_parsing():
     assert number_from_argument("tel:%2B8613800138000") == "+8613800138000"
     assert number_from_argument("sip:+8613800138000@pbx.example;user=phone") == "+8613800138000"
     assert number_from_argument("callto://13800138000") == "+8613800138000"
+
+
+def test_dial_with_no_running_instance_starts_the_window_with_the_number(qtbot, qapp, data_dir):
+    import argparse
+
+    from app.application import Application
+
+    application = Application(argparse.Namespace(data_dir=str(data_dir), number="tel:13800138000", lang="zh_CN",
+                                                 command="dial"))
+    received: list[str] = []
+    assert application.start() is None
+    window = application.window
+    qtbot.addWidget(window)
+    window.dialRequested.connect(received.append)
+    try:
+        qtbot.waitUntil(lambda: received == ["+8613800138000"], timeout=5000)
+        assert window.isVisible()
+        assert "138****8000" in window.call_bar.number.text()
+    finally:
+        application._shutdown()

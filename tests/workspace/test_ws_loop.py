@@ -30,7 +30,7 @@ def test_answered_call_then_wrapup_then_power_dial(qtbot, loop, customer) -> Non
     assert loop.agent.state is AgentState.WRAP_UP and loop.wrapup.blocking
     # No next call until the wrap-up is saved.
     assert not loop.dial_next() and "话后处理" in loop.last_gate.reason
-    assert loop.kpis.calls_made == 1 and loop.kpis.connected == 1  # KPIs moved at hang-up
+    qtbot.waitUntil(lambda: loop.kpis.calls_made == 1 and loop.kpis.connected == 1, timeout=2000)  # at hang-up
     loop.wrapup.set_code("SALE")
     loop.set_mode(DialMode.POWER)
     placed = []
@@ -39,7 +39,7 @@ def test_answered_call_then_wrapup_then_power_dial(qtbot, loop, customer) -> Non
     assert loop.agent.state is AgentState.READY and loop.power.counting
     qtbot.waitUntil(lambda: bool(placed), timeout=5000)  # the countdown ran out and the next lead is dialling
     assert placed[0].lead_id != outcome.lead_id
-    assert loop.kpis.conversions == 1
+    qtbot.waitUntil(lambda: loop.kpis.conversions == 1, timeout=2000)
     loop.hangup()
     qtbot.waitUntil(lambda: loop.wrapup.blocking, timeout=10_000)
     con = sqlite3.connect(loop.store.handle.path)
@@ -54,7 +54,7 @@ def test_busy_suggests_busy(qtbot, loop, customer) -> None:
     assert not outcome.answered and outcome.sip_status == 486
     assert loop.wrapup.draft.code == "BUSY"
     assert loop.wrapup.save().code == "BUSY"
-    assert loop.kpis.calls_made == 1 and loop.kpis.connected == 0
+    qtbot.waitUntil(lambda: loop.kpis.calls_made == 1 and loop.kpis.connected == 0, timeout=2000)
 
 
 def test_no_answer_suggests_no_answer(qtbot, loop, customer) -> None:

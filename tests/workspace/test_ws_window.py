@@ -60,7 +60,7 @@ def test_keyboard_only_loop(qtbot, workspace) -> None:
     press(qtbot, window, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: ui.wrapup.isVisible(), timeout=10_000)
     assert runtime.agent.state is AgentState.WRAP_UP
-    assert ui.strip.kpi.calls.value.text().startswith("1 /")  # KPIs moved at hang-up
+    qtbot.waitUntil(lambda: ui.strip.kpi.calls.value.text().startswith("1 /"), timeout=2000)  # at hang-up
     # Dialing again is refused with the reason, until the wrap-up is saved.
     press(qtbot, window, Qt.Key.Key_F5)
     assert "话后处理" in ui.strip.notice.text()
@@ -68,7 +68,7 @@ def test_keyboard_only_loop(qtbot, workspace) -> None:
     qtbot.keyClick(ui.wrapup, "1234567890"[sale])
     qtbot.keyClick(ui.wrapup, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert not ui.wrapup.isVisible() and runtime.agent.state is AgentState.READY
-    assert ui.strip.kpi.conversions.text().endswith("1")
+    qtbot.waitUntil(lambda: ui.strip.kpi.conversions.text().endswith("1"), timeout=2000)
     con = sqlite3.connect(runtime.cache.path)
     assert con.execute("select code from dispositions where lead_id=?", (first_lead,)).fetchall() == [("SALE",)]
     con.close()

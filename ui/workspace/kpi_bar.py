@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, QSize
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.workspace.kpi import KpiSnapshot, format_duration
 
@@ -11,17 +13,48 @@ def _percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+class ProgressLine(QWidget):
+    """A thin progress bar. QProgressBar.setValue repaints synchronously (tens of ms with a
+    style sheet); this one only schedules an update, so a KPI refresh never delays a frame."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fraction = 0.0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(6)
+
+    def sizeHint(self) -> QSize:
+        return QSize(120, 6)
+
+    def value(self) -> int:
+        return round(self._fraction * 1000)
+
+    def set_fraction(self, fraction: float) -> None:
+        fraction = max(0.0, min(1.0, fraction))
+        if fraction != self._fraction:
+            self._fraction = fraction
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QColor(0, 0, 0, 0))
+        r = QRectF(self.rect())
+        painter.setBrush(QColor("#dfe6e9"))
+        painter.drawRoundedRect(r, 3, 3)
+        if self._fraction > 0:
+            painter.setBrush(QColor("#27ae60") if self._fraction >= 1 else QColor("#2e86de"))
+            painter.drawRoundedRect(QRectF(r.x(), r.y(), r.width() * self._fraction, r.height()), 3, 3)
+
+
 class _Meter(QWidget):
     def __init__(self, title: str, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel(title)
         self.value = QLabel("0")
         self.value.setObjectName(f"{name}Value")
-        self.bar = QProgressBar()
+        self.bar = ProgressLine()
         self.bar.setObjectName(f"{name}Bar")
-        self.bar.setRange(0, 1000)
-        self.bar.setTextVisible(False)
-        self.bar.setMaximumHeight(8)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.title)
@@ -35,7 +68,7 @@ class _Meter(QWidget):
 
     def set(self, text: str, progress: float) -> None:
         self.value.setText(text)
-        self.bar.setValue(int(progress * 1000))
+        self.bar.set_fraction(progress)
 
 
 class KpiBar(QWidget):

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QMenu, QSystemTrayIcon, QVBoxLayout
 
@@ -49,8 +49,17 @@ class WorkspaceUi(QObject):
         self.strip = WorkspaceStrip(self.agent)
         layout = window.centralWidget().layout()
         layout.insertWidget(0, self.strip)
-        self.wrapup = WrapupPanel(runtime.wrapup)
-        layout.insertWidget(layout.indexOf(window.call_bar), self.wrapup)
+        # The wrap-up panel is a sheet over the lower part of the window, not a layout item:
+        # showing it repaints only itself (no relayout of the list, card and script), which
+        # keeps hang-up → panel on screen within one frame or two.
+        self.wrapup = WrapupPanel(runtime.wrapup, window.centralWidget())
+        self.wrapup.setAutoFillBackground(True)
+        self.wrapup.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.wrapup.setStyleSheet(self.wrapup.styleSheet() + "#wrapupPanel { border-top: 3px solid #e67e22; }")
+        window.centralWidget().installEventFilter(self)
+        self.wrapup.installEventFilter(self)
+        self.ctl.wait_for_ui = True
+        self.wrapup.painted.connect(self.ctl.ui_settled)
         self.script = WorkspaceScriptPanel()
         old = window.script
         splitter = old.parentWidget()
@@ -181,6 +190,20 @@ class WorkspaceUi(QObject):
         QTimer.singleShot(0, self.ctl.refresh_preview)
 
     # -- helpers ---------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show) and watched in (
+                self.window.centralWidget(), self.wrapup):
+            self._place_wrapup()
+        return False
+
+    def _place_wrapup(self) -> None:
+        """Bottom of the central area, just above the call bar, full width."""
+        central = self.window.centralWidget()
+        bar = self.window.call_bar.geometry()
+        height = min(max(self.wrapup.sizeHint().height(), 260), int(central.height() * 0.6))
+        self.wrapup.setGeometry(0, max(0, bar.top() - height), central.width(), height)
+        self.wrapup.raise_()
+
     def _notice(self, text: str, error: bool = False) -> None:
         self.strip.show_notice(text, error=error)
         self.window.status.showMessage(text, 8000)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDateTimeEdit,
@@ -43,6 +43,7 @@ def ordered_codes(rules: tuple[CodeRule, ...], answered: bool) -> list[CodeRule]
 
 class WrapupPanel(QWidget):
     saved = Signal(object)  # SavedDisposition, after the service committed it
+    painted = Signal()  # the first frame after the panel appeared (the agent sees it)
 
     def __init__(self, service: WrapupService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +52,8 @@ class WrapupPanel(QWidget):
         self._buttons: dict[str, QPushButton] = {}
         self._order: list[CodeRule] = []
         self._syncing = False
+        self._built_for: tuple | None = None
+        self._announce_paint = False
 
         self.title = QLabel(self.tr("Wrap-up"))
         self.title.setObjectName("wrapupTitle")
@@ -148,7 +151,11 @@ class WrapupPanel(QWidget):
 
     # -- showing -----------------------------------------------------------------
     def show_draft(self, draft: WrapupDraft) -> None:
-        self._build_buttons(self._service.rules, draft.answered)
+        key = (self._service.rules, draft.answered)
+        if key != self._built_for:
+            # Rebuilt only when the campaign's codes or the call's group change.
+            self._build_buttons(self._service.rules, draft.answered)
+            self._built_for = key
         self._syncing = True
         self.note_edit.setPlainText(draft.note)
         self._syncing = False
@@ -163,6 +170,7 @@ class WrapupPanel(QWidget):
         self._on_changed(draft)
         self._refresh_acw()
         self._acw_timer.start()
+        self._announce_paint = True
         self.show()
         self.raise_()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -255,6 +263,12 @@ class WrapupPanel(QWidget):
 
     def _refresh_acw(self) -> None:
         self.acw_label.setText(format_duration(self._service.acw_seconds()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._announce_paint:
+            self._announce_paint = False
+            QTimer.singleShot(0, lambda: emit(self.painted))
 
     # -- keys --------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -43,7 +43,7 @@ def qt_audio(pulse: PulseDaemon, qapp):  # type: ignore[no-untyped-def]
     """The session's pulse daemon with Qt Multimedia verified to see its devices."""
     from softphone.audio.devices import list_devices
 
-    inputs, outputs = list_devices()
+    _inputs, outputs = list_devices()
     names = {d.name for d in outputs}
     if "USB Headset" not in names:
         pytest.fail(f"Qt Multimedia does not see the private PulseAudio sinks (it sees {sorted(names)}); "

@@ -96,12 +96,22 @@ class _Tap:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def capture(self, seconds: float) -> np.ndarray:
+    def capture(self, seconds: float, timeout: float = 6.0) -> np.ndarray:
+        """The next ``seconds`` of audio by sample count: a monitor delivers in bursts
+        while the sink's latency settles, so a wall-clock window can come back short."""
+        want = int(seconds * RATE) * 2
         with self._lock:
             self._chunks = []
+        deadline = time.monotonic() + max(timeout, seconds * 3)
         time.sleep(seconds)
+        while time.monotonic() < deadline and self.alive():
+            with self._lock:
+                if sum(len(c) for c in self._chunks or []) >= want:
+                    break
+            time.sleep(0.05)
         with self._lock:
             raw, self._chunks = b"".join(self._chunks or []), None
+        raw = raw[:want]
         return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")
 
     def close(self) -> None:
@@ -155,7 +165,7 @@ class PulseDaemon:
             [binary, "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
              "--disallow-exit", "--use-pid-file=no", "--log-target=stderr", "--log-level=warning",
              "-F", str(config)],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),  # noqa: SIM115
+            env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
             preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
@@ -207,8 +217,14 @@ class PulseDaemon:
 
     # ---- tools ----------------------------------------------------------------------
     def pactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True,
-                              text=True, timeout=10, check=check)
+        result = subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True,
+                                text=True, timeout=10)
+        if check and result.returncode != 0:
+            alive = self.proc is not None and self.proc.poll() is None
+            log_tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+            raise PulseError(f"pactl {' '.join(args)} failed ({result.stderr.strip()}); "
+                             f"daemon alive={alive}; log: {log_tail}")
+        return result
 
     def module_of(self, name: str) -> int:
         """The module index that created sink/source ``name`` (to 'unplug' it)."""
@@ -283,5 +299,24 @@ def dominant_hz(samples: np.ndarray, rate: int = RATE) -> float:
     return float(np.fft.rfftfreq(x.size, 1 / rate)[int(np.argmax(spectrum))])
 
 
-def has_tone(samples: np.ndarray, hz: float, rate: int = RATE, tolerance: float = 15.0) -> bool:
-    return abs(dominant_hz(samples, rate) - hz) <= tolerance
+def has_tone(samples: np.ndarray, hz: float, rate: int = RATE, width: float = 30.0) -> bool:
+    """The strongest audible (150 Hz - 7 kHz) band, ± ``width``, is at ``hz``.
+
+    The dominant single bin is not robust enough: the customer peer's tone reaches
+    the agent with its level swinging into clipping (it arrives so over RTP even
+    peer to peer, with no sound device involved), which puts power below 100 Hz
+    and in harmonics; the fundamental's band still carries the most.
+    """
+    if samples.size < rate // 10:
+        return False
+    x = samples.astype(np.float64)
+    if np.sqrt(np.mean(x * x)) < 100:
+        return False
+    power = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1 / rate)
+    bin_hz = freqs[1] - freqs[0]
+    k = max(1, int(width / bin_hz))
+    bands = np.convolve(power, np.ones(2 * k + 1), mode="same")
+    audible = (freqs >= 150) & (freqs <= 7000)
+    best = freqs[audible][int(np.argmax(bands[audible]))]
+    return abs(best - hz) <= width or abs(dominant_hz(samples, rate) - hz) <= 15

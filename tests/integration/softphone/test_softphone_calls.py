@@ -253,3 +253,26 @@ def test_attended_transfer(agent: Agent, peers) -> None:
     target.wait("replaced", timeout=15)
     agent.wait_call(CallState.ENDED, second)
     agent.wait_call(CallState.ENDED, first)
+
+
+def test_outbound_proxy_carries_the_call(agent: Agent, sipp) -> None:
+    uas = sipp("uas_486")
+    agent.start(agent.settings(outbound_proxy=agent.kamailio.uri + ";lr"))
+    agent.wait_registered()
+    call_id = agent.engine.dial(uas.uri("13812345678")).result(5)
+    ended = agent.wait_call(CallState.ENDED, call_id)
+    assert ended.sip_code == 486  # relayed by Kamailio after its proxy challenge
+    assert uas.wait(10) == 0, uas.errors()
+
+
+def test_dead_outbound_proxy_fails_the_call(agent: Agent, sipp) -> None:
+    from tests.sip.kamailio import free_port
+
+    uas = sipp("uas_486")
+    agent.start(agent.settings(outbound_proxy=f"sip:127.0.0.1:{free_port()};lr"),
+                config=engine_config(no_response_timeout_s=2.0))
+    call_id = agent.engine.dial(uas.uri("13812345678")).result(5)
+    ended = agent.wait_call(CallState.ENDED, call_id, timeout=40)
+    assert ended.sip_code != 486 and ended.suggested_disposition == "FAILED"
+    assert ended.reason == "no response"
+    assert ended.ended_at - ended.dialed_at < 15

@@ -158,7 +158,7 @@ def test_monitor_refused_without_a_call(agent: Agent, peers, key) -> None:
 @pytest.mark.parametrize("case", ["forged", "expired", "replayed", "misaddressed", "garbage", "empty"])
 def test_bad_tokens_refused_with_403_and_call_undisturbed(agent: Agent, peers, key, case: str) -> None:
     start_agent(agent, key)
-    cust, call_id = customer_call(agent, peers)
+    _cust, call_id = customer_call(agent, peers)
     tl = peers("3001", "--tone", str(TL_HZ))
     uri = f"sip:1001@{agent.kamailio.domain}"
     if case == "replayed":

@@ -116,3 +116,21 @@ class _Switch(Plan):
 
     def choose(self, method, path):
         return Fault("reset") if self.on else None
+
+
+def test_idle_round_is_one_small_request(make_agent, server):
+    """Nothing changed: one request, ≤ 2 KB on the wire (counted by a pass-through proxy)."""
+    proxy = FaultProxy(server.port).start()
+    try:
+        agent = make_agent("lina", name="lina-idle", url=proxy.url)
+        agent.login()
+        agent.engine.run_round()
+        agent.engine.run_round()
+        before = (proxy.stats.requests, proxy.stats.bytes_from_client + proxy.stats.bytes_to_client)
+        agent.engine.run_round()
+        requests = proxy.stats.requests - before[0]
+        wire = proxy.stats.bytes_from_client + proxy.stats.bytes_to_client - before[1]
+    finally:
+        proxy.stop()
+    assert requests == 1
+    assert 0 < wire <= 2048

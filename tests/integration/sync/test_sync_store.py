@@ -52,6 +52,8 @@ def test_page_applied_with_cursor_and_tombstones(tmp_path):
     with handle.session() as s:
         l2 = s.get(m.Lead, "L2")
         assert l2.name_initials.startswith("zgf") and [p.tail4 for p in l2.phones] == ["5678", "1234"]
+        assert (l2.policy_expiry, l2.last_premium, l2.updated_at) == (
+            dt.date(2026, 12, 20), 3200, dt.datetime(2026, 11, 25, 8, 0))
         assert s.scalar(select(m.DispositionCode.requires_callback).where(m.DispositionCode.code == "CALLBACK"))
         assert s.get(m.DoNotCall, "+8613900000000").source == "server"
         assert s.scalar(select(m.Target.calls_per_day)) == 40

@@ -107,3 +107,12 @@ def test_commit_survives_a_killed_process(data_dir: Path) -> None:
             assert s.execute(text("SELECT count(*) FROM outbox_events WHERE status='pending'")).scalar() == 1
     finally:
         h.close()
+
+
+def test_nested_write_fails_fast(handle: CacheHandle) -> None:
+    with handle.write() as s:
+        s.add(Campaign(id="c1", name="一"))
+        with pytest.raises(RuntimeError, match="nested"), handle.write():
+            pass
+    with handle.session() as s:
+        assert s.get(Campaign, "c1") is not None  # the outer transaction still committed

@@ -107,6 +107,19 @@ def test_english_headers_and_extra_phone_column(repo: Repository, tmp_path: Path
     assert repo.search_lead_ids("40000") == [row.id]
 
 
+def test_title_row_and_semicolons(repo: Repository, tmp_path: Path) -> None:
+    xlsx = _write_xlsx(tmp_path / "titled.xlsx", [["2026年11月续保名单"], [], ["姓名", "手机号码", "保单到期日"],
+                                                   ["张三", 13812345678, __import__("datetime").datetime(2026, 12, 1)]])
+    result = repo.import_leads(xlsx, "titled")
+    assert result.imported == 1 and not result.skipped
+    detail = repo.lead_detail(repo.search_lead_ids("张三")[0])
+    assert detail.policy_expiry.isoformat() == "2026-12-01" and detail.phones[0].masked == "138****5678"
+    semi = tmp_path / "semi.csv"
+    semi.write_text("姓名;电话;备注\n李四;13912345678;\"说明, 含逗号\"\n", encoding="utf-8")
+    assert repo.import_leads(semi, "titled").imported == 1
+    assert repo.lead_detail(repo.search_lead_ids("李四")[0]).notes == "说明, 含逗号"
+
+
 def test_a_new_campaign_gets_the_default_codes(repo: Repository, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "a.csv", [ZH_HEADER, ZH_ROWS[0]], "utf-8")
     cid = repo.import_leads(path, "新活动").campaign_id
@@ -117,6 +130,7 @@ def test_a_new_campaign_gets_the_default_codes(repo: Repository, tmp_path: Path)
     (b"\x00\x01\x02binary\x00" * 50, "x.csv", "not a CSV text file"),
     (b"", "empty.csv", "is empty"),
     ("城市,车型\n宜昌,朗逸\n".encode(), "nohead.csv", "no 姓名/name and no 电话/phone column"),
+    ("姓名,城市\n张三,宜昌\n".encode(), "nophone.csv", "no 电话/phone column"),
     (b"PK\x03\x04 not really a zip", "broken.xlsx", "not a readable .xlsx"),
     ("姓名,电话\n张三,13812345678\n".encode("utf-16"), "utf16.csv", "not a CSV text file"),
 ])

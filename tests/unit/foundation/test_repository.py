@@ -165,6 +165,7 @@ def test_index_follows_writes_from_another_process(demo_repo: Repository) -> Non
     repo = demo_repo
     assert repo.search_lead_ids("杜军")
     lead_id = _id_by_name(repo, "杜军")
+    assert repo.lead_rows([lead_id])[0].name == "杜军"  # now in the row cache
     other = sqlite3.connect(repo.handle.path, isolation_level=None)
     other.execute("PRAGMA foreign_keys=ON")
     other.execute("UPDATE leads SET name='杜俊峰', name_pinyin='', name_initials='' WHERE id=?", (lead_id,))
@@ -177,6 +178,7 @@ def test_index_follows_writes_from_another_process(demo_repo: Repository) -> Non
     gone = repo.search_lead_ids("")[-1]
     other.execute("DELETE FROM leads WHERE id=?", (gone,))
     other.close()
+    assert repo.lead_rows([lead_id])[0].name == "杜俊峰"  # the cached row was dropped
     assert repo.search_lead_ids("杜军") == []
     assert repo.search_lead_ids("djf") == [lead_id]  # keys computed for rows written without them
     assert repo.search_lead_ids("zengxiaoxian") == ["new1"]  # surname reading of 曾
