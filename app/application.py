@@ -202,7 +202,23 @@ class Application(QObject):
         code = self.start()
         if code is not None:
             return code
+        self._quit_on_signals()
         return self.qt_app.exec()
+
+    def _quit_on_signals(self) -> None:
+        """Ctrl+C / SIGTERM (logout, service stop) go through the same ordered shutdown."""
+        import signal
+
+        def request_quit(signum, _frame) -> None:
+            log.info("signal %d received; quitting", signum)
+            QTimer.singleShot(0, self.qt_app.quit)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, request_quit)
+        # Python runs signal handlers only between bytecodes: wake the interpreter now and then.
+        self._signal_wakeup = QTimer(self, interval=250)
+        self._signal_wakeup.timeout.connect(lambda: None)
+        self._signal_wakeup.start()
 
     # -- shutdown ------------------------------------------------------------
     def _shutdown(self) -> None:

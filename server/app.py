@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -57,6 +58,45 @@ class ServerTiming:
         await self.app(scope, receive, timed_send)
 
 
+MAX_BODY = 20 * 1024 * 1024  # a push of 1000 events fits many times; recording chunks are ≤ 16 MiB
+
+
+class BodyLimit:
+    """Pure ASGI middleware: bodies over MAX_BODY get 413 before they are buffered."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > MAX_BODY:
+                    await _send_error(send, 413, "too_large", f"request body over {MAX_BODY} bytes")
+                    return
+        seen = 0
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > MAX_BODY:
+                    raise ApiError(413, "too_large", f"request body over {MAX_BODY} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _send_error(send, status: int, code: str, detail: str) -> None:
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     engine = make_engine(config.db_url)
     writer, reader = make_sessionmakers(engine)
@@ -74,6 +114,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="Seatmate server", version=API_VERSION, lifespan=lifespan,
                   description="Sync API v1 for the Seatmate desktop app (docs/sync-api.md).")
     app.state.ctx = ctx
+    app.add_middleware(BodyLimit)
     app.add_middleware(ServerTiming)
 
     @app.exception_handler(ApiError)
@@ -86,7 +127,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

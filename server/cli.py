@@ -142,6 +142,61 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if rep.errors else 0
 
 
+def _cmd_create_team(a: argparse.Namespace) -> int:
+    from server import admin
+
+    return _admin(a, lambda s: f"team {admin.create_team(s, a.name).name} created")
+
+
+def _cmd_create_user(a: argparse.Namespace) -> int:
+    from server import admin
+
+    password = _read_password()  # never from argv: it would show in ps and shell history
+    return _admin(a, lambda s: f"user {admin.create_user(s, a.username, password, a.role, a.team, a.display_name, a.sip_user).username} created")
+
+
+def _cmd_set_password(a: argparse.Namespace) -> int:
+    from server import admin
+
+    password = _read_password()
+    return _admin(a, lambda s: (admin.set_password(s, a.username, password), "password changed")[1])
+
+
+def _cmd_create_campaign(a: argparse.Namespace) -> int:
+    from server import admin
+
+    return _admin(a, lambda s: f"campaign {admin.create_campaign(s, a.name).name} created")
+
+
+def _cmd_load_script(a: argparse.Namespace) -> int:
+    from server import admin
+
+    def load(s) -> str:
+        script = admin.load_script(s, a.campaign, Path(a.file), a.title)
+        return f"script {script.title} v{script.version}"
+
+    return _admin(a, load)
+
+
+def _cmd_load_codes(a: argparse.Namespace) -> int:
+    from server import admin
+
+    return _admin(a, lambda s: f"{admin.load_codes(s, a.campaign, Path(a.file))} disposition codes loaded")
+
+
+def _cmd_assign(a: argparse.Namespace) -> int:
+    from server import admin
+
+    return _admin(a, lambda s: "assigned: {}".format(admin.assign_leads(
+        s, a.campaign, evenly=a.evenly, to=a.to, team=a.team, count=a.count, reassign=a.reassign)))
+
+
+def _cmd_migrate(a: argparse.Namespace) -> int:
+    _session(_config(a)).close()
+    print("schema is current")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database URL (default: SQLite in the data dir)")
@@ -159,12 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     sp.set_defaults(fn=cmd_serve)
 
-    sub.add_parser("migrate", parents=[common], help="create/upgrade the schema").set_defaults(
-        fn=lambda a: (_session(_config(a)).close(), print("schema is current"), 0)[2])
+    sub.add_parser("migrate", parents=[common], help="create/upgrade the schema").set_defaults(fn=_cmd_migrate)
 
     sp = sub.add_parser("create-team", parents=[common])
     sp.add_argument("name")
-    sp.set_defaults(fn=lambda a: _admin(a, lambda s: f"team {__import__('server.admin').admin.create_team(s, a.name).name} created"))
+    sp.set_defaults(fn=_cmd_create_team)
 
     sp = sub.add_parser("create-user", parents=[common], help="password from a prompt, or one line on stdin")
     sp.add_argument("username")
@@ -172,31 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--team")
     sp.add_argument("--display-name", default="")
     sp.add_argument("--sip-user")
-
-    def create_user(a):
-        from server import admin
-
-        password = _read_password()
-        return _admin(a, lambda s: "user {} created".format(admin.create_user(
-            s, a.username, password, a.role, a.team, a.display_name, a.sip_user).username))
-
-    sp.set_defaults(fn=create_user)
+    sp.set_defaults(fn=_cmd_create_user)
 
     sp = sub.add_parser("set-password", parents=[common], help="password from a prompt, or one line on stdin")
     sp.add_argument("username")
-
-    def set_password(a):
-        from server import admin
-
-        password = _read_password()
-        return _admin(a, lambda s: (admin.set_password(s, a.username, password), "password changed")[1])
-
-    sp.set_defaults(fn=set_password)
+    sp.set_defaults(fn=_cmd_set_password)
 
     sp = sub.add_parser("create-campaign", parents=[common])
     sp.add_argument("name")
-    sp.set_defaults(fn=lambda a: _admin(a, lambda s: "campaign {} created".format(
-        __import__("server.admin").admin.create_campaign(s, a.name).name)))
+    sp.set_defaults(fn=_cmd_create_campaign)
 
     sp = sub.add_parser("import-leads", parents=[common], help="CSV (UTF-8/GBK) or XLSX, Chinese or English headers")
     sp.add_argument("--campaign", required=True)
@@ -208,14 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--campaign", required=True)
     sp.add_argument("--title")
     sp.add_argument("file")
-    sp.set_defaults(fn=lambda a: _admin(a, lambda s: "script {} v{}".format(*(lambda sc: (sc.title, sc.version))(
-        __import__("server.admin").admin.load_script(s, a.campaign, Path(a.file), a.title)))))
+    sp.set_defaults(fn=_cmd_load_script)
 
     sp = sub.add_parser("load-codes", parents=[common], help="codes, targets, compliance (JSON)")
     sp.add_argument("--campaign", required=True)
     sp.add_argument("file")
-    sp.set_defaults(fn=lambda a: _admin(a, lambda s: "{} disposition codes loaded".format(
-        __import__("server.admin").admin.load_codes(s, a.campaign, Path(a.file)))))
+    sp.set_defaults(fn=_cmd_load_codes)
 
     sp = sub.add_parser("assign-leads", parents=[common])
     sp.add_argument("--campaign", required=True)
@@ -225,9 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--team", help="with --evenly: only this team's agents")
     sp.add_argument("--count", type=int, help="at most this many leads")
     sp.add_argument("--reassign", action="store_true", help="also move leads that are already assigned")
-    sp.set_defaults(fn=lambda a: _admin(a, lambda s: "assigned: {}".format(
-        __import__("server.admin").admin.assign_leads(s, a.campaign, evenly=a.evenly, to=a.to, team=a.team,
-                                                       count=a.count, reassign=a.reassign))))
+    sp.set_defaults(fn=_cmd_assign)
 
     sp = sub.add_parser("demo", parents=[common], help="load the demo team, users, campaign and 60 leads")
     sp.set_defaults(fn=cmd_demo)

@@ -863,6 +863,8 @@ class SipEngine(QObject):
         thread = self._thread
         if thread is None:
             return
+        if threading.current_thread() is thread:
+            raise RuntimeError("stop() called on the SIP thread (from a listener); call it from elsewhere")
         self._stop_flag.set()
         self._wake()
         thread.join(timeout=timeout)

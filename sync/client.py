@@ -458,17 +458,17 @@ class ApiClient:
 
     # -- recordings ---------------------------------------------------------
 
-    def recording_offset(self, call_id: str) -> int:
-        """Bytes the server already holds for this recording (0 when it has none)."""
+    def recording_status(self, call_id: str) -> tuple[int, bool]:
+        """(bytes the server holds, upload complete?) — (0, False) when it has nothing."""
         response = self._send("HEAD", f"/recordings/{call_id}")
         if response.status_code == 401:
             self._access = None
             self._refresh()
             response = self._send("HEAD", f"/recordings/{call_id}")
         if response.status_code == 404:
-            return 0
+            return 0, False
         self._raise_for_status("HEAD", f"/recordings/{call_id}", response)
-        return self._offset_header(response)
+        return self._offset_header(response), response.headers.get("Upload-Complete") == "1"
 
     @staticmethod
     def _offset_header(response: httpx.Response) -> int:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from app.cache.sync_store import ChangeSummary, SyncStore, parse_datetime
+from app.cache.sync_store import ChangeSummary, PreparedLeads, SyncStore, parse_datetime, prepare_leads
 from sync.client import MAX_PUSH_BATCH, ApiClient, PullPage, PushResult, RequestRejected
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ PULL_LIMIT = 1000
 #: Bounds: a round never loops forever, whatever the server says.
 MAX_PUSH_BATCHES_PER_ROUND = 200
 MAX_PULL_PAGES_PER_ROUND = 500
+
+
+_Fetched = tuple[PullPage, PreparedLeads]
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,11 @@ class SyncEngine:
         pages = 0
         with ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") as pool:
             limit = PULL_LIMIT_INITIAL if cursor is None else PULL_LIMIT
-            fut: Future[PullPage] | None = pool.submit(self.client.pull, cursor, limit)
+            fut: Future[_Fetched] | None = pool.submit(self._fetch, cursor, limit)
             for _ in range(MAX_PULL_PAGES_PER_ROUND):
                 assert fut is not None
                 try:
-                    page = fut.result()
+                    page, prepared = fut.result()
                 except RequestRejected as exc:
                     if cursor is not None and exc.status in (400, 410, 422):
                         # The server no longer understands our cursor (e.g. its database was
@@ -130,15 +133,15 @@ class SyncEngine:
                         log.warning("pull: cursor refused (%s); pulling everything again", exc)
                         cursor = None
                         self.store.reset_cursor()
-                        fut = pool.submit(self.client.pull, None, PULL_LIMIT_INITIAL)
+                        fut = pool.submit(self._fetch, None, PULL_LIMIT_INITIAL)
                         continue
                     raise
                 pages += 1
                 more = page.has_more and page.next_cursor not in (None, cursor)
-                fut = pool.submit(self.client.pull, page.next_cursor, PULL_LIMIT_INITIAL) if more else None
+                fut = pool.submit(self._fetch, page.next_cursor, PULL_LIMIT_INITIAL) if more else None
                 try:
                     if page.changes or page.next_cursor != cursor:
-                        summary = summary.merged(self._apply(page))
+                        summary = summary.merged(self._apply(page, prepared))
                     # else: an idle round; nothing to write (no fsync on the agent's disk).
                 except BaseException:
                     if fut is not None:
@@ -149,10 +152,16 @@ class SyncEngine:
                 cursor = page.next_cursor
         return pages, summary
 
-    def _apply(self, page: PullPage) -> ChangeSummary:
+    def _fetch(self, cursor: str | None, limit: int) -> _Fetched:
+        """On the prefetch thread: the next page, and its lead rows ready for the database."""
+        page = self.client.pull(cursor, limit=limit)
+        return page, prepare_leads(page.changes)
+
+    def _apply(self, page: PullPage, prepared: PreparedLeads | None = None) -> ChangeSummary:
         offset = None
         server_now = parse_datetime(page.server_time) if page.server_time else None
         if server_now is not None:
             offset = (server_now - self._utcnow()).total_seconds()
         return self.store.apply_page(page.changes, page.next_cursor,
-                                     monitor_public_key=page.monitor_public_key, clock_offset_s=offset)
+                                     monitor_public_key=page.monitor_public_key, clock_offset_s=offset,
+                                     prepared=prepared)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 DEFAULT_RETENTION_DAYS = 7
 _STATE_PREFIX = "recording:"
+_MAX_STEPS = 6  # status → send → complete cycles per file and round (bounded)
 
 
 @dataclass(frozen=True)
@@ -101,28 +102,46 @@ class RecordingUploader:
         return UploadReport(uploaded, sent, deleted, failed)
 
     def upload(self, call_id: str, path: Path) -> int:
-        """Upload one file from the server's offset; returns bytes sent. Raises on failure."""
+        """Upload one file from the server's offset; returns bytes sent. Raises on failure.
+
+        Every step is safe to repeat: a chunk whose answer was lost makes the next
+        PATCH fail with 409 (offset mismatch) and we ask the server where it is; a
+        repeated ``complete`` with the same checksum is answered 200 again.
+        """
         size = path.stat().st_size
         digest = _sha256(path)
         sent = 0
-        for attempt in range(2):
-            offset = self.client.recording_offset(call_id)
-            if offset > size:
-                offset = 0  # the server holds something else; the checksum step will tell
-            with path.open("rb") as f:
-                f.seek(offset)
-                while offset < size:
-                    chunk = f.read(self.chunk)
-                    offset = self.client.recording_patch(call_id, offset, chunk)
-                    sent += len(chunk)
-                    f.seek(offset)
+        for _attempt in range(_MAX_STEPS):
+            offset, complete = self.client.recording_status(call_id)
+            if not complete:
+                if offset > size:
+                    offset = 0  # cannot be ours; the checksum step will make the server start over
+                try:
+                    sent += self._send_from(call_id, path, offset, size)
+                except RequestRejected as exc:
+                    if exc.status == 409:
+                        continue  # the server is elsewhere (a lost answer): ask again
+                    raise
             try:
                 self.client.recording_complete(call_id, digest, size)
                 return sent
             except RequestRejected as exc:
-                if exc.status != 422 or attempt:
-                    raise
-                log.warning("recording of call %s failed its checksum; uploading again", call_id[:8])
+                if exc.status == 422:
+                    # The server dropped what it had (checksum mismatch): upload again from 0.
+                    log.warning("recording of call %s failed its checksum; uploading again", call_id[:8])
+                    continue
+                raise
+        raise RequestRejected(409, "the upload did not converge", "upload_retry_limit")
+
+    def _send_from(self, call_id: str, path: Path, offset: int, size: int) -> int:
+        sent = 0
+        with path.open("rb") as f:
+            f.seek(offset)
+            while offset < size:
+                chunk = f.read(self.chunk)
+                offset = self.client.recording_patch(call_id, offset, chunk)
+                sent += len(chunk)
+                f.seek(offset)
         return sent
 
     def _delete_local(self, call_id: str, path: Path) -> int:

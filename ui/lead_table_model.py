@@ -65,12 +65,16 @@ class LeadTableModel(QAbstractTableModel):
         self._load_rows = load_rows
         self._ids: tuple[str, ...] = ()
         self._pages: OrderedDict[int, list[Any] | None] = OrderedDict()
+        # Display strings per row, formatted once (dates/status through QLocale and
+        # translators are the costly part of a repaint); dropped with the pages.
+        self._texts: dict[int, tuple[str, ...]] = {}
 
     # -- feeding -------------------------------------------------------------
     def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = ()) -> None:
         self.beginResetModel()
         self._ids = tuple(ids)
         self._pages.clear()
+        self._texts.clear()
         # The worker already read the first rows; slice them into pages.
         first = list(first_rows)
         for page in range(0, len(first) // PAGE + 1):
@@ -91,10 +95,12 @@ class LeadTableModel(QAbstractTableModel):
     def refresh_rows(self) -> None:
         """Drop cached pages (after a change) and repaint."""
         self._pages.clear()
+        self._texts.clear()
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
     def retranslate(self) -> None:
+        self._texts.clear()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
@@ -128,11 +134,17 @@ class LeadTableModel(QAbstractTableModel):
             return None
         if not index.isValid():
             return None
-        row = self._row(index.row())
-        if row is None:
-            return "…" if role == _DISPLAY else None
-        attr = COLUMNS[index.column()][0]
-        return self._display(attr, getattr(row, attr, None))
+        r = index.row()
+        texts = self._texts.get(r)
+        if texts is None:
+            row = self._row(r)
+            if row is None:
+                return "…" if role == _DISPLAY else None
+            texts = tuple(self._display(attr, getattr(row, attr, None)) for attr, _h in COLUMNS)
+            if len(self._texts) > PAGE * MAX_PAGES:
+                self._texts.clear()
+            self._texts[r] = texts
+        return texts[index.column()]
 
     # -- helpers -------------------------------------------------------------
     @staticmethod
@@ -175,5 +187,7 @@ class LeadTableModel(QAbstractTableModel):
             rows = None
         self._pages[page] = rows
         while len(self._pages) > MAX_PAGES:
-            self._pages.popitem(last=False)
+            evicted, _rows = self._pages.popitem(last=False)
+            for r in range(evicted * PAGE, (evicted + 1) * PAGE):
+                self._texts.pop(r, None)
         return rows

@@ -77,7 +77,9 @@ def diagnose(path: Path, timeout_s: float = 5.0) -> str | None:
     if not head.startswith(SQLITE_MAGIC):
         return "not an SQLite database"
     try:
-        conn = sqlite3.connect(str(path), timeout=timeout_s)
+        # Read-only: closing the last connection must not checkpoint the WAL into a file
+        # we may be about to move aside as evidence.
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout_s)
     except sqlite3.Error as exc:
         return f"cannot open ({exc})"
     try:

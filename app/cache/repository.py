@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app import phone as phone_mod
@@ -81,6 +81,34 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _first_page(handle: CacheHandle, tab: str | None, limit: int,
+                campaign_id: str | None) -> tuple[int, list[str]]:
+    from app.cache.search_index import _NEVER, DONE_STATUSES, TABS
+
+    if tab is not None and tab not in TABS:
+        raise ValueError(f"unknown tab {tab!r}; expected one of {TABS}")
+    where = ["1"]
+    params: dict[str, Any] = {"limit": int(limit)}
+    if tab == "done":
+        where.append(f"status IN {DONE_STATUSES!r}")
+    elif tab in ("todo", "callbacks"):
+        where.append(f"status NOT IN {DONE_STATUSES!r}")
+        where.append("next_callback_at IS NULL" if tab == "todo" else "next_callback_at IS NOT NULL")
+    if campaign_id is not None:
+        where.append("campaign_id = :campaign")
+        params["campaign"] = campaign_id
+    expiry = f"coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER})"
+    callback = f"coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER})"
+    # The index's orders (numpy lexsort, stable over table order = rowid).
+    order = f"{callback}, priority, rowid" if tab == "callbacks" else f"priority, {expiry}, rowid"
+    cond = " AND ".join(where)
+    with handle.session() as s:
+        total = s.execute(text(f"SELECT count(*) FROM leads WHERE {cond}"), params).scalar() or 0
+        ids = list(s.execute(text(f"SELECT id FROM leads WHERE {cond} ORDER BY {order} LIMIT :limit"),
+                             params).scalars())
+    return total, ids
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     inserted: int
@@ -118,6 +146,17 @@ class Repository:
         callback, name, recent.
         """
         return self._index.search(text, tab=tab, campaign_id=campaign_id, source=source, sort=sort)
+
+    def first_page_ids(self, tab: str | None = None, limit: int = 100,
+                       campaign_id: str | None = None) -> tuple[int, list[str]]:
+        """(total, first ``limit`` ids) of an unfiltered tab, straight from SQL, without the index.
+
+        For the very first screen while :meth:`warm_up` builds the search index
+        (~50 ms instead of ~0.5 s on 100k leads). Same order as
+        ``search_lead_ids("", tab)`` (default sort), so rows don't jump when the
+        full list replaces it.
+        """
+        return _first_page(self.handle, tab, limit, campaign_id)
 
     def warm_up(self) -> None:
         """Build the search index now (e.g. on a worker thread at start-up)."""
@@ -299,6 +338,13 @@ class Repository:
                                conversions_per_month=t.conversions_per_month)
 
     def is_dnc(self, number_e164: str) -> bool:
+        """True if the number is on an active do-not-call entry. Accepts any spelling of the
+        number ("138 1234 5678"): a missed match here would let a blocked customer be called."""
+        if not number_e164.startswith("+"):
+            try:
+                number_e164 = phone_mod.normalise(number_e164)
+            except phone_mod.PhoneError:
+                pass
         with self.handle.session() as s:
             return self._dnc_active(s, number_e164)
 

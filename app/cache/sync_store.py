@@ -20,11 +20,12 @@ Bulk writes go through SQLAlchemy Core ``executemany`` (the ORM unit of work is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -225,8 +226,10 @@ class SyncStore:
 
     def apply_page(self, changes: Sequence[Any], next_cursor: str | None, *,
                    monitor_public_key: str | None = None, server_time: str | None = None,
-                   clock_offset_s: float | None = None) -> ChangeSummary:
-        """Apply one pulled page and its cursor in one transaction (all or nothing)."""
+                   clock_offset_s: float | None = None, prepared: PreparedLeads | None = None) -> ChangeSummary:
+        """Apply one pulled page and its cursor in one transaction (all or nothing).
+
+        ``prepared``: ``prepare_leads(changes)``, when the caller made it already."""
         by_entity: dict[str, tuple[list[Any], list[str]]] = {}
         for c in changes:
             ups, dels = by_entity.setdefault(c.entity, ([], []))
@@ -249,7 +252,10 @@ class SyncStore:
                 if not ups and not dels:
                     continue
                 applier = _APPLIERS[entity]
-                applier.upsert(s, ups)
+                if entity == "lead":
+                    _Leads().upsert(s, ups, prepared)
+                else:
+                    applier.upsert(s, ups)
                 applier.delete(s, dels)
                 if ups:
                     upserted[entity] = len(ups)
@@ -490,37 +496,61 @@ _LEAD_UPSERT_SQL = (
 _PHONE_INSERT_SQL = "INSERT INTO lead_phones (lead_id, number_e164, tail4, label, position) VALUES (?, ?, ?, ?, ?)"
 
 
+@dataclass(frozen=True)
+class PreparedLeads:
+    """Lead rows converted for the database; made off the writing thread (see prepare_leads)."""
+
+    rows: list[tuple]
+    phones: list[tuple]
+    campaigns: frozenset[str]
+
+
+def prepare_leads(changes: Sequence[Any]) -> PreparedLeads:
+    """Convert pulled lead upserts to DB rows (pinyin keys included). Pure Python, no I/O:
+    the sync engine runs it on its prefetch thread while the previous page is written."""
+    rows: list[tuple] = []
+    phones: list[tuple] = []
+    now = _utcnow().isoformat(" ", "microseconds")
+    campaigns: set[str] = set()
+    for c in changes:
+        if c.entity != "lead" or c.op != "upsert":
+            continue
+        d = c.data
+        name = _s(d.get("name"), 100)
+        pinyin, initials = name_keys(name)
+        campaign_id = str(d["campaign_id"])
+        campaigns.add(campaign_id)
+        premium = d.get("last_premium")
+        assigned = d.get("assigned_to")
+        # Order: _LEAD_INSERT_COLS.
+        rows.append((
+            c.id, campaign_id, _s(d.get("external_id"), 100, c.id), name, pinyin[:300], initials[:50],
+            _s(d.get("gender"), 10), _s(d.get("city"), 50), _s(d.get("plate"), 20), _s(d.get("vehicle"), 100),
+            _db_date(d.get("policy_expiry")), None if premium in (None, "") else int(premium),
+            _s(d.get("source"), 100), int(d.get("priority") or 3), str(d.get("notes") or ""),
+            _s(d.get("status"), 20, "new"), None if assigned is None else str(assigned),
+            _db_datetime(d.get("next_callback_at")), _db_datetime(d.get("last_attempt_at")),
+            d.get("last_disposition"), _db_datetime(d.get("updated_at")) or now, now,
+        ))
+        for pos, p in enumerate(d.get("phones") or ()):
+            number = str(p.get("number") or "") if isinstance(p, dict) else str(p)
+            if not number:
+                continue
+            digits = "".join(ch for ch in number if ch.isdigit())
+            phones.append((c.id, number[:20], digits[-4:], _s(p.get("label") if isinstance(p, dict) else "", 30), pos))
+    return PreparedLeads(rows, phones, frozenset(campaigns))
+
+
+#: From this many leads in one page, the per-row search-journal triggers are swapped for
+#: one bulk journal insert (the triggers cost more than the rows themselves).
+_BULK_JOURNAL_MIN = 1000
+
+
 class _Leads(_Applier):
-    def upsert(self, s: Session, changes: list[Any]) -> None:
-        rows: list[tuple] = []
-        phones: list[tuple] = []
-        now = _utcnow().isoformat(" ", "microseconds")
-        campaigns: set[str] = set()
-        for c in changes:
-            d = c.data
-            name = _s(d.get("name"), 100)
-            pinyin, initials = name_keys(name)
-            campaign_id = str(d["campaign_id"])
-            campaigns.add(campaign_id)
-            premium = d.get("last_premium")
-            assigned = d.get("assigned_to")
-            # Order: _LEAD_INSERT_COLS.
-            rows.append((
-                c.id, campaign_id, _s(d.get("external_id"), 100, c.id), name, pinyin[:300], initials[:50],
-                _s(d.get("gender"), 10), _s(d.get("city"), 50), _s(d.get("plate"), 20), _s(d.get("vehicle"), 100),
-                _db_date(d.get("policy_expiry")), None if premium in (None, "") else int(premium),
-                _s(d.get("source"), 100), int(d.get("priority") or 3), str(d.get("notes") or ""),
-                _s(d.get("status"), 20, "new"), None if assigned is None else str(assigned),
-                _db_datetime(d.get("next_callback_at")), _db_datetime(d.get("last_attempt_at")),
-                d.get("last_disposition"), _db_datetime(d.get("updated_at")) or now, now,
-            ))
-            for pos, p in enumerate(d.get("phones") or ()):
-                number = str(p.get("number") or "") if isinstance(p, dict) else str(p)
-                if not number:
-                    continue
-                digits = "".join(ch for ch in number if ch.isdigit())
-                phones.append((c.id, number[:20], digits[-4:],
-                               _s(p.get("label") if isinstance(p, dict) else "", 30), pos))
+    def upsert(self, s: Session, changes: list[Any], prepared: PreparedLeads | None = None) -> None:
+        if prepared is None:
+            prepared = prepare_leads(changes)
+        rows, phones, campaigns = prepared.rows, prepared.phones, prepared.campaigns
         _ensure_campaigns(s, campaigns)
         ids = [r[0] for r in rows]
         existing: set[str] = set()
@@ -546,13 +576,14 @@ class _Leads(_Applier):
             if clash:
                 self.delete(s, clash)
         conn = s.connection()
-        conn.exec_driver_sql(_LEAD_UPSERT_SQL, rows)
-        # Phones are replaced as a set: the server sends the lead whole.
-        stale = [i for i in ids if i in existing]
-        for chunk in _chunks(stale):
-            s.execute(delete(m.LeadPhone).where(m.LeadPhone.lead_id.in_(chunk)))
-        if phones:
-            conn.exec_driver_sql(_PHONE_INSERT_SQL, phones)
+        with _bulk_journal(conn, ids if len(ids) >= _BULK_JOURNAL_MIN else None):
+            conn.exec_driver_sql(_LEAD_UPSERT_SQL, rows)
+            # Phones are replaced as a set: the server sends the lead whole.
+            stale = [i for i in ids if i in existing]
+            for chunk in _chunks(stale):
+                s.execute(delete(m.LeadPhone).where(m.LeadPhone.lead_id.in_(chunk)))
+            if phones:
+                conn.exec_driver_sql(_PHONE_INSERT_SQL, phones)
 
     def delete(self, s: Session, ids: list[str]) -> None:
         for chunk in _chunks(ids):
@@ -562,6 +593,30 @@ class _Leads(_Applier):
                 s.execute(delete(model).where(model.lead_id.in_(chunk)))
             s.execute(update(m.CallRecord).where(m.CallRecord.lead_id.in_(chunk)).values(lead_id=None, phone_id=None))
             s.execute(delete(m.Lead).where(m.Lead.id.in_(chunk)))
+
+
+@contextlib.contextmanager
+def _bulk_journal(conn: Any, lead_ids: list[str] | None) -> Iterator[None]:
+    """Journal ``lead_ids`` once each in ``lead_changes`` instead of firing the
+    per-row triggers (migration 0002) for every lead and phone row.
+
+    Inside our write transaction: the triggers are dropped, the rows written,
+    the journal filled in bulk and the triggers re-created from their own SQL,
+    all committed (or rolled back) together; no other writer can slip in between.
+    """
+    if not lead_ids:
+        yield
+        return
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('leads', 'lead_phones')"
+    ).all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    if triggers:
+        conn.exec_driver_sql("INSERT INTO lead_changes (lead_id) VALUES (?)", [(i,) for i in lead_ids])
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)
 
 
 class _Dnc(_Applier):

@@ -48,5 +48,52 @@ def _attach_now(app: Any) -> Any:
     else:
         app.shuttingDown.connect(runtime.stop)
     app.workspace = ui
+    if not demo:
+        _attach_sync(app, runtime, ui)
+    else:
+        app.window.status.set_sync_state("local", 0)
     log.info("workspace attached (%s)", "embedded demo" if demo else "server mode")
     return ui
+
+
+def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
+    """Server mode: the sync client pushes the outbox, pulls changes and reports presence."""
+    existing = getattr(app, "sync", None)
+    if existing is None:
+        from sync.service import SyncService
+
+        existing = SyncService(app.cache, interval_s=float(getattr(app.settings, "sync_interval_s", 30)))
+        app.sync = existing
+        existing.start()
+        register = getattr(app, "_on_shutdown", None)
+        if callable(register):
+            register("sync", existing.stop)
+        else:
+            app.shuttingDown.connect(existing.stop)
+    service = existing
+    status = app.window.status
+    state = {"online": False, "pending": runtime.store_pending()}
+
+    def show() -> None:
+        status.set_sync_state("online" if state["online"] else "offline", state["pending"])
+
+    def online(flag: bool) -> None:
+        state["online"] = bool(flag)
+        show()
+
+    def pending(count: int) -> None:
+        state["pending"] = int(count)
+        show()
+
+    def changes(summary: Any) -> None:
+        # The server's changes landed: refresh what the agent sees (list, next lead, KPIs).
+        app.window.refresh()
+        runtime.controller.refresh_preview()
+        runtime.controller.refresh_kpis()
+
+    service.online_changed.connect(online)
+    service.pending_count_changed.connect(pending)
+    service.changes_applied.connect(changes)
+    runtime.wrapup.saved.connect(lambda _saved: service.sync_now())  # at once after a disposition
+    runtime.agent.changed.connect(lambda st: service.set_presence(st.state.value, st.reason))
+    show()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import Callable
@@ -59,6 +60,45 @@ def _state_name(info: Any) -> str:
     return str(getattr(state, "value", state))
 
 
+class _ReadWorker:
+    """One background thread for the workspace's multi-row reads (next lead, KPIs).
+
+    While another thread is busy in Python (a sync page being applied), every SQLite call
+    on the GUI thread gives up the GIL and may wait up to the 5 ms switch interval to get
+    it back; a KPI refresh is a dozen such calls. Done here, the GUI thread only receives
+    the result. One thread, one job at a time, jobs in order.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="workspace-reads", daemon=True)
+                self._thread.start()
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("background read failed")
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._jobs.put(None)
+                self._thread.join(5)
+                self._thread = None
+
+
 class WorkspaceController(QObject):
     dial_blocked = Signal(str)  # one line, Chinese: why no call was placed
     call_placed = Signal(object)  # ActiveCall
@@ -66,11 +106,12 @@ class WorkspaceController(QObject):
     call_finished = Signal(object)  # CallOutcome
     lead_focused = Signal(str)  # the customer card should show this lead (dial, preview, inbound)
     kpi_changed = Signal(object)  # kpi.KpiSnapshot
-    preview_changed = Signal(object)  # lead id or None: the next best lead
+    preview_changed = Signal(object)  # LeadBrief of the next best lead, or None
     message = Signal(str)  # informational line for the status bar
     incoming = Signal(object)  # (engine id, masked, lead id or None)
     _dial_done = Signal(str, object)  # from the SIP thread: our call id, the engine's Future
     _prefetched = Signal(int, object)  # from a worker thread: generation, lead id or None
+    _kpis_ready = Signal(object)  # from the worker thread
 
     def __init__(
         self,
@@ -105,6 +146,8 @@ class WorkspaceController(QObject):
             phone.incoming_call.connect(self.on_incoming)
         self._dial_done.connect(self._on_dial_done, Qt.ConnectionType.QueuedConnection)
         self._prefetched.connect(self._on_prefetched, Qt.ConnectionType.QueuedConnection)
+        self._kpis_ready.connect(self._on_kpis_ready, Qt.ConnectionType.QueuedConnection)
+        self._reads = _ReadWorker()
         self._prefetch_gen = 0
         self._next_cached: str | None = None
         self._pending_after: Callable[[], None] | None = None
@@ -158,29 +201,41 @@ class WorkspaceController(QObject):
         gen = self._prefetch_gen
 
         def work() -> None:
+            if gen != self._prefetch_gen:
+                return  # superseded before it started
             try:
                 lead_id, _ = self.next_lead()
+                brief = self.store.lead_brief(lead_id) if lead_id else None
             except Exception:
                 log.exception("finding the next lead failed")
-                lead_id = None
-            emit(self._prefetched, gen, lead_id)
+                brief = None
+            emit(self._prefetched, gen, brief)
 
-        threading.Thread(target=work, name="next-lead", daemon=True).start()
+        self._reads.submit(work)
 
-    def _on_prefetched(self, gen: int, lead_id: str | None) -> None:
+    def _on_prefetched(self, gen: int, brief: Any) -> None:
         if gen != self._prefetch_gen:
             return  # a newer request is on its way
-        self._next_cached = lead_id
-        emit(self.preview_changed, lead_id)
+        self._next_cached = brief.lead_id if brief is not None else None
+        emit(self.preview_changed, brief)
 
-    def refresh_kpis(self) -> kpi.KpiSnapshot:
+    def compute_kpis(self) -> kpi.KpiSnapshot:
+        """Today's KPIs from the cache (any thread)."""
         rules = self.store.compliance_rules(None, self.timezone)
         day_start = self.gate.local_day_start_utc(rules)
         due, overdue = self.callbacks.counts if self.callbacks is not None else (0, 0)
-        self.kpis = kpi.compute(self.store.call_facts(day_start), self.store.targets(),
-                                max(0, due), max(0, overdue))
-        emit(self.kpi_changed, self.kpis)
-        return self.kpis
+        return kpi.compute(self.store.call_facts(day_start), self.store.targets(), max(0, due), max(0, overdue))
+
+    def refresh_kpis(self) -> None:
+        """Recompute on the worker thread; ``kpi_changed`` follows within milliseconds."""
+        self._reads.submit(lambda: emit(self._kpis_ready, self.compute_kpis()))
+
+    def _on_kpis_ready(self, snapshot: kpi.KpiSnapshot) -> None:
+        self.kpis = snapshot
+        emit(self.kpi_changed, snapshot)
+
+    def shutdown(self) -> None:
+        self._reads.stop()
 
     # -- actions -------------------------------------------------------------------
     def _blocked(self, reason: str, rule: str = "") -> bool:

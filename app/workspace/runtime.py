@@ -170,6 +170,7 @@ class WorkspaceRuntime(QObject):
     def stop(self) -> None:
         self.callbacks.stop()
         self.power.cancel()
+        self.controller.shutdown()
         if self._starter is not None:
             self._starter.join(20)
         if self._own_engine and self.phone is not None:
@@ -182,6 +183,15 @@ class WorkspaceRuntime(QObject):
             self.demo_process = None
 
     # -- helpers for the window -------------------------------------------------------
+    def store_pending(self) -> int:
+        from sqlalchemy import func, select
+
+        from app.cache import models as m
+
+        with self.cache.session() as s:
+            return s.scalar(select(func.count()).select_from(m.OutboxEvent)
+                            .where(m.OutboxEvent.status == "pending")) or 0
+
     def agent_info(self) -> dict:
         return {"display_name": self.options["agent_name"], "company": self.options["company"]}
 

@@ -101,18 +101,20 @@ class WorkspaceStore:
     def _fresh(self) -> None:
         gen = getattr(self.handle, "generation", 0)
         if gen != self._gen:
-            self._codes.clear()
-            self._rules.clear()
+            # New dicts rather than clear(): a reader on the other thread keeps a consistent one.
+            self._codes = {}
+            self._rules = {}
             self._gen = gen
 
     def campaign_rules(self, campaign_id: str | None) -> dict:
         self._fresh()
         key = campaign_id or ""
-        if key not in self._rules:
+        cached = self._rules.get(key)  # two threads read through here: never index twice
+        if cached is None:
             with self.handle.session() as s:
                 rules = s.scalar(select(m.Campaign.rules).where(m.Campaign.id == campaign_id)) if campaign_id else None
-            self._rules[key] = dict(rules or {})
-        return self._rules[key]
+            cached = self._rules[key] = dict(rules or {})
+        return cached
 
     def compliance_rules(self, campaign_id: str | None, timezone: str = "Asia/Shanghai") -> ComplianceRules:
         return ComplianceRules.from_campaign_rules(self.campaign_rules(campaign_id), timezone)
@@ -120,7 +122,8 @@ class WorkspaceStore:
     def codes(self, campaign_id: str | None) -> tuple[CodeRule, ...]:
         self._fresh()
         key = campaign_id or ""
-        if key not in self._codes:
+        cached = self._codes.get(key)
+        if cached is None:
             rules: tuple[CodeRule, ...] = ()
             if campaign_id:
                 with self.handle.session() as s:
@@ -132,8 +135,8 @@ class WorkspaceStore:
                                  r.position)
                         for r in rows
                     )
-            self._codes[key] = rules or FALLBACK_CODES
-        return self._codes[key]
+            cached = self._codes[key] = rules or FALLBACK_CODES
+        return cached
 
     def codes_for_lead(self, lead_id: str | None) -> tuple[CodeRule, ...]:
         return self.codes(self.campaign_of(lead_id))
@@ -145,6 +148,15 @@ class WorkspaceStore:
             return s.scalar(select(m.Lead.campaign_id).where(m.Lead.id == lead_id))
 
     def targets(self, campaign_id: str | None = None) -> Targets:
+        self._fresh()
+        key = f"targets:{campaign_id or ''}"
+        cached = self._rules.get(key)
+        if cached is None:
+            cached = {"t": self._read_targets(campaign_id)}
+            self._rules[key] = cached
+        return cached["t"]
+
+    def _read_targets(self, campaign_id: str | None) -> Targets:
         with self.handle.session() as s:
             row = None
             if campaign_id:

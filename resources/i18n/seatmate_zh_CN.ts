@@ -530,6 +530,10 @@
         <source>Automatic dialing cancelled; F5 dials the next lead</source>
         <translation>已取消自动外呼；按 F5 拨打下一位</translation>
     </message>
+    <message>
+        <source>%1 new leads not contacted within 48 h</source>
+        <translation>%1 位新客户 48 小时内未联系</translation>
+    </message>
 </context>
 <context>
     <name>WrapupPanel</name>

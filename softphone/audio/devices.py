@@ -54,6 +54,7 @@ class DeviceSnapshot:
     microphone: str | None = None  # names of the devices in use (None: none available)
     speaker: str | None = None
     ringer: str | None = None
+    echo_cancelling: bool = False  # call audio runs through the echo canceller now
 
 
 @dataclass(frozen=True)

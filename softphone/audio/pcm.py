@@ -61,9 +61,10 @@ def levels(pcm: bytes) -> tuple[float, float]:
     """(rms, peak) of 16-bit mono PCM, both 0..1 of full scale."""
     if len(pcm) < SAMPLE_WIDTH:
         return 0.0, 0.0
-    samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // SAMPLE_WIDTH).astype(np.float32)
-    peak = float(np.max(np.abs(samples))) / 32768.0
-    rms = float(np.sqrt(np.mean(samples * samples))) / 32768.0
+    samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // SAMPLE_WIDTH)
+    peak = max(int(samples.max()), -int(samples.min())) / 32768.0
+    wide = samples.astype(np.int64)
+    rms = math.sqrt(int(np.dot(wide, wide)) / samples.size) / 32768.0
     return rms, peak
 
 

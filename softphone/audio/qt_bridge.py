@@ -48,6 +48,7 @@ from softphone.audio.devices import (
     PulsePresence,
     Role,
 )
+from softphone.audio.echo import EC_PREFIX, EC_SINK, EC_SOURCE, PulseEchoCanceller
 from softphone.audio.ring import FrameRing
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,10 @@ QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
 
 DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
 IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
-PUMP_MS = 10
+PUMP_MS = 20  # one bridge frame; the device buffers (80 ms) absorb a late pump
 LEVEL_MS = 100  # level meters at ~10 Hz
 SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
+SOURCE_BUFFER_MS = 80  # larger device chunks = fewer wake-ups; the pump drains it every 20 ms
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
@@ -165,9 +167,10 @@ def _device_info(dev: QAudioDevice) -> DeviceInfo:
 class _Stream:
     """One open QAudioSink or QAudioSource and the device it is on."""
 
-    def __init__(self, device: QAudioDevice, qobj: QAudioSink | QAudioSource, io) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, device: QAudioDevice, qobj: QAudioSink | QAudioSource, io,  # type: ignore[no-untyped-def]
+                 name: str | None = None) -> None:
         self.device = device
-        self.name = device.description()
+        self.name = name or device.description()  # the agent's device, also when wrapped for echo cancelling
         self.id = bytes(device.id().data())
         self.qobj = qobj
         self.io = io
@@ -177,11 +180,6 @@ class _Stream:
         self.failed = False
 
     def close(self) -> None:
-        try:
-            if isinstance(self.qobj, QAudioSource) and self.io is not None:
-                self.io.readyRead.disconnect()
-        except (RuntimeError, TypeError):
-            pass
         self.qobj.stop()
         self.qobj.deleteLater()
         self.io = None
@@ -203,6 +201,8 @@ class _AudioWorker(QObject):
         self._fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
         self._media: QMediaDevices | None = None
         self._presence: PulsePresence | None = None
+        self._echo = PulseEchoCanceller()
+        self._ec_active = False
         self._sink: _Stream | None = None
         self._source: _Stream | None = None
         self._ring_sink: _Stream | None = None
@@ -211,8 +211,9 @@ class _AudioWorker(QObject):
         self._ringing = False
         self._pump: QTimer | None = None
         self._house: QTimer | None = None
-        self._mic_acc = [0.0, 0.0, 0]  # sum of squares, peak, samples
-        self._spk_acc = [0.0, 0.0, 0]
+        # Audio moved since the last level update; measured 10x a second, not per chunk.
+        self._mic_acc: list[bytes] = []
+        self._spk_acc: list[bytes] = []
         self._last_snapshot: DeviceSnapshot | None = None
         self._levels_zeroed = False
 
@@ -226,8 +227,8 @@ class _AudioWorker(QObject):
         self._pump = QTimer(self)
         self._pump.setTimerType(Qt.TimerType.PreciseTimer)
         self._pump.setInterval(PUMP_MS)
-        self._pump.timeout.connect(self._on_pump)
-        self._pump.start()
+        self._pump.timeout.connect(self._on_pump)  # runs only while a stream is open (_update_pump)
+        self._pump_count = 0
         self._house = QTimer(self)
         self._house.setInterval(LEVEL_MS)
         self._house.timeout.connect(self._on_housekeeping)
@@ -244,6 +245,7 @@ class _AudioWorker(QObject):
         self._stop_ringer_stream()
         if self._presence is not None:
             self._presence.close()
+        self._echo.unwrap()
         self.thread().quit()
 
     # ---- commands ------------------------------------------------------------------
@@ -276,12 +278,32 @@ class _AudioWorker(QObject):
             return None
         return devices[infos.index(chosen)]
 
-    def _devices(self, inputs: bool) -> list[QAudioDevice]:
+    def _devices(self, inputs: bool, include_ec: bool = False) -> list[QAudioDevice]:
         devices = QMediaDevices.audioInputs() if inputs else QMediaDevices.audioOutputs()
         present = self._presence.present() if self._presence is not None else None
         if present is not None:  # Qt may still list an unplugged device (see PulsePresence)
-            devices = [d for d in devices if bytes(d.id().data()).decode("utf-8", "replace") in present]
+            devices = [d for d in devices if _id(d) in present]
+        if not include_ec:  # our echo-cancelled pair is not a device the agent picks
+            devices = [d for d in devices if not _id(d).startswith(EC_PREFIX)]
         return devices
+
+    def _call_pair(self) -> tuple[QAudioDevice | None, QAudioDevice | None, str | None, str | None]:
+        """(mic device, speaker device, mic name, speaker name) for call audio: the
+        agent's choices, or the echo-cancelled pair wrapping them when that is on."""
+        mic, spk = self._choose(Role.MICROPHONE), self._choose(Role.SPEAKER)
+        names = (_name(mic), _name(spk))
+        self._ec_active = False
+        if not self._prefs.echo_cancellation or mic is None or spk is None:
+            self._echo.unwrap()
+            return mic, spk, *names
+        if self._echo.wrap(_id(mic), _id(spk)):
+            ec_mic = next((d for d in self._devices(True, True) if _id(d) == EC_SOURCE), None)
+            ec_spk = next((d for d in self._devices(False, True) if _id(d) == EC_SINK), None)
+            if ec_mic is not None and ec_spk is not None:
+                self._ec_active = True
+                return ec_mic, ec_spk, *names
+            # Qt lists the new pair a moment later (devices-changed brings us back here).
+        return mic, spk, *names
 
     @Slot()
     def _on_devices_changed(self) -> None:
@@ -289,14 +311,12 @@ class _AudioWorker(QObject):
 
     def _follow_preferences(self) -> None:
         """(Re)open any stream whose device is gone or no longer the preferred one."""
-        if self._sink is not None:
-            want = self._choose(Role.SPEAKER)
-            if want is None or bytes(want.id().data()) != self._sink.id:
-                self._reopen_sink(want)
-        if self._source is not None:
-            want = self._choose(Role.MICROPHONE)
-            if want is None or bytes(want.id().data()) != self._source.id:
-                self._reopen_source(want)
+        if self._sink is not None or self._source is not None:
+            mic, spk, mic_name, spk_name = self._call_pair()
+            if self._sink is not None and (spk is None or bytes(spk.id().data()) != self._sink.id):
+                self._reopen_sink(spk, spk_name)
+            if self._source is not None and (mic is None or bytes(mic.id().data()) != self._source.id):
+                self._reopen_source(mic, mic_name)
         if self._ring_sink is not None:
             want = self._choose(Role.RINGER)
             if want is None or bytes(want.id().data()) != self._ring_sink.id:
@@ -311,18 +331,31 @@ class _AudioWorker(QObject):
             microphone=self._source.name if self._source else _name(self._choose(Role.MICROPHONE)),
             speaker=self._sink.name if self._sink else _name(self._choose(Role.SPEAKER)),
             ringer=self._ring_sink.name if self._ring_sink else _name(self._choose(Role.RINGER)),
+            echo_cancelling=self._ec_active and self._sink is not None,
         )
         if snap != self._last_snapshot:
             self._last_snapshot = snap
             self.devices.emit(snap)
 
+    def _update_pump(self) -> None:
+        """The 20 ms pump runs only while a device stream is open (idle CPU ~0)."""
+        if self._pump is None:
+            return
+        wanted = self._sink is not None or self._source is not None or self._ring_sink is not None
+        if wanted and not self._pump.isActive():
+            self._pump.start()
+        elif not wanted and self._pump.isActive():
+            self._pump.stop()
+
     # ---- call streams --------------------------------------------------------------
     def _open_call_streams(self) -> None:
         self._s.speaker.clear()
         self._s.mic.clear()
-        self._reopen_sink(self._choose(Role.SPEAKER), switch=False)
-        self._reopen_source(self._choose(Role.MICROPHONE), switch=False)
+        mic, spk, mic_name, spk_name = self._call_pair()
+        self._reopen_sink(spk, spk_name, switch=False)
+        self._reopen_source(mic, mic_name, switch=False)
         self._s.streams_open = True
+        self._update_pump()
         log.info("call audio on speaker %r, microphone %r",
                  self._sink.name if self._sink else None, self._source.name if self._source else None)
         self._publish_snapshot()
@@ -333,8 +366,9 @@ class _AudioWorker(QObject):
                 stream.close()
         self._sink = self._source = None
         self._s.streams_open = False
+        self._update_pump()
 
-    def _reopen_sink(self, device: QAudioDevice | None, switch: bool = True) -> None:
+    def _reopen_sink(self, device: QAudioDevice | None, name: str | None = None, switch: bool = True) -> None:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
@@ -345,12 +379,12 @@ class _AudioWorker(QObject):
         # Small device buffer: the ring + this bound the mouth-to-ear delay we add.
         sink.setBufferSize(SINK_BUFFER_MS * self._s.ms)
         io = sink.start()
-        self._sink = _Stream(device, sink, io)
+        self._sink = _Stream(device, sink, io, name)
         if switch:
             self._s.device_switches += 1
             log.info("speaker moved to %r", self._sink.name)
 
-    def _reopen_source(self, device: QAudioDevice | None, switch: bool = True) -> None:
+    def _reopen_source(self, device: QAudioDevice | None, name: str | None = None, switch: bool = True) -> None:
         if self._source is not None:
             self._source.close()
             self._source = None
@@ -358,10 +392,9 @@ class _AudioWorker(QObject):
             log.warning("no microphone device: the customer hears silence")
             return
         source = QAudioSource(device, self._fmt, self)
-        source.setBufferSize(self._s.frame_len * 2)
+        source.setBufferSize(SOURCE_BUFFER_MS * self._s.ms)
         io = source.start()
-        self._source = _Stream(device, source, io)
-        io.readyRead.connect(self._on_mic_ready)
+        self._source = _Stream(device, source, io, name)
         if switch:
             self._s.device_switches += 1
             log.info("microphone moved to %r", self._source.name)
@@ -391,30 +424,34 @@ class _AudioWorker(QObject):
     @Slot()
     def _follow_preferences_or_reopen_sink(self) -> None:
         if self._sink is not None and self._sink.qobj.state() == QAudio.State.StoppedState:
-            self._reopen_sink(self._choose(Role.SPEAKER))
+            _mic, spk, _mic_name, spk_name = self._call_pair()
+            self._reopen_sink(spk, spk_name)
         self._follow_preferences()
 
     @Slot()
     def _follow_preferences_or_reopen_source(self) -> None:
         if self._source is not None and self._source.qobj.state() == QAudio.State.StoppedState:
-            self._reopen_source(self._choose(Role.MICROPHONE))
+            mic, _spk, mic_name, _spk_name = self._call_pair()
+            self._reopen_source(mic, mic_name)
         self._follow_preferences()
 
-    @Slot()
-    def _on_mic_ready(self) -> None:
+    def _pump_mic(self) -> None:
         src = self._source
         if src is None or src.io is None:
             return
-        data = src.io.readAll().data()
+        data = src.io.readAll().data()  # polled with the pump: cheaper than a readyRead per 10 ms
         if data and time.monotonic() - self._s.mic_requested_at < 0.2:  # else nobody listens: drop
             self._s.mic.write(data)
-            _accumulate(self._mic_acc, data)
+            self._mic_acc.append(data)
 
     @Slot()
     def _on_pump(self) -> None:
         sink = self._sink
+        self._pump_count += 1
         if self._source is not None:
-            self._check_source(self._source)
+            if self._pump_count % 5 == 0:  # a failed microphone is found within 100 ms
+                self._check_source(self._source)
+            self._pump_mic()
         if sink is not None and sink.io is not None:
             self._check_sink(sink)
             ring = self._s.speaker
@@ -433,7 +470,7 @@ class _AudioWorker(QObject):
                         written = sink.io.write(QByteArray(data))
                         if 0 <= written < len(data):  # the device took less: keep the rest, in order
                             ring.unread(data[written:])
-                        _accumulate(self._spk_acc, data)
+                        self._spk_acc.append(data)
                 if sink.qobj.processedUSecs() == 0:
                     # The device has not started playing yet (PulseAudio needs up to ~0.5 s):
                     # keep only the jitter reserve; this is start-up, not a glitch.
@@ -463,14 +500,16 @@ class _AudioWorker(QObject):
         self._emit_levels()
 
     def _emit_levels(self) -> None:
-        if not self._mic_acc[2] and not self._spk_acc[2]:
+        if not self._mic_acc and not self._spk_acc:
             if self._levels_zeroed:
                 return
             self._levels_zeroed = True
         else:
             self._levels_zeroed = False
-        mic_rms, mic_peak = _finish(self._mic_acc)
-        spk_rms, spk_peak = _finish(self._spk_acc)
+        mic_rms, mic_peak = pcm.levels(b"".join(self._mic_acc))
+        spk_rms, spk_peak = pcm.levels(b"".join(self._spk_acc))
+        self._mic_acc.clear()
+        self._spk_acc.clear()
         self.levels.emit(AudioLevels(mic_rms, mic_peak, spk_rms, spk_peak))
 
     # ---- ringer --------------------------------------------------------------------
@@ -494,11 +533,13 @@ class _AudioWorker(QObject):
         sink.setBufferSize(self._s.frame_len * 10)
         self._ring_sink = _Stream(device, sink, sink.start())
         self._ring_sink.primed = True
+        self._update_pump()
 
     def _stop_ringer_stream(self) -> None:
         if self._ring_sink is not None:
             self._ring_sink.close()
             self._ring_sink = None
+            self._update_pump()
 
     def _pump_ringer(self) -> None:
         rs = self._ring_sink
@@ -513,27 +554,12 @@ class _AudioWorker(QObject):
             self._ring_pos = (self._ring_pos + len(chunk)) % len(self._ring_data)
 
 
+def _id(dev: QAudioDevice) -> str:
+    return bytes(dev.id().data()).decode("utf-8", "replace")
+
+
 def _name(dev: QAudioDevice | None) -> str | None:
     return dev.description() if dev is not None else None
-
-
-def _accumulate(acc: list, data: bytes) -> None:  # type: ignore[type-arg]
-    import numpy as np
-
-    samples = np.frombuffer(data, dtype="<i2", count=len(data) // 2).astype(np.float32)
-    if samples.size:
-        acc[0] += float(np.dot(samples, samples))
-        acc[1] = max(acc[1], float(np.max(np.abs(samples))))
-        acc[2] += samples.size
-
-
-def _finish(acc: list) -> tuple[float, float]:  # type: ignore[type-arg]
-    total, peak, n = acc
-    acc[0] = acc[1] = 0.0
-    acc[2] = 0
-    if not n:
-        return 0.0, 0.0
-    return (total / n) ** 0.5 / 32768.0, peak / 32768.0
 
 
 class AudioEngine(QObject):

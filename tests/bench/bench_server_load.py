@@ -32,9 +32,9 @@ from pathlib import Path
 
 os.environ.setdefault("SEATMATE_SERVER_ARGON2", "1,1024,1")  # cheap hashes for 500 bench accounts
 
-import httpx  # noqa: E402
+import httpx
 
-from tests.server.live import ROOT, start_postgres, start_server  # noqa: E402
+from tests.server.live import ROOT, start_postgres, start_server
 
 PASSWORD = "bench-pass-2026"
 TEAM_SIZE = 20
@@ -175,7 +175,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def run_backend(backend: str, args, pg) -> dict:

@@ -63,6 +63,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (where a process spends its time)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            comm = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[comm] = out.get(comm, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -97,8 +110,9 @@ class SeatmateUA(UA):
         cmd = [sys.executable, "-m", "tests.bench.seatmate_ua", "--audio", self.audio]
         if self.gui_busy:
             cmd += ["--gui-busy", str(self.gui_busy)]
+        self.log = Path(tempfile.mkstemp(prefix="seatmate-ua-", suffix=".log")[1])
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                     stderr=self.log.open("wb"), text=True, bufsize=1)
         self.pid = int(self.expect("ready", 30)["pid"])
 
     def expect(self, event: str, timeout: float) -> dict:
@@ -120,7 +134,8 @@ class SeatmateUA(UA):
             if ready:
                 chunk = os.read(fd, 65536).decode()
                 if not chunk:
-                    raise BenchError(f"seatmate exited before {event!r}")
+                    tail = self.log.read_text(errors="replace")[-3000:]
+                    raise BenchError(f"seatmate exited before {event!r}; its log ends:\n{tail}")
                 self._buf += chunk
         raise BenchError(f"seatmate: no {event!r} within {timeout} s")
 
@@ -154,6 +169,7 @@ class SeatmateUA(UA):
             self.proc.kill()
             self.proc.wait(5)
         self.proc = None
+        self.log.unlink(missing_ok=True)
 
 
 class BaresipUA(UA):
@@ -352,11 +368,13 @@ def measure(ua: UA, call_s: float) -> Run:
         t_dial = ua.dial(UAS_URI)
         ua.wait_established(10)
         time.sleep(1.0)  # media settles
-        c0, w0 = cpu_seconds(ua.pid), time.monotonic()
+        c0, w0, t0 = cpu_seconds(ua.pid), time.monotonic(), thread_cpu(ua.pid)
         time.sleep(call_s)
-        c1, w1 = cpu_seconds(ua.pid), time.monotonic()
+        c1, w1, t1 = cpu_seconds(ua.pid), time.monotonic(), thread_cpu(ua.pid)
         rss_call = rss_mb(ua.pid)
         extra = ua.stats() if isinstance(ua, SeatmateUA) else {}
+        busiest = sorted(((t1[k] - t0.get(k, 0.0)) * 100 / (w1 - w0), k) for k in t1)[::-1][:6]
+        extra["threads_pct"] = {k: round(v, 2) for v, k in busiest if v > 0}
         ua.hangup()
         return Run(ua.name, t_dial, 100 * (c1 - c0) / (w1 - w0), rss_idle, rss_call, extra=extra)
     finally:
@@ -470,7 +488,7 @@ def main(argv: list[str]) -> int:
             for i in range(runs if name in only else 0):
                 print(f"  {name} run {i + 1}/{runs} …", file=sys.stderr, flush=True)
                 results.append(measure(make(), call_s))
-                if results[-1].extra:
+                if results[-1].extra:  # counters and the busiest threads
                     print(f"    {results[-1].extra}", file=sys.stderr, flush=True)
         if "underruns" not in only:
             raise _Done

@@ -233,8 +233,10 @@ class FaultProxy:
                 writer.close()
 
     async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
-        writer.write(data)
+        # Count first: once written, the client thread may read it and look at the stats
+        # before this coroutine resumes.
         self.stats.bytes_to_client += len(data)
+        writer.write(data)
         await writer.drain()
 
     async def _exchange(self, method: str, path: str, request: bytes, writer: asyncio.StreamWriter) -> bool:

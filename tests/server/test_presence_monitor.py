@@ -34,6 +34,13 @@ def test_heartbeat_and_team_snapshot(srv):
 
 
 def _stream(srv, headers, out: queue.Queue, stop: threading.Event, seconds: float) -> None:
+    try:
+        _read_stream(srv, headers, out, stop, seconds)
+    except httpx.HTTPError as exc:
+        out.put(("error", repr(exc)))
+
+
+def _read_stream(srv, headers, out: queue.Queue, stop: threading.Event, seconds: float) -> None:
     with httpx.Client(base_url=srv.url, timeout=httpx.Timeout(10, read=seconds + 5)) as c:
         with c.stream("GET", "/api/v1/presence/stream", headers=headers,
                       params={"max_seconds": seconds}) as r:
@@ -53,7 +60,7 @@ def test_stream_reflects_a_change_within_two_seconds(srv):
     agent = t.tsrs[0]
     q: queue.Queue = queue.Queue()
     stop = threading.Event()
-    th = threading.Thread(target=_stream, args=(srv, hdr(srv, t.tl), q, stop, 20), daemon=True)
+    th = threading.Thread(target=_stream, args=(srv, hdr(srv, t.tl), q, stop, 8), daemon=True)
     th.start()
     assert q.get(timeout=10) == ("status", 200)
     # The snapshot arrives first: everyone offline.
@@ -65,10 +72,14 @@ def test_stream_reflects_a_change_within_two_seconds(srv):
             _presence(c, hdr(srv, agent), state, call_id="call-1" if state == "on_call" else None)
             while True:
                 item = q.get(timeout=5)
+                assert item[0] == "presence", item
                 if item[1]["username"] == agent and item[1]["state"] == state:
                     break
+            assert item[0] == "presence", item
             assert item[2] - t0 < 2.0, f"{state} took {item[2] - t0:.2f} s"
     stop.set()
+    th.join(timeout=15)
+    assert not th.is_alive()
 
 
 def test_stream_is_for_team_leaders_only(srv):

@@ -34,6 +34,30 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
+def free_udp_range(count: int) -> int:
+    """A base port with ``count`` consecutive free UDP ports (sipp's media uses base..base+3)."""
+    for _ in range(100):
+        socks: list[socket.socket] = []
+        try:
+            first = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(first)
+            first.bind(("127.0.0.1", 0))
+            base = first.getsockname()[1]
+            if base + count > 65535:
+                continue
+            for p in range(base + 1, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP port range")
+
+
 def sip_options(port: int, timeout: float = 0.5) -> bool:
     """True when something answers a SIP OPTIONS on 127.0.0.1:port (UDP)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

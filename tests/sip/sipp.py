@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .kamailio import free_port
+from .kamailio import free_port, free_udp_range
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -29,7 +29,7 @@ class SippUas:
         self.keys = keys or {}
         self.rtp_echo = rtp_echo
         self.port = free_port()
-        self.media_port = free_port()
+        self.media_port = free_udp_range(4)  # audio RTP/RTCP, video RTP/RTCP
         self.dir = Path(tempfile.mkdtemp(prefix="sipp-"))
         self.proc: subprocess.Popen[bytes] | None = None
 

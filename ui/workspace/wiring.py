@@ -55,7 +55,7 @@ class WorkspaceUi(QObject):
         self.wrapup = WrapupPanel(runtime.wrapup, window.centralWidget())
         self.wrapup.setAutoFillBackground(True)
         self.wrapup.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.wrapup.setStyleSheet(self.wrapup.styleSheet() + "#wrapupPanel { border-top: 3px solid #e67e22; }")
+        self.wrapup.setStyleSheet("#wrapupPanel { background: palette(window); border-top: 3px solid #e67e22; }")
         window.centralWidget().installEventFilter(self)
         self.wrapup.installEventFilter(self)
         self.ctl.wait_for_ui = True
@@ -68,6 +68,7 @@ class WorkspaceUi(QObject):
         old.setParent(None)
         old.deleteLater()
         window.script = self.script
+        self.script.set_agent(runtime.agent_info())
         self.script.question_recorded.connect(
             lambda text, section: self.ctl.record_question(text, section, _current_lead(window)))
         self.help = HelpOverlay(window)
@@ -277,7 +278,7 @@ class WorkspaceUi(QObject):
 
     def _set_buttons(self, in_call: bool) -> None:
         bar = self.window.call_bar
-        bar.dial.setEnabled(not in_call and self.ctl.phone is not None)
+        bar.dial.setEnabled(not in_call and self.ctl.phone is not None and self.agent.state is AgentState.READY)
         for button in (bar.hangup, bar.hold, bar.mute, bar.transfer):
             button.setEnabled(in_call)
         if not in_call:
@@ -333,12 +334,9 @@ class WorkspaceUi(QObject):
         t = snap.targets
         self.window.status.set_kpis(snap.calls_made, t.calls_per_day, snap.talk_seconds, t.talk_minutes_per_day)
 
-    def _on_preview(self, lead_id: str | None) -> None:
-        if lead_id is None:
-            self.strip.show_next(self.tr("No lead to call right now"))
-            return
-        brief = self.runtime.store.lead_brief(lead_id)
+    def _on_preview(self, brief: Any) -> None:
         if brief is None:
+            self.strip.show_next(self.tr("No lead to call right now"))
             return
         text = self.tr("Next: %1").replace("%1", brief.name)
         if brief.next_callback_at is not None:
@@ -347,10 +345,18 @@ class WorkspaceUi(QObject):
 
     def _on_agent(self, status: AgentStatus) -> None:
         self.state_label.setText(self.tr("Agent: %1").replace("%1", status.label))
+        if status.state is not AgentState.ON_CALL:
+            self._set_buttons(in_call=False)
 
     def _on_callback_counts(self, due: int, overdue: int) -> None:
         self._overdue = overdue
         text = self.tr("Callbacks due %1 · overdue %2").replace("%1", str(due)).replace("%2", str(overdue))
+        try:
+            stale = self.runtime.store.stale_new_lead_count(dt.datetime.now(dt.timezone.utc))
+        except Exception:
+            stale = 0
+        if stale:
+            text += " · " + self.tr("%1 new leads not contacted within 48 h").replace("%1", str(stale))
         self.callback_label.setText(text)
         self.callback_label.setStyleSheet("color: #c0392b; font-weight: bold;" if overdue else "")
 

@@ -136,3 +136,36 @@ def test_call_audio_on_headset_survives_unplug(qt_audio, peer_factory, tmp_path:
     assert len(stereo) / rate > 5
     first = stereo[rate: 2 * rate]  # a second early in the call (headset microphone)
     assert has_tone(first[:, 0], 700) and has_tone(first[:, 1], 1000)
+
+
+def test_echo_cancellation_wraps_the_chosen_devices(qt_audio, peer_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With the setting on, call audio runs through PulseAudio's WebRTC echo canceller
+    built on the agent's own devices, and both directions still carry the call."""
+    pulse = qt_audio
+    peer = peer_factory("--port", "0", "--user", "cust", "--tone", "1000", "--auto-answer", "200")
+    audio = AudioEngine(prefs=DevicePreferences(microphone=("USB Headset Mic",), speaker=("USB Headset",),
+                                                echo_cancellation=True))
+    engine = SipEngine()
+    port = peer.uri.rsplit(":", 1)[1]
+    engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", log_level=1),
+                 AccountSettings(user="agent", domain=f"127.0.0.1:{port}"), audio.agent_audio_factory())
+    player = pulse.play_tone("seat_headset_feed", 700, 30)
+    call_id = None
+    try:
+        call_id = engine.dial(peer.uri).result(10)
+        wait_until(lambda: audio.snapshot().echo_cancelling, 8, "call audio on the echo-cancelled pair")
+        assert audio.snapshot().speaker == "USB Headset"  # the agent still sees the device chosen
+        assert "module-echo-cancel" in pulse.pactl("list", "short", "modules").stdout
+        time.sleep(0.5)
+        heard = pulse.record("seat_headset.monitor", 1.2)
+        assert has_tone(heard, 1000), dominant_hz(heard)
+        assert abs(customer_hears(peer, tmp_path, "mic-ec") - 700) < 15
+    finally:
+        if call_id is not None:
+            engine.hangup(call_id).result(5)
+            wait_until(lambda: engine.snapshot(call_id) is None, 10, "the call to end")
+        engine.stop()
+        audio.close()
+        player.kill()
+        player.wait(5)
+    assert "module-echo-cancel" not in pulse.pactl("list", "short", "modules").stdout

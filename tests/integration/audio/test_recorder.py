@@ -69,3 +69,17 @@ def test_recording_survives_sigkill(tmp_path: Path) -> None:
         data = np.frombuffer(f.readframes(f.getnframes()), "<i2").reshape(-1, 2)
     assert 2.0 <= seconds <= 4.0, seconds  # everything up to the last patch (once a second)
     assert has_tone(data[:, 0], 700) and has_tone(data[:, 1], 1000)  # agent left, customer right
+
+
+def test_ring_buffer_counts_underruns_and_overruns() -> None:
+    from softphone.audio.ring import FrameRing
+
+    ring = FrameRing(capacity=100, prime=40)
+    assert ring.read(20) is None and ring.underruns == 0  # not primed yet: start-up, not a glitch
+    ring.write(bytes(range(40)))
+    assert ring.read(20) == bytes(range(20))
+    assert ring.read(30) is None and ring.underruns == 1  # starved once primed
+    ring.write(bytes(120))
+    assert ring.available() == 100 and ring.overruns == 1  # the oldest audio was dropped
+    ring.write(b"\x01")  # an odd chunk never splits a sample when trimming
+    assert ring.available() % 2 == 0

@@ -276,3 +276,27 @@ def test_dead_outbound_proxy_fails_the_call(agent: Agent, sipp) -> None:
     assert ended.sip_code != 486 and ended.suggested_disposition == "FAILED"
     assert ended.reason == "no response"
     assert ended.ended_at - ended.dialed_at < 15
+
+
+def test_qt_signals_arrive_on_the_gui_thread(agent: Agent, qtbot) -> None:
+    import threading
+
+    from PySide6.QtCore import QObject, Slot
+
+    class Receiver(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.threads: list[bool] = []
+
+        @Slot(object)
+        def on_reg(self, info) -> None:
+            self.threads.append(threading.current_thread() is threading.main_thread())
+
+    receiver = Receiver()
+    agent.engine.registration_changed.connect(receiver.on_reg)
+    with qtbot.waitSignal(agent.engine.registration_changed, timeout=15,
+                          check_params_cb=lambda info: info.registered) as blocker:
+        agent.start()
+    assert blocker.args[0].code == 200
+    qtbot.waitUntil(lambda: bool(receiver.threads), timeout=5000)
+    assert all(receiver.threads)  # queued to the receiver's (GUI) thread, never run on the SIP thread

@@ -25,8 +25,9 @@ def keyring_service(tmp_path_factory):
         yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
+    """One server for all sync tests (each test uses its own agents and counts deltas)."""
     srv = ServerProcess(tmp_path_factory.mktemp("sync-server"))
     srv.cli("demo")
     srv.start()

@@ -134,3 +134,40 @@ def test_idle_round_is_one_small_request(make_agent, server):
         proxy.stop()
     assert requests == 1
     assert 0 < wire <= 2048
+
+
+class _LoseFirstRefreshAnswer(Plan):
+    def __init__(self):
+        self.done = False
+
+    def choose(self, method, path):
+        if path.endswith("/auth/refresh") and not self.done:
+            self.done = True
+            return Fault("reset_after")
+        return None
+
+
+def test_lost_refresh_answer_never_loses_events(make_agent, server):
+    """The server rotated the refresh token but its answer was lost. Whether the server
+    then accepts the old token (grace) or revokes the session (reuse detection), the
+    queued events arrive exactly once: at worst after the agent logs in again."""
+    proxy = FaultProxy(server.port, _LoseFirstRefreshAnswer()).start()
+    try:
+        agent = make_agent("liuyang", name="liuyang-refresh", url=proxy.url, keyring=False)
+        agent.login()
+        agent.engine.run_round()
+        before = calls_made(server.url, "liuyang")
+        agent.record_call(sorted(agent.leads())[2], "REFUSED")
+        agent.client._access = None
+        agent.client.vault.save(type(agent.client.vault.load())(agent.client.vault.load().refresh))  # access gone
+        with pytest.raises(NetworkError):
+            agent.engine.run_round()
+        try:
+            result = agent.engine.run_round()
+        except AuthError:
+            agent.login()  # what the app asks the user for (auth_required)
+            result = agent.engine.run_round()
+        assert (result.pending, result.rejected) == (0, 0)
+        assert calls_made(server.url, "liuyang") == before + 1
+    finally:
+        proxy.stop()

@@ -183,3 +183,35 @@ def test_second_repair_does_not_overwrite_the_first(data_dir: Path, monkeypatch:
         open_cache(path).close()
     moved = sorted(p.read_bytes() for p in data_dir.glob("cache.sqlite3.corrupt-*"))
     assert moved == [b"first broken file", b"second broken file"]
+
+
+def test_events_still_in_the_wal_are_recovered(data_dir: Path) -> None:
+    """After a crash the newest commits live only in the -wal; salvage reads them from there too."""
+    import shutil
+
+    live = data_dir / "live"
+    live.mkdir()
+    unsynced = _make_cache(live / "cache.sqlite3", events=10, accepted=0)
+    h = open_cache(live / "cache.sqlite3")
+    keep = sqlite3.connect(live / "cache.sqlite3")  # holds a read snapshot: no checkpoint can finish
+    keep.execute("BEGIN")
+    keep.execute("SELECT count(*) FROM outbox_events").fetchone()
+    repo = Repository(h)
+    with h.write() as s:
+        late = [repo.append_event(s, "note_added", None, {"text": f"最新 {i}"}) for i in range(5)]
+    # "Crash": copy the files as they are on disk, with the commits still in the WAL.
+    path = data_dir / "cache.sqlite3"
+    shutil.copyfile(live / "cache.sqlite3", path)
+    shutil.copyfile(live / "cache.sqlite3-wal", str(path) + "-wal")
+    keep.close()
+    h.close()
+    assert Path(str(path) + "-wal").stat().st_size > 0
+    root, page_size = _page_of(path, "leads")
+    _flip(path, (root - 1) * page_size, 12)
+    h2 = open_cache(path)
+    try:
+        assert h2.repair_notice
+        assert [r[0] for r in _outbox(h2)] == unsynced + late
+        assert list(data_dir.glob("cache.sqlite3.corrupt-*-wal"))  # the WAL was moved aside with it
+    finally:
+        h2.close()

@@ -140,6 +140,7 @@ def test_dnc_with_expiry(demo_repo: Repository) -> None:
         s.add(DoNotCall(number_e164="+8613800000001", reason="客户要求"))
         s.add(DoNotCall(number_e164="+8613800000002", expires_at=utcnow() - dt.timedelta(days=1)))
     assert repo.is_dnc("+8613800000001")
+    assert repo.is_dnc("138 0000 0001") and repo.is_dnc("13800000001")
     assert not repo.is_dnc("+8613800000002")
     assert not repo.is_dnc("+8613800000003")
 
@@ -198,3 +199,20 @@ def test_index_rebuilds_after_the_journal_was_pruned(data_dir, demo_repo: Reposi
     finally:
         second.close()
     assert len(repo.search_lead_ids("", tab="done")) == 5
+
+
+def test_first_page_matches_the_index_order(demo_repo: Repository) -> None:
+    repo = demo_repo
+    ids = repo.search_lead_ids("")
+    now = utcnow().replace(microsecond=0)
+    with repo.handle.write() as s:
+        for i, hours in ((3, 5), (4, -2), (5, 1)):
+            s.execute(text("UPDATE leads SET next_callback_at=:t WHERE id=:i"),
+                      {"t": now + dt.timedelta(hours=hours), "i": ids[i]})
+        s.execute(text("UPDATE leads SET status='done' WHERE id IN (:a, :b)"), {"a": ids[7], "b": ids[9]})
+    fresh = Repository(repo.handle)  # no index built yet
+    for tab in (None, "todo", "callbacks", "done"):
+        total, first = fresh.first_page_ids(tab, limit=20)
+        assert not fresh._index.built
+        full = repo.search_lead_ids("", tab=tab)
+        assert (total, first) == (len(full), full[:20]), tab
