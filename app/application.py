@@ -74,6 +74,7 @@ class Application(QObject):
         _timed("translations", self._init_translations)
         _timed("services (cache opening in the background)", self._init_services)
         _timed("window", self._init_window)
+        _timed("workspace", self._init_workspace)
         return None
 
     def _init_logging(self) -> None:
@@ -167,6 +168,13 @@ class Application(QObject):
         if self._pending_dial:
             number, self._pending_dial = self._pending_dial, None
             QTimer.singleShot(0, lambda: self.window.handle_dial_request(number))
+
+    def _init_workspace(self) -> None:
+        """The call loop (softphone, wrap-up, compliance, KPIs): attaches once the cache is open."""
+        from app.workspace.attach import attach_workspace
+
+        self.workspace = None
+        attach_workspace(self)
 
     def _on_cache_ready(self, repository: Any) -> None:
         self.repository = repository

@@ -11,7 +11,8 @@ Behaviour per call (``--behaviour``):
   bydigit   decided by the last digit of the dialed number, so a demo list
             shows every outcome: 0 → busy, 7 → no answer, anything else → answer
 
-Commands on stdin, one per line: ``behaviour NAME`` · ``hangup`` · ``quit``.
+Commands on stdin, one per line: ``behaviour NAME`` · ``hangup`` ·
+``call_agent`` (the customer calls the registered agent: an inbound call) · ``quit``.
 It also answers REGISTER/OPTIONS on a second UDP port (``registrar_port``
 in the ready event), standing in for the PBX's registrar.
 
@@ -84,6 +85,9 @@ def sip_ok(request: bytes) -> bytes | None:
     return ("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n").encode()
 
 
+AGENT_CONTACT: list[str] = []  # the last Contact the agent's softphone registered
+
+
 def start_registrar(bind: str) -> tuple[int, threading.Event]:
     """A UDP responder that accepts every REGISTER/OPTIONS: the agent's softphone needs a registrar."""
     import socket
@@ -100,6 +104,9 @@ def start_registrar(bind: str) -> tuple[int, threading.Event]:
             except OSError:
                 continue
             reply = sip_ok(data)
+            contact = re.search(rb"\r\n(?:Contact|m):[^<\r\n]*<(sips?:[^>]+)>", data)
+            if reply is not None and contact and data.startswith(b"REGISTER"):
+                AGENT_CONTACT[:] = [contact.group(1).decode("utf-8", "replace")]
             if reply is not None:
                 with contextlib.suppress(OSError):
                     sock.sendto(reply, addr)
@@ -182,6 +189,20 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     call.hangup(prm)
 
+        def call_agent(self) -> None:
+            """The customer calls back (an inbound call for the agent)."""
+            if not AGENT_CONTACT or self.account is None:
+                emit("error", msg="no agent registered")
+                return
+            call = DemoCall(self, self.account, pj.PJSUA_INVALID_ID)
+            try:
+                call.makeCall(AGENT_CONTACT[0], pj.CallOpParam(True))
+            except pj.Error as exc:
+                emit("error", msg=f"call failed: {exc.reason}")
+                return
+            self.calls[call.getId()] = call
+            emit("calling", call=call.getId())
+
         def hangup_all(self) -> None:
             for call in list(self.calls.values()):
                 with contextlib.suppress(pj.Error):
@@ -198,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
                 emit("behaviour", value=self.behaviour)
             elif parts[0] == "hangup":
                 self.hangup_all()
+            elif parts[0] == "call_agent":
+                self.call_agent()
             elif parts[0] == "ping":
                 emit("pong")
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,11 +18,12 @@ from server import keys
 from server.api import auth, monitor, presence, recordings, reports, sync
 from server.api.common import ApiError, ServerContext
 from server.config import ServerConfig
-from server.db import make_engine, make_sessionmakers
+from server.db import is_sqlite, make_engine, make_sessionmakers
 from server.security import RevocationCache
 
 log = logging.getLogger("seatmate.server")
 API_VERSION = "1"
+THREADS = 12
 
 
 def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -104,10 +107,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         server_keys = keys.load_or_create(s)
     config.recordings_dir.mkdir(parents=True, exist_ok=True)
     ctx = ServerContext(config=config, engine=engine, writer=writer, reader=reader, keys=server_keys,
-                        revocations=RevocationCache(config.access_ttl_s))
+                        revocations=RevocationCache(config.access_ttl_s),
+                        write_lock=threading.Lock() if is_sqlite(config.db_url) else None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Fewer threads than anyio's default 40: past a handful they only fight
+        # over the GIL; DB waits are short and the pool has 30 connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
         engine.dispose()
 

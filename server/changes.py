@@ -10,7 +10,9 @@ writer at a time, which gives the same guarantee.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,24 +61,29 @@ def note_lead(session: Session, lead: Lead, old_assigned: str | None = None,
         note(session, scope, "lead", lead.id, "upsert")
 
 
+# Built once: constructing these statements costs more than running them.
+_BUMP = (update(Counter).where(Counter.name == SEQ).values(value=Counter.value + bindparam("n"))
+         .returning(Counter.value))
+
+
+@functools.cache
+def _upsert(dialect: str):
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SyncChange)
+    return ins.on_conflict_do_update(index_elements=["scope", "entity", "entity_id"],
+                                     set_={"op": ins.excluded.op, "seq": ins.excluded.seq})
+
+
 def flush(session: Session) -> int:
     """Write pending changes with fresh sequence numbers; returns how many."""
     pending: dict = session.info.pop(_KEY, {})
     if not pending:
         return 0
     n = len(pending)
-    top = session.execute(
-        update(Counter).where(Counter.name == SEQ).values(value=Counter.value + n).returning(Counter.value)
-    ).scalar_one()
+    top = session.execute(_BUMP, {"n": n}).scalar_one()
     first = top - n + 1
     rows = [{"scope": s, "entity": e, "entity_id": i, "op": op, "seq": first + k}
             for k, ((s, e, i), op) in enumerate(pending.items())]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SyncChange)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["scope", "entity", "entity_id"],
-        set_={"op": ins.excluded.op, "seq": ins.excluded.seq},
-    )
+    stmt = _upsert(session.get_bind().dialect.name)
     for start in range(0, len(rows), 2000):
         session.execute(stmt, rows[start:start + 2000])
     return n

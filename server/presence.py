@@ -12,10 +12,10 @@ from server.models import Presence, User, utcnow
 from server.serialize import iso
 
 # No heartbeat for this long (clients send one every 5 s) = offline.
-STALE_AFTER = dt.timedelta(seconds=20)
+STALE_AFTER = dt.timedelta(seconds=30)
 # A heartbeat that changes nothing only refreshes last_seen when it is this old:
-# most heartbeats then cost one read and no write.
-TOUCH_AFTER = dt.timedelta(seconds=8)
+# two of three heartbeats cost no write.
+TOUCH_AFTER = dt.timedelta(seconds=14)
 
 
 def effective_state(row: Presence, now: dt.datetime) -> str:

@@ -17,7 +17,7 @@ import pjsua2 as pj
 from .types import CallInfo, CallState, Direction
 
 if TYPE_CHECKING:
-    from .engine import _SipCore
+    from .core import SipCore
 
 
 def parse_headers(whole_msg: str) -> dict[str, str]:
@@ -75,7 +75,7 @@ class CallRecord:
 
 
 class EngineCall(pj.Call):
-    def __init__(self, core: _SipCore, account: pj.Account, record: CallRecord,
+    def __init__(self, core: SipCore, account: pj.Account, record: CallRecord,
                  pj_call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, pj_call_id)
         self.core = core

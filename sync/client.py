@@ -18,8 +18,10 @@ The access token lives only in memory; the refresh token goes through a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -230,6 +232,20 @@ class ApiClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def abort(self) -> None:
+        """From another thread: make a request that hangs on a dead network fail now.
+
+        httpx has no cancel for a blocking request; shutting the sockets down makes
+        the pending read return at once (best effort, reaching into httpcore's pool).
+        """
+        pool = getattr(getattr(self._http, "_transport", None), "_pool", None)
+        for conn in list(getattr(pool, "connections", []) or []):
+            stream = getattr(getattr(conn, "_connection", None), "_network_stream", None)
+            sock = getattr(stream, "_sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def _count_request(self, request: httpx.Request) -> None:
         self.stats.requests += 1

@@ -21,12 +21,13 @@ offline at once with the cached identity and syncs when the server answers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from app.cache.sync_store import ChangeSummary, SyncStore
+from app.cache.sync_store import ChangeSummary, IdentityConflict, SyncStore
 from sync.auth import KeyringVault
 from sync.client import ApiClient, AuthError, Identity, RequestRejected, SyncError, TokenVault
 from sync.engine import RoundResult, SyncEngine
@@ -42,7 +43,9 @@ def backoff_delay(failures: int, base_s: float, cap_s: float, rng: random.Random
     return rng.uniform(ceiling / 2, ceiling)
 
 
-class SyncService(QObject):
+class _SyncWorker(QObject):
+    """Lives on the sync thread; its signals reach the GUI only through SyncService."""
+
     online_changed = Signal(bool)
     pending_count_changed = Signal(int)
     sync_failed = Signal(str)
@@ -102,35 +105,21 @@ class SyncService(QObject):
         self._grant_requested.connect(self._on_grant)
         self._stop_requested.connect(self._on_stop)
 
-    # -- public API (any thread) -------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, wait_ms: int = 5000) -> None:
+    def shutdown(self, wait_ms: int = 5000) -> None:
         """Stop timers and the thread; an HTTP request in flight may delay this up to its timeout."""
         if not self._thread.isRunning():
             return
         self._stop_requested.emit()
+        if self._thread.wait(wait_ms):
+            return
+        # A request is hanging on a dead network: closing the connection pool from here
+        # makes its socket read fail at once, so the thread can finish.
+        log.warning("sync thread busy after %d ms; aborting its request", wait_ms)
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.abort()
         if not self._thread.wait(wait_ms):
-            log.warning("sync thread did not stop within %d ms", wait_ms)
-
-    def sync_now(self) -> None:
-        """Run a round at once (e.g. right after a disposition was saved)."""
-        self._sync_requested.emit()
-
-    def login(self, server_url: str, username: str, password: str) -> None:
-        self._login_requested.emit(server_url, username, password)
-
-    def logout(self) -> None:
-        self._logout_requested.emit()
-
-    def set_presence(self, state: str, reason: str | None = None, call_id: str | None = None,
-                     lead_id: str | None = None) -> None:
-        self._presence_requested.emit(state, reason, call_id, lead_id)
-
-    def request_monitor_grant(self, agent_id: str, mode: str) -> None:
-        self._grant_requested.emit(agent_id, mode)
+            log.error("sync thread did not stop")
 
     # -- sync thread --------------------------------------------------------
 
@@ -252,6 +241,11 @@ class SyncService(QObject):
 
     @Slot(str, str, str)
     def _on_login(self, server_url: str, username: str, password: str) -> None:
+        try:
+            self.store.check_switch(username, server_url)
+        except IdentityConflict as exc:
+            self.login_finished.emit(False, str(exc))
+            return
         self._connect(server_url, username)
         assert self._client is not None
         try:
@@ -259,7 +253,12 @@ class SyncService(QObject):
         except SyncError as exc:
             self.login_finished.emit(False, str(exc))
             return
-        self.store.save_identity(identity.to_json(), server_url)
+        try:
+            self.store.save_identity(identity.to_json(), server_url)
+        except IdentityConflict as exc:
+            self._engine = None  # never push someone else's events under this session
+            self.login_finished.emit(False, str(exc))
+            return
         self.identity = identity
         self.failures = 0
         self._set_online(True)
@@ -327,6 +326,86 @@ class SyncService(QObject):
             self.moveToThread(app.thread())
         self.stopped.emit()
         self._thread.quit()
+
+
+_PUBLIC_SIGNALS = (
+    "online_changed", "pending_count_changed", "sync_failed", "rejected_events_changed", "changes_applied",
+    "round_finished", "login_finished", "identity_changed", "auth_required", "grant_ready", "grant_failed",
+    "stopped",
+)
+
+
+class SyncService(QObject):
+    """What the app talks to. Create it on the GUI thread.
+
+    Its signals are emitted on the thread that created it (the worker's signals are
+    relayed through queued connections), so the app may connect plain functions and
+    lambdas that touch widgets; PySide6 would otherwise run those on the emitting
+    (sync) thread.
+    """
+
+    online_changed = Signal(bool)
+    pending_count_changed = Signal(int)
+    sync_failed = Signal(str)
+    rejected_events_changed = Signal(list)  # [RejectedEvent]
+    changes_applied = Signal(object)  # ChangeSummary
+    round_finished = Signal(object)  # RoundResult
+    login_finished = Signal(bool, str)  # ok, display name or the reason
+    identity_changed = Signal(object)  # Identity | None
+    auth_required = Signal(str)  # the saved session is gone: ask for the password
+    grant_ready = Signal(object)  # sync.client.Grant
+    grant_failed = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, cache_handle, **kwargs) -> None:
+        super().__init__()
+        self._worker = _SyncWorker(cache_handle, **kwargs)
+        self._thread = self._worker._thread
+        self.store = self._worker.store
+        for name in _PUBLIC_SIGNALS:
+            getattr(self._worker, name).connect(getattr(self, name))
+        self.identity_changed.connect(self._remember_identity)
+        self.online_changed.connect(self._remember_online)
+        self.identity: Identity | None = None
+        self.online: bool | None = None
+
+    @Slot(object)
+    def _remember_identity(self, identity) -> None:
+        self.identity = identity
+
+    @Slot(bool)
+    def _remember_online(self, online: bool) -> None:
+        self.online = online
+
+    @property
+    def worker_thread(self) -> QThread:
+        return self._thread
+
+    # -- public API (any thread) -------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, wait_ms: int = 5000) -> None:
+        """Stop timers and the thread; a request hanging on a dead network is aborted."""
+        self._worker.shutdown(wait_ms)
+
+    def sync_now(self) -> None:
+        """Run a round at once (e.g. right after a disposition was saved)."""
+        self._worker._sync_requested.emit()
+
+    def login(self, server_url: str, username: str, password: str) -> None:
+        self._worker._login_requested.emit(server_url, username, password)
+
+    def logout(self) -> None:
+        self._worker._logout_requested.emit()
+
+    def set_presence(self, state: str, reason: str | None = None, call_id: str | None = None,
+                     lead_id: str | None = None) -> None:
+        self._worker._presence_requested.emit(state, reason, call_id, lead_id)
+
+    def request_monitor_grant(self, agent_id: str, mode: str) -> None:
+        self._worker._grant_requested.emit(agent_id, mode)
 
 
 __all__ = ["ChangeSummary", "SyncService", "backoff_delay"]

@@ -199,6 +199,10 @@ class MainWindow(QMainWindow):
         lead_id = self.model.lead_id(indexes[0].row()) if indexes else None
         self._show_lead(lead_id)
 
+    def current_lead_id(self) -> str | None:
+        """The lead whose card is shown (the workspace dials it on Ctrl+D)."""
+        return self._current_lead
+
     def _show_lead(self, lead_id: str | None) -> None:
         if lead_id == self._current_lead and lead_id is not None:
             return

@@ -47,6 +47,7 @@ LAST_SYNC_AT = "last_sync_at"
 CLOCK_OFFSET = "server_clock_offset_s"
 MONITOR_PUBLIC_KEY = "monitor_public_key"
 SETTING_PREFIX = "setting:"
+LAST_USER = "last_username"  # survives logout: who owns what is in this cache
 
 _IN_CHUNK = 500
 _CACHE_KIB = 64 * 1024  # page cache of the sync connection while applying a page  # SQLite's variable limit is generous, but big IN lists plan badly
@@ -58,6 +59,10 @@ class CacheHandleLike(Protocol):
     def session(self) -> Any: ...
 
     def write(self) -> Any: ...
+
+
+class IdentityConflict(RuntimeError):
+    """Another user's unsent events are in this cache; the message is for the user."""
 
 
 @dataclass(frozen=True)
@@ -198,17 +203,43 @@ class SyncStore:
         raw = self.get_state(IDENTITY)
         return json.loads(raw) if raw else None
 
+    def check_switch(self, username: str, server_url: str) -> None:
+        """Raise IdentityConflict when another user's (or server's) events are still unsent here.
+
+        Called before logging in: pushing them under someone else's session would
+        attribute them to the wrong agent, and dropping them would lose them.
+        """
+        with self.handle.session() as s:
+            if _same_owner(s, username, server_url):
+                return
+            pending = s.scalar(select(func.count()).select_from(m.OutboxEvent)
+                               .where(m.OutboxEvent.status == "pending")) or 0
+            owner = s.scalar(select(m.SyncState.value).where(m.SyncState.key == LAST_USER))
+        if pending and owner is not None:
+            raise IdentityConflict(
+                f"{pending} events recorded by {owner} on this computer have not been sent yet; "
+                f"{owner} must log in once to send them"
+            )
+
     def save_identity(self, identity: dict[str, Any], server_url: str) -> None:
-        """Remember who logged in (never a secret) so the next start works offline."""
+        """Remember who logged in (never a secret) so the next start works offline.
+
+        A different user or server than last time starts from a clean slate: the
+        previous owner's leads and other server data are removed, the cursor reset.
+        """
+        username = str(identity.get("username") or "")
         with self.handle.write() as s:
-            previous = s.scalar(select(m.SyncState.value).where(m.SyncState.key == IDENTITY))
-            prev_user = json.loads(previous).get("id") if previous else None
-            prev_url = s.scalar(select(m.SyncState.value).where(m.SyncState.key == SERVER_URL))
-            if (prev_user, prev_url) != (identity.get("id"), server_url):
-                # Another user or server: its cursor means nothing for us.
+            if not _same_owner(s, username, server_url):
+                if s.scalar(select(m.SyncState.value).where(m.SyncState.key == LAST_USER)) is not None:
+                    pending = s.scalar(select(func.count()).select_from(m.OutboxEvent)
+                                       .where(m.OutboxEvent.status == "pending")) or 0
+                    if pending:
+                        raise IdentityConflict(f"{pending} events of the previous user are not sent yet")
+                    _clear_server_data(s)
                 _put_state(s, CURSOR, None)
             _put_state(s, IDENTITY, json.dumps(identity, ensure_ascii=False))
             _put_state(s, SERVER_URL, server_url)
+            _put_state(s, LAST_USER, username)
 
     def forget_identity(self) -> None:
         with self.handle.write() as s:
@@ -366,6 +397,23 @@ class SyncStore:
         return [RejectedEvent(r.id, r.type, r.lead_id, r.occurred_at, r.reject_reason or "") for r in rows]
 
 
+def _same_owner(s: Session, username: str, server_url: str) -> bool:
+    last = s.scalar(select(m.SyncState.value).where(m.SyncState.key == LAST_USER))
+    url = s.scalar(select(m.SyncState.value).where(m.SyncState.key == SERVER_URL))
+    return last == username and url == server_url
+
+
+def _clear_server_data(s: Session) -> None:
+    """Remove what the previous owner pulled (customer data first of all)."""
+    lead_ids = list(s.scalars(select(m.Lead.id)))
+    _Leads().delete(s, lead_ids)
+    for model in (m.Script, m.DispositionCode, m.Campaign, m.Target):
+        s.execute(delete(model))
+    s.execute(delete(m.DoNotCall).where(m.DoNotCall.source == "server"))
+    s.execute(delete(m.SyncState).where(m.SyncState.key.startswith(SETTING_PREFIX)))
+    s.execute(delete(m.SyncState).where(m.SyncState.key == MONITOR_PUBLIC_KEY))
+
+
 def _put_state(s: Session, key: str, value: str | None) -> None:
     if value is None:
         s.execute(delete(m.SyncState).where(m.SyncState.key == key))
@@ -477,6 +525,11 @@ _LEAD_UPDATE_COLS = (
 
 def _db_datetime(value: Any) -> str | None:
     """ISO from the server → the text SQLAlchemy's SQLite DateTime stores ("YYYY-MM-DD HH:MM:SS.ffffff")."""
+    if value is None:
+        return None
+    if type(value) is str and len(value) == 24 and value[10] == "T" and value[23] == "Z" and value[19] == ".":
+        # The server's own format ("2026-11-25T08:00:00.123Z"): no parsing needed.
+        return f"{value[:10]} {value[11:23]}000"
     parsed = parse_datetime(value)
     return None if parsed is None else parsed.isoformat(" ", "microseconds")
 
@@ -536,8 +589,10 @@ def prepare_leads(changes: Sequence[Any]) -> PreparedLeads:
             number = str(p.get("number") or "") if isinstance(p, dict) else str(p)
             if not number:
                 continue
-            digits = "".join(ch for ch in number if ch.isdigit())
-            phones.append((c.id, number[:20], digits[-4:], _s(p.get("label") if isinstance(p, dict) else "", 30), pos))
+            tail = number[-4:]
+            if not tail.isdigit():
+                tail = "".join(ch for ch in number if ch.isdigit())[-4:]
+            phones.append((c.id, number[:20], tail, _s(p.get("label") if isinstance(p, dict) else "", 30), pos))
     return PreparedLeads(rows, phones, frozenset(campaigns))
 
 

@@ -34,6 +34,8 @@ def attach_workspace(app: Any) -> Any:
 def _attach_now(app: Any) -> Any:
     if getattr(app, "workspace", None) is not None:
         return app.workspace
+    if getattr(app, "_closing", False):
+        return None  # the cache finished opening after the app began shutting down
     from app.workspace.runtime import WorkspaceRuntime
     from ui.workspace.wiring import WorkspaceUi
 
@@ -48,6 +50,11 @@ def _attach_now(app: Any) -> Any:
     else:
         app.shuttingDown.connect(runtime.stop)
     app.workspace = ui
+    # tel:/sip: links and a second `seatmate dial …` go through the same gate as every dial.
+    app.window.dialRequested.connect(runtime.controller.dial_number)
+    if runtime.options.get("start_minimised"):
+        # The tray icon stays; an incoming call or a callback reminder brings the window back.
+        app.window.showMinimized()
     if not demo:
         _attach_sync(app, runtime, ui)
     else:

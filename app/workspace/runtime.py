@@ -33,6 +33,8 @@ from app.workspace.wrapup import DraftStore, WrapupService
 log = logging.getLogger(__name__)
 
 DEMO_WINDOW_TIME = (10, 30)
+_RUNNING: set = set()  # runtimes whose softphone may be running (one per process)
+_RUNNING_LOCK = threading.Lock()
 
 
 def workspace_settings(settings: Any) -> dict:
@@ -49,6 +51,9 @@ def workspace_settings(settings: Any) -> dict:
         "crm_url": block.get("crm_url", ""),
         "demo_behaviour": block.get("demo_behaviour", "bydigit"),
         "demo_answer_delay_s": float(block.get("demo_answer_delay_s", 1.5)),
+        # "qt": the headset through Qt Multimedia; "tone": no sound device (tests, CI, kiosks);
+        # "auto": qt, except on the offscreen platform (nobody is there to listen).
+        "audio_backend": block.get("audio_backend", "auto"),
     }
 
 
@@ -77,7 +82,6 @@ class WorkspaceRuntime(QObject):
         self.callbacks = CallbackMonitor(self.store.due_callbacks)
         self.phone = phone
         self.demo_process: Any = None
-        self._own_engine = False
         self.controller = WorkspaceController(self.store, phone, self.agent, self.wrapup, self.power,
                                               gate=self.gate, callbacks=self.callbacks,
                                               timezone=self.options["timezone"])
@@ -85,6 +89,8 @@ class WorkspaceRuntime(QObject):
                                  if self.options["dial_mode"] in ("preview", "power") else DialMode.PREVIEW)
         self._phone_started.connect(self._on_phone_started, Qt.ConnectionType.QueuedConnection)
         self._starter: threading.Thread | None = None
+        self._audio_engine: Any = None
+        self._engine: Any = None
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, start_phone: bool = True) -> None:
@@ -94,6 +100,7 @@ class WorkspaceRuntime(QObject):
         self.callbacks.start()
         self.controller.refresh_kpis()
         if start_phone and self.phone is None:
+            self._audio_engine = self._make_audio_engine()  # a QObject: made on the GUI thread
             self._starter = threading.Thread(target=self._start_phone, name="phone-start", daemon=True)
             self._starter.start()
 
@@ -105,6 +112,14 @@ class WorkspaceRuntime(QObject):
         return self.phone is not None
 
     def _start_phone(self) -> None:
+        # pjsua2 allows one Endpoint per process and aborts on a second: a softphone left
+        # running by a workspace that was never stopped is stopped first.
+        with _RUNNING_LOCK:
+            for other in list(_RUNNING):
+                if other is not self:
+                    log.warning("stopping a softphone left running by an earlier workspace")
+                    other._stop_engine()
+            _RUNNING.add(self)
         try:
             from softphone.engine import EngineConfig, SipEngine
 
@@ -115,6 +130,9 @@ class WorkspaceRuntime(QObject):
             engine.start(EngineConfig(bind_address=bind, public_address="127.0.0.1" if self.demo else "",
                                       no_answer_timeout_s=30.0 if self.demo else 45.0),
                          account, audio, disposition_codes=None)
+            # Kept here at once: stop() must find it even if the "started" signal is still queued
+            # (pjsua2 allows one Endpoint per process; a leftover would abort the next start).
+            self._engine = engine
             emit(self._phone_started, engine, "")
         except Exception as exc:
             log.exception("the softphone did not start")
@@ -146,11 +164,28 @@ class WorkspaceRuntime(QObject):
                                password=password, transport=sip.get("transport", "udp"),
                                registrar=str(sip.get("registrar", ""))), audio
 
+    def _make_audio_engine(self) -> Any:
+        backend = self.options["audio_backend"]
+        if backend == "auto":
+            from PySide6.QtGui import QGuiApplication
+
+            backend = "tone" if QGuiApplication.platformName() == "offscreen" else "qt"
+        if backend != "qt":
+            return None
+        try:
+            from softphone.audio.qt_bridge import AudioEngine
+
+            return AudioEngine(parent=None)
+        except Exception:
+            log.exception("the Qt audio bridge is not available; calls will have no sound device")
+            return None
+
     def _audio_factory(self) -> Any:
+        if self._audio_engine is not None:
+            return self._audio_engine.agent_audio_factory()
         from softphone.tone_audio import ToneAudio
 
-        # The Qt Multimedia bridge belongs to the softphone service; headless (tests, CI,
-        # no sound card) the engine gets a tone source and a silent speaker.
+        # Headless (tests, CI, no sound card): a silent microphone and a discarding speaker.
         return ToneAudio.factory(0)
 
     def _on_phone_started(self, engine: Any, error: str) -> None:
@@ -173,14 +208,26 @@ class WorkspaceRuntime(QObject):
         self.controller.shutdown()
         if self._starter is not None:
             self._starter.join(20)
-        if self._own_engine and self.phone is not None:
-            try:
-                self.phone.stop()
-            except Exception:
-                log.exception("stopping the softphone failed")
+        self._stop_engine()
         if self.demo_process is not None:
             self.demo_process.stop()
             self.demo_process = None
+        if self._audio_engine is not None:
+            try:
+                self._audio_engine.close()
+            except Exception:
+                log.exception("closing the audio engine failed")
+            self._audio_engine = None
+
+    def _stop_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
+        if engine is not None:
+            try:
+                engine.stop()
+            except Exception:
+                log.exception("stopping the softphone failed")
 
     # -- helpers for the window -------------------------------------------------------
     def store_pending(self) -> int:

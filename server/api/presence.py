@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import threading
 import time
@@ -58,21 +59,24 @@ _recent_lock = threading.Lock()
 
 
 @router.post("", response_model=PresenceAck)
-def post_presence(body: PresenceIn, p: Caller, ctx: Ctx) -> dict[str, Any]:
+async def post_presence(body: PresenceIn, p: Caller, ctx: Ctx) -> dict[str, Any]:
+    # async with a cache in front: the common heartbeat (same state, recently
+    # written by this worker) is answered on the event loop with no DB access.
     now = utcnow()
     key = (body.state, body.reason, body.call_id, body.lead_id)
     mono = time.monotonic()
     hit = _recent.get(p.user_id)
     if hit and hit[0] == key and mono - hit[1] < presence.TOUCH_AFTER.total_seconds():
         return {"state": body.state, "server_time": iso(now)}
-    with ctx.reader() as s:
+
+    def write(s) -> dt.datetime:
         row = s.get(Presence, p.user_id)
-        write = presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now)
-        confirmed = row.last_seen if row is not None and not write else None
-    if write:
-        run_write(ctx, lambda s: presence.record(s, p.user_id, p.team_id, body.state, body.reason,
-                                                 body.call_id, body.lead_id))
-        confirmed = now
+        if not presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now):
+            return row.last_seen
+        presence.record(s, p.user_id, p.team_id, body.state, body.reason, body.call_id, body.lead_id)
+        return now
+
+    confirmed = await run_in_threadpool(run_write, ctx, write)
     with _recent_lock:
         if len(_recent) > 200_000:
             _recent.clear()

@@ -65,7 +65,7 @@ SOURCE_BUFFER_MS = 80  # larger device chunks = fewer wake-ups; the pump drains 
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
-RING_HIGH_MS, RING_LOW_MS, TRIM_AFTER_S = 60, 20, 0.5
+RING_HIGH_MS, RING_LOW_MS, TRIM_AFTER_S = 100, 40, 2.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class _Shared:
         ms = self.frame_len // pcm.FRAME_MS  # bytes per millisecond
         self.ms = ms
         self.speaker = FrameRing(capacity=160 * ms, prime=40 * ms)
-        self.mic = FrameRing(capacity=100 * ms, prime=40 * ms)
+        self.mic = FrameRing(capacity=120 * ms, prime=60 * ms)
         self.mic_requested_at = 0.0
         self.speaker_underruns = 0
         self.device_switches = 0
@@ -178,6 +178,8 @@ class _Stream:
         self.idle_since: float | None = None
         self.high_since: float | None = None
         self.failed = False
+        self.started = False  # the device has begun playing (sinks)
+        self.buffer_size = qobj.bufferSize() if isinstance(qobj, QAudioSink) else 0
 
     def close(self) -> None:
         self.qobj.stop()
@@ -403,13 +405,7 @@ class _AudioWorker(QObject):
     # QAudioSink.stateChanged (its QAudio::State argument fails to convert).
     def _check_sink(self, sink: _Stream) -> None:
         state, error = sink.qobj.state(), sink.qobj.error()
-        if state == QAudio.State.IdleState and error == QAudio.Error.UnderrunError:
-            # Starved. Count it only if the call keeps sending (see _on_pump): at the end
-            # of a call every sink runs dry and that is not a glitch.
-            if sink.idle_since is None:
-                sink.idle_since = time.monotonic()
-                sink.primed = False
-        elif state == QAudio.State.StoppedState and error != QAudio.Error.NoError and not sink.failed:
+        if state == QAudio.State.StoppedState and error != QAudio.Error.NoError and not sink.failed:
             sink.failed = True
             log.warning("speaker %r failed (%s); choosing another", sink.name, error)
             QTimer.singleShot(0, self._follow_preferences_or_reopen_sink)
@@ -453,38 +449,54 @@ class _AudioWorker(QObject):
                 self._check_source(self._source)
             self._pump_mic()
         if sink is not None and sink.io is not None:
-            self._check_sink(sink)
-            ring = self._s.speaker
-            if sink.idle_since is not None and ring.last_write > sink.idle_since + 0.001:
-                # The sink starved while the call was still sending audio: a real underrun.
-                self._s.speaker_underruns += 1
-                sink.idle_since = None
-            if not sink.primed and ring.available() >= ring.prime:
-                sink.primed = True
-            if sink.primed:
-                free = sink.qobj.bytesFree()
-                free -= free % 2
-                if free > 0:
-                    data = ring.read_upto(free)
-                    if data:
-                        written = sink.io.write(QByteArray(data))
-                        if 0 <= written < len(data):  # the device took less: keep the rest, in order
-                            ring.unread(data[written:])
-                        self._spk_acc.append(data)
-                if sink.qobj.processedUSecs() == 0:
-                    # The device has not started playing yet (PulseAudio needs up to ~0.5 s):
-                    # keep only the jitter reserve; this is start-up, not a glitch.
-                    ring.trim_to(ring.prime, count=False)
-                elif ring.available() > RING_HIGH_MS * self._s.ms:
-                    now = time.monotonic()
-                    if sink.high_since is None:
-                        sink.high_since = now
-                    elif now - sink.high_since > TRIM_AFTER_S:
-                        ring.trim_to(RING_LOW_MS * self._s.ms)
-                        sink.high_since = None
-                else:
-                    sink.high_since = None
+            self._pump_speaker(sink)
         self._pump_ringer()
+
+    def _pump_speaker(self, sink: _Stream) -> None:
+        """Top the device buffer up from the ring. Every Qt call costs ~5-20 µs from
+        Python, so per 20 ms this makes two (bytesFree, write); starvation is read
+        from bytesFree (an empty device buffer) and the stream state only every 100 ms."""
+        ring = self._s.speaker
+        now = time.monotonic()
+        if self._pump_count % 5 == 0:
+            self._check_sink(sink)
+        if sink.idle_since is not None and ring.last_write > sink.idle_since + 0.001:
+            # The device starved while the call kept sending audio: a real underrun
+            # (at the end of a call every device runs dry, and that is not one).
+            self._s.speaker_underruns += 1
+            sink.idle_since = None
+        if not sink.primed:
+            if ring.available() < ring.prime:
+                return
+            sink.primed = True
+        free = sink.qobj.bytesFree()
+        if free >= sink.buffer_size and sink.started and sink.idle_since is None:
+            sink.idle_since = now  # nothing left to play: starved since the last pump
+            sink.primed = ring.available() >= ring.prime
+            if not sink.primed:
+                return
+        free -= free % 2
+        data = ring.read_upto(free) if free > 0 else b""
+        if data:
+            written = sink.io.write(QByteArray(data))
+            if 0 <= written < len(data):  # the device took less: keep the rest, in order
+                ring.unread(data[written:])
+            self._spk_acc.append(data)
+        if not sink.started:
+            if sink.qobj.processedUSecs() == 0:
+                # The device has not started playing yet (PulseAudio needs up to ~0.5 s):
+                # keep only the jitter reserve; this is start-up, not a glitch.
+                ring.trim_to(ring.prime, count=False)
+                return
+            sink.started = True
+        if ring.available() > RING_HIGH_MS * self._s.ms:
+            if sink.high_since is None:
+                sink.high_since = now
+            elif now - sink.high_since > TRIM_AFTER_S:
+                ring.trim_to(RING_LOW_MS * self._s.ms)
+                sink.high_since = None
+        else:
+            sink.high_since = None
 
     @Slot()
     def _on_housekeeping(self) -> None:

@@ -23,6 +23,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import resource
 import shutil
 import statistics
 import tempfile
@@ -168,7 +169,31 @@ def _client_process(ids: list[int], url: str, t0_wall: float, duration: float, s
         await asyncio.gather(*(_agent(i, url, t_start, duration, sync_s, presence_s, lat, errors, sem) for i in ids))
         return lat, errors
 
-    out.put(asyncio.run(main()))
+    lat, errors = asyncio.run(main())
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    errors["_client_cpu_s"] = ru.ru_utime + ru.ru_stime  # reported, not an error
+    out.put((lat, errors))
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + sys) of a process and its children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # ppid
+            pids.append(int(path.parent.name))
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def pct(values: list[float], p: float) -> float:
@@ -196,7 +221,8 @@ def run_backend(backend: str, args, pg) -> dict:
     seed(db_url, args.agents)
     print(f"[{backend}] seeded {args.agents} agents, {args.agents * LEADS_EACH} leads in {time.monotonic() - t:.1f} s",
           flush=True)
-    srv = start_server(db_url, tmp / "data", workers=args.workers, demo=False)
+    workers = args.workers or (1 if backend == "sqlite" else 2)
+    srv = start_server(db_url, tmp / "data", workers=workers, demo=False)
     try:
         # Logins take a few seconds for 500 agents; the window starts after them.
         login_time = max(5.0, args.agents / 40)
@@ -209,6 +235,8 @@ def run_backend(backend: str, args, pg) -> dict:
                                    args.presence_interval, q)) for k in range(args.client_procs)]
         for p in procs:
             p.start()
+        time.sleep(max(0.0, t0_wall - time.time()))
+        cpu0 = _tree_cpu_s(srv.proc.pid)
         lat: dict[str, list[float]] = {}
         errors: dict[str, int] = {}
         for _ in procs:
@@ -217,6 +245,8 @@ def run_backend(backend: str, args, pg) -> dict:
                 lat.setdefault(k, []).extend(v)
             for k, v in part_err.items():
                 errors[k] = errors.get(k, 0) + v
+        server_cpu = _tree_cpu_s(srv.proc.pid) - cpu0
+        client_cpu = errors.pop("_client_cpu_s", 0.0)
         for p in procs:
             p.join(timeout=30)
         alive = srv.proc.poll() is None
@@ -226,7 +256,9 @@ def run_backend(backend: str, args, pg) -> dict:
     every = [x for k, v in lat.items() if not k.startswith("server:") for x in v]
     return {"backend": backend, "requests": len(every), "rps": len(every) / args.duration,
             "p50": pct(every, 50), "p99": pct(every, 99), "max": max(every) if every else float("nan"),
-            "errors": sum(errors.values()), "error_kinds": errors, "server_alive": alive,
+            "errors": sum(errors.values()), "error_kinds": errors, "server_alive": alive, "workers": workers,
+            "server_cpu_ms_per_req": server_cpu * 1000 / max(1, len(every)),
+            "client_cpu_ms_per_req": client_cpu * 1000 / max(1, len(every)),
             "by_kind": {k: {"n": len(v), "p50": pct(v, 50), "p99": pct(v, 99), "mean": statistics.fmean(v)}
                         for k, v in sorted(lat.items())}}
 
@@ -237,7 +269,9 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="measured seconds per backend")
     ap.add_argument("--sync-interval", type=float, default=30.0)
     ap.add_argument("--presence-interval", type=float, default=5.0)
-    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (2 cores: 2)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="uvicorn worker processes; default: 1 on SQLite (one writer at a time: a second "
+                         "process only adds lock hand-offs), 2 on PostgreSQL (2 cores)")
     ap.add_argument("--client-procs", type=int, default=2)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--quick", action="store_true", help="200 agents for 15 s")
@@ -254,8 +288,10 @@ def main() -> int:
         if pg:
             pg.stop()
     print()
+    worker_note = ", ".join(f"{r['backend']} {r['workers']}" for r in results)
     print(f"Server load: {args.agents} agents, sync every {args.sync_interval:g} s, presence every "
-          f"{args.presence_interval:g} s, {args.duration:g} s measured, {args.workers} workers")
+          f"{args.presence_interval:g} s, {args.duration:g} s measured; "
+          f"uvicorn workers: {worker_note}")
     print(f"{'backend':<11}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}  target")
     metrics = []
     for r in results:
@@ -263,7 +299,9 @@ def main() -> int:
         print(f"{r['backend']:<11}{r['requests']:>9}{r['rps']:>8.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}"
               f"{r['errors']:>8}  {'met' if ok else 'MISSED'} (p99 ≤ 200 ms, 0 errors)")
         for kind, k in r["by_kind"].items():
-            print(f"  {kind:<9}{k['n']:>9}{'':>8}{k['p50']:>9.1f}{k['p99']:>9.1f}")
+            print(f"  {kind:<16}{k['n']:>9}{'':>8}{k['p50']:>9.1f}{k['p99']:>9.1f}")
+        print(f"  CPU per request: server {r['server_cpu_ms_per_req']:.2f} ms (measured window), "
+              f"clients {r['client_cpu_ms_per_req']:.2f} ms (incl. logins)")
         if r["error_kinds"]:
             print(f"  errors: {r['error_kinds']}")
         b = r["backend"]

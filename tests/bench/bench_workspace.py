@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy2(source / name, data / name)
         (data / "config").mkdir()
         (data / "config" / "settings.json").write_text(json.dumps({"workspace": {
-            "demo_behaviour": "answer", "demo_answer_delay_s": 0.2, "power_countdown_s": 0}}), encoding="utf-8")
+            "demo_behaviour": "answer", "demo_answer_delay_s": 0.2, "power_countdown_s": 0,
+            "audio_backend": "tone"}}), encoding="utf-8")
         rows = run(data, args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QCoreApplication
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import seed_demo
+from ws_seed import seed_demo
 
 from app.cache.db import open_cache
 from app.cache.repository import Repository

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         settings_dir = Path(tmp) / "config"
         settings_dir.mkdir(parents=True)
         (settings_dir / "settings.json").write_text(
-            '{"workspace": {"demo_behaviour": "answer", "demo_answer_delay_s": 0.5, "agent_name": "王芳",'
+            '{"workspace": {"demo_behaviour": "answer", "demo_answer_delay_s": 0.5, "agent_name": "王芳", "audio_backend": "tone",'
             ' "power_countdown_s": 5}}', encoding="utf-8")
         app = Application(argparse.Namespace(data_dir=tmp, number=None, lang="zh_CN", command=None))
         assert app.start() is None

@@ -45,3 +45,42 @@ def test_sigkill_during_wrapup_then_restart_brings_the_draft_back(tmp_path, qapp
     assert con.execute("select code, note from dispositions where call_id=?", (call_id,)).fetchall() == [
         ("INSURED_ELSEWHERE", "客户说已在人保投保")]
     con.close()
+
+
+def test_restart_after_a_crash_before_the_call_record_reopens_wrapup(tmp_path, qapp) -> None:
+    """The app died between hang-up and writing the call record: the draft has the facts."""
+    import datetime as dt
+    import uuid
+
+    from ws_seed import seed_demo
+
+    from app.cache.repository import Repository
+    from app.workspace.agent_state import AgentState, AgentStateMachine
+    from app.workspace.controller import WorkspaceController
+    from app.workspace.dialing import PowerDialer
+    from app.workspace.store import CallStart
+    from app.workspace.wrapup import CallOutcome
+
+    handle = open_cache(tmp_path / "cache.sqlite3")
+    seed_demo(Repository(handle))
+    store = WorkspaceStore(handle)
+    lead_id = store.candidates(dt.datetime.now(dt.timezone.utc))[0].lead_id
+    phone_id = store.lead_brief(lead_id).phone_ids[0]
+    call_id = uuid.uuid4().hex
+    store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", dt.datetime.now(dt.timezone.utc)),
+                              store.number_for_dial(phone_id))
+    drafts = DraftStore(tmp_path / "wrapup-draft.json")
+    WrapupService(drafts, store.save_disposition, store.codes_for_lead).begin(
+        CallOutcome(call_id, lead_id, phone_id, "out", True, 200, 42))
+    # "Restart": new services on the same files.
+    agent = AgentStateMachine()
+    wrapup = WrapupService(drafts, store.save_disposition, store.codes_for_lead)
+    ctl = WorkspaceController(store, None, agent, wrapup, PowerDialer())
+    ctl.restore()
+    assert agent.state is AgentState.WRAP_UP and wrapup.blocking
+    assert not ctl.dial_next()  # nothing dials before the wrap-up is saved
+    con = sqlite3.connect(tmp_path / "cache.sqlite3")
+    assert con.execute("select talk_seconds, answered_at is not null from call_records where id=?",
+                       (call_id,)).fetchone() == (42, 1)
+    con.close()
+    handle.close()

@@ -21,7 +21,7 @@ def workspace(qtbot, cache, tmp_path, qapp):
 
     handle, repo, _cid = cache
     settings = Settings()
-    settings.extra = {"workspace": {"demo_behaviour": "answer", "demo_answer_delay_s": 0.3,
+    settings.extra = {"workspace": {"demo_behaviour": "answer", "demo_answer_delay_s": 0.3, "audio_backend": "tone",
                                     "power_countdown_s": 1, "agent_name": "小王"}}
     leads = LeadService(repo)
     window = MainWindow(leads)
@@ -51,6 +51,11 @@ def test_keyboard_only_loop(qtbot, workspace) -> None:
     window, runtime, ui = workspace
     ctl = runtime.controller
     assert window.isActiveWindow()
+    press(qtbot, window, Qt.Key.Key_F1)  # the help overlay lists the shortcuts
+    assert ui.help.isVisible()
+    qtbot.keyClick(ui.help, Qt.Key.Key_Escape)
+    assert not ui.help.isVisible()
+    window.activateWindow()
     press(qtbot, window, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: ctl.active is not None and ctl.active.answered_at is not None, timeout=10_000)
     assert runtime.agent.state is AgentState.ON_CALL
@@ -116,3 +121,21 @@ def test_pinyin_search_then_dial_the_found_lead(qtbot, workspace) -> None:
 def ui_current(window):
     getter = getattr(window, "current_lead_id", None)
     return getter() if callable(getter) else window._current_lead
+
+
+def test_inbound_call_rings_is_answered_with_f6_and_wrapped_up(qtbot, workspace) -> None:
+    window, runtime, ui = workspace
+    ctl = runtime.controller
+    rang = []
+    ctl.incoming.connect(rang.append)
+    runtime.demo_process.command("call_agent")  # the customer calls back
+    qtbot.waitUntil(lambda: bool(rang), timeout=10_000)
+    assert "F6" in ui.strip.notice.text()
+    window.activateWindow()
+    press(qtbot, window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: ctl.active is not None and ctl.active.direction == "in", timeout=10_000)
+    assert runtime.agent.state is AgentState.ON_CALL
+    qtbot.wait(500)
+    press(qtbot, window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: ui.wrapup.isVisible(), timeout=10_000)
+    assert runtime.wrapup.draft.direction == "in" and runtime.wrapup.draft.answered

@@ -163,3 +163,29 @@ def test_agent_state_machine_and_pending_pause(qapp) -> None:
     assert sm.status.presence_payload() == {"state": "paused", "reason": "用餐"}
     sm.resume()
     assert seen[-1] is AgentState.READY and sm.can_dial()
+
+
+def test_callback_reminder_fires_once_when_due_and_counts_overdue(store, tmp_path, qapp) -> None:
+    from app.workspace.callbacks import CallbackMonitor
+
+    lead_id, phone_id = first_lead(store)
+    svc = make_service(store, tmp_path)
+    svc.begin(place_call(store, lead_id, phone_id, answered=True, sip=200, talk=30))
+    svc.set_code("CALLBACK")
+    due = dt.datetime.now(UTC) + dt.timedelta(minutes=30)
+    svc.set_callback(due)
+    assert svc.save() is not None
+    now = [dt.datetime.now(UTC)]
+    monitor = CallbackMonitor(store.due_callbacks, clock=lambda: now[0])
+    reminders, counts = [], []
+    monitor.reminder.connect(reminders.append)
+    monitor.counts_changed.connect(lambda d, o: counts.append((d, o)))
+    monitor.check()
+    assert reminders == [] and counts[-1] == (0, 0)
+    now[0] = due + dt.timedelta(minutes=1)
+    monitor.check()
+    monitor.check()
+    assert [r.lead_id for r in reminders] == [lead_id] and counts[-1] == (1, 0)
+    now[0] = due + dt.timedelta(hours=1)
+    monitor.check()
+    assert len(reminders) == 1 and counts[-1] == (0, 1)

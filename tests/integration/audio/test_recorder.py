@@ -81,5 +81,5 @@ def test_ring_buffer_counts_underruns_and_overruns() -> None:
     assert ring.read(30) is None and ring.underruns == 1  # starved once primed
     ring.write(bytes(120))
     assert ring.available() == 100 and ring.overruns == 1  # the oldest audio was dropped
-    ring.write(b"\x01")  # an odd chunk never splits a sample when trimming
-    assert ring.available() % 2 == 0
+    ring.write(b"\x01")  # trimming drops whole samples (an even count), never half of one
+    assert (100 + 1 - ring.available()) % 2 == 0

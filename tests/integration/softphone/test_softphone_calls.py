@@ -294,7 +294,7 @@ def test_qt_signals_arrive_on_the_gui_thread(agent: Agent, qtbot) -> None:
 
     receiver = Receiver()
     agent.engine.registration_changed.connect(receiver.on_reg)
-    with qtbot.waitSignal(agent.engine.registration_changed, timeout=15,
+    with qtbot.waitSignal(agent.engine.registration_changed, timeout=15_000,
                           check_params_cb=lambda info: info.registered) as blocker:
         agent.start()
     assert blocker.args[0].code == 200

@@ -31,6 +31,9 @@ def test_login_once_sync_now_offline_and_back(qtbot, tmp_path, server, keyring_s
     online: list[bool] = []
     pending: list[int] = []
     svc.online_changed.connect(online.append)
+    threads: list = []
+    # A plain lambda, as the app's status bar wiring uses: it must run on the GUI thread.
+    svc.pending_count_changed.connect(lambda _n: threads.append(QThread.currentThread()))
     svc.pending_count_changed.connect(pending.append)
     try:
         svc.start()
@@ -39,7 +42,8 @@ def test_login_once_sync_now_offline_and_back(qtbot, tmp_path, server, keyring_s
             svc.login(proxy.url, "liuyang", PASSWORD)
         assert login.args == [True, "刘洋"]
         assert applied.args[0].upserted["lead"] == 20
-        assert svc.thread() is not QThread.currentThread()  # the work ran on the sync thread
+        assert svc.worker_thread is not QThread.currentThread()  # the work runs on the sync thread
+        assert svc.thread() is QThread.currentThread()  # its signals arrive on ours (the GUI's)
         lead_id = sorted(Repository(handle).search_lead_ids(""))[0]
 
         # A disposition while the server is unreachable: offline, counted as pending.
@@ -54,6 +58,7 @@ def test_login_once_sync_now_offline_and_back(qtbot, tmp_path, server, keyring_s
         # The network comes back: backoff retries find it, the outbox drains, we are online.
         cut.on = False
         qtbot.waitUntil(lambda: online[-1] is True and pending[-1] == 0, timeout=15000)
+        assert threads and all(th is QThread.currentThread() for th in threads)
     finally:
         svc.stop()
 
@@ -78,3 +83,34 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert 1.0 <= delays[0] <= 2.0 and 4.0 <= delays[2] <= 8.0
     assert all(30.0 <= d <= 60.0 for d in delays[5:])
     assert len({round(backoff_delay(3, 2.0, 60.0, rng), 6) for _ in range(20)}) > 1  # jittered
+
+
+class _Stall(Plan):
+    on = False
+
+    def choose(self, method, path):
+        return Fault("stall") if self.on and path.endswith("/sync/pull") else None
+
+
+def test_stop_does_not_hang_on_a_dead_network(qtbot, tmp_path, server, keyring_service):
+    import time
+
+    stall = _Stall()
+    proxy = FaultProxy(server.port, stall, stall_s=30).start()
+    handle = open_cache(tmp_path / "cache.sqlite3")
+    svc = SyncService(handle, timeout_s=20.0, presence=False)
+    try:
+        svc.start()
+        with qtbot.waitSignal(svc.login_finished, timeout=15000):
+            svc.login(proxy.url, "lina", PASSWORD)
+        qtbot.waitSignal(svc.round_finished, timeout=15000).wait()
+        stall.on = True
+        svc.sync_now()
+        qtbot.wait(300)  # the pull is now hanging in the proxy
+        t0 = time.monotonic()
+        svc.stop(wait_ms=500)
+        assert svc._thread.isFinished()
+        assert time.monotonic() - t0 < 3
+    finally:
+        proxy.stop()
+        handle.close()

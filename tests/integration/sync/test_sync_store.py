@@ -125,3 +125,25 @@ def test_outbox_settle_and_pending_overlay(tmp_path):
     # Unanswered events stay pending.
     out = store.settle([e4], [])
     assert out.unanswered == 1 and store.pending_count() == 1
+
+
+def test_another_user_cannot_take_over_unsent_events_and_gets_a_clean_cache(tmp_path):
+    import pytest
+
+    from app.cache.sync_store import IdentityConflict
+
+    handle = open_cache(tmp_path / "cache.sqlite3")
+    store = SyncStore(handle)
+    store.save_identity({"id": "u1", "username": "lina"}, "http://srv")
+    store.apply_page(_base_page(), "cur-1")
+    eid = _disposition(handle, "L1", "SALE")
+    store.check_switch("lina", "http://srv")  # the same user: fine
+    with pytest.raises(IdentityConflict, match="lina"):
+        store.check_switch("wangfang", "http://srv")
+    store.settle([eid], [PushResult(eid, "accepted")])
+    store.check_switch("wangfang", "http://srv")
+    store.save_identity({"id": "u2", "username": "wangfang"}, "http://srv")
+    assert store.cursor() is None
+    with handle.session() as s:
+        assert s.scalar(select(func.count()).select_from(m.Lead)) == 0  # lina's customers are gone
+        assert s.scalar(select(func.count()).select_from(m.Campaign)) == 0
