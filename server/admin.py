@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server import changes, security
-from server.leads_import import ParseResult, parse_leads
+from server.leads_import import ImportFileError, ParseResult, parse_leads
 from server.models import Campaign, DispositionCode, Lead, Script, Target, Team, User, utcnow
 
 ROLES = ("admin", "tl", "tsr")
@@ -107,6 +107,7 @@ class ImportReport:
     updated: int
     unchanged: int
     errors: list[tuple[int, str]]
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
 
 _LEAD_FIELDS = ("name", "gender", "city", "plate", "vehicle", "policy_expiry", "last_premium", "source",
@@ -138,14 +139,17 @@ def import_rows(s: Session, campaign: Campaign, parsed: ParseResult) -> ImportRe
             continue
         changes.note_lead(s, lead)
     return ImportReport(total=parsed.total, created=created, updated=updated, unchanged=unchanged,
-                        errors=[(e.row, e.message) for e in parsed.errors])
+                        errors=[(e.row, e.message) for e in parsed.errors],
+                        warnings=[(w.row, w.message) for w in parsed.warnings])
 
 
 def import_leads(s: Session, campaign_name: str, path: Path) -> ImportReport:
     campaign = find_campaign(s, campaign_name)
     try:
         parsed = parse_leads(path)
-    except (OSError, ValueError) as exc:
+    except ImportFileError as exc:
+        raise AdminError(str(exc)) from exc
+    except OSError as exc:
         raise AdminError(f"cannot read {path}: {exc}") from exc
     return import_rows(s, campaign, parsed)
 
@@ -230,7 +234,8 @@ def load_codes(s: Session, campaign_name: str, path: Path) -> int:
     return len(seen)
 
 
-def _set_assignee(s: Session, lead: Lead, user: User | None) -> bool:
+def assign_lead(s: Session, lead: Lead, user: User | None) -> bool:
+    """Give one lead to ``user`` (None = unassign); the old audience gets a tombstone."""
     new_user, new_team = (user.id, user.team_id) if user else (None, None)
     if (lead.assigned_to, lead.team_id) == (new_user, new_team):
         return False
@@ -269,7 +274,7 @@ def assign_leads(s: Session, campaign_name: str, *, evenly: bool = False, to: st
     counts = {a.username: 0 for a in agents}
     for i, lead in enumerate(s.execute(q).scalars()):
         agent = agents[i % len(agents)]
-        if _set_assignee(s, lead, agent) or reassign:
+        if assign_lead(s, lead, agent) or reassign:
             counts[agent.username] += 1
     return counts
 

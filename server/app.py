@@ -18,7 +18,7 @@ from server import keys
 from server.api import auth, monitor, presence, recordings, reports, sync
 from server.api.common import ApiError, ServerContext
 from server.config import ServerConfig
-from server.db import is_sqlite, make_engine, make_sessionmakers
+from server.db import is_sqlite, make_engine, make_sessionmakers, start_checkpointer
 from server.security import RevocationCache
 
 log = logging.getLogger("seatmate.server")
@@ -101,7 +101,7 @@ async def _send_error(send, status: int, code: str, detail: str) -> None:
 
 
 def create_app(config: ServerConfig) -> FastAPI:
-    engine = make_engine(config.db_url)
+    engine = make_engine(config.db_url, background_checkpoint=True)
     writer, reader = make_sessionmakers(engine)
     with writer() as s:
         server_keys = keys.load_or_create(s)
@@ -115,7 +115,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         # Fewer threads than anyio's default 40: past a handful they only fight
         # over the GIL; DB waits are short and the pool has 30 connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        stop_checkpoints = start_checkpointer(config.db_url)
         yield
+        if stop_checkpoints is not None:
+            stop_checkpoints.set()
         engine.dispose()
 
     app = FastAPI(title="Seatmate server", version=API_VERSION, lifespan=lifespan,

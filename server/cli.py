@@ -132,6 +132,8 @@ def cmd_import(args: argparse.Namespace) -> int:
           f"{len(rep.errors)} rejected")
     for row, msg in rep.errors:
         print(f"  row {row}: {msg}")
+    for row, msg in rep.warnings:
+        print(f"  row {row} (imported): {msg}")
     if args.report:
         import csv
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, background_checkpoint: bool = False) -> Engine:
+    """``background_checkpoint`` (the server): SQLite's automatic WAL checkpoint runs
+    inside whichever commit crosses the threshold and fsyncs the database while
+    holding the write lock, stalling every writer behind it. The server turns it
+    off and checkpoints from a thread instead (see :func:`start_checkpointer`)."""
     if is_sqlite(url):
         db_path = make_url(url).database
         if db_path and db_path != ":memory:":
@@ -36,6 +45,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
+            if background_checkpoint:
+                cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -51,6 +62,31 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip per checkout); stale connections are recycled instead.
     return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+
+
+def start_checkpointer(url: str, interval_s: float = 1.0) -> threading.Event | None:
+    """Checkpoint an SQLite WAL every ``interval_s`` without blocking writers
+    (PASSIVE); returns the event that stops it. None for other databases."""
+    if not is_sqlite(url):
+        return None
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return None
+    stop = threading.Event()
+
+    def run() -> None:
+        conn = sqlite3.connect(path, timeout=5, check_same_thread=False)
+        try:
+            while not stop.wait(interval_s):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint failed; will retry", exc_info=True)
+        finally:
+            conn.close()
+
+    threading.Thread(target=run, name="sqlite-checkpoint", daemon=True).start()
+    return stop
 
 
 def make_sessionmakers(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:

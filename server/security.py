@@ -113,6 +113,7 @@ class RevocationCache:
         self._refresh_s = refresh_s
         self._lock = threading.Lock()
         self._revoked: frozenset[str] = frozenset()
+        self._local: frozenset[str] = frozenset()  # revoked by this worker: known at once
         self._loaded_at = -1e9
 
     def is_revoked(self, session_factory, family_id: str) -> bool:
@@ -127,8 +128,6 @@ class RevocationCache:
                     self._revoked = frozenset(ids) | (self._revoked & self._local)
                     self._loaded_at = time.monotonic()
         return family_id in self._revoked
-
-    _local: frozenset[str] = frozenset()
 
     def mark_revoked(self, family_id: str) -> None:
         """This worker knows at once (the others within ``refresh_s``)."""

@@ -7,10 +7,13 @@ touched from any other thread.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
@@ -18,6 +21,21 @@ from .types import CallInfo, CallState, Direction
 
 if TYPE_CHECKING:
     from .core import SipCore
+
+log = logging.getLogger(__name__)
+
+
+def guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """For every pjsua2 callback: an exception escaping into pjsua2's C++ (a SWIG director)
+    becomes std::terminate and aborts the whole process. Log it instead."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("error in pjsua2 callback %s", fn.__name__)
+    return wrapper
 
 
 def parse_headers(whole_msg: str) -> dict[str, str]:
@@ -99,6 +117,7 @@ class EngineCall(pj.Call):
         return None
 
     # ---- pjsua2 callbacks (SIP thread, inside libHandleEvents) ---------------------------
+    @guarded
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         ci = self.getInfo()
         rec = self.rec
@@ -128,9 +147,11 @@ class EngineCall(pj.Call):
                 timed_out=rec.timed_out and not rec.no_response)
         self.core.on_call_state(self)
 
+    @guarded
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         self.core.on_call_media(self)
 
+    @guarded
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         self.core.on_dtmf(self, prm.digit)
 
@@ -155,6 +176,7 @@ class EngineCall(pj.Call):
             self.info_digits.clear()
             raise
 
+    @guarded
     def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:
         if not self.info_busy:
             return
@@ -165,12 +187,15 @@ class EngineCall(pj.Call):
                 self.info_busy = False
                 self._next_info_digit()
 
+    @guarded
     def onCallRxReinvite(self, prm: pj.OnCallRxReinviteParam) -> None:
         self.core.on_rx_reinvite(self, prm)
 
+    @guarded
     def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
         self.core.on_transfer_status(self, prm.statusCode, prm.reason, prm.finalNotify)
 
+    @guarded
     def onCallReplaced(self, prm: pj.OnCallReplacedParam) -> None:
         new = self.core.adopt_replacing_call(self, prm.newCallId)
         prm.newCall = new

@@ -23,7 +23,7 @@ from app.grant_token import SIP_HEADER, GrantError
 from .account import AccountSettings, RegistrarProbe, Transport, build_account_config, host_port_of
 from .account import tls_transport_config as _tls_cfg
 from .audio_api import AgentAudio, AudioFactory, RecorderFactory
-from .call import CallRecord, EngineCall, header_value, parse_headers
+from .call import CallRecord, EngineCall, guarded, header_value, parse_headers
 from .dispositions import DispositionTable
 from .monitor import MIC, SPEAKER, GrantVerifierLike, LegView, MonitorGate, PartyView, plan_links
 from .privacy import mask_remote
@@ -77,6 +77,7 @@ def _endpoint() -> pj.Endpoint:
 
 
 class _LogWriter(pj.LogWriter):
+    @guarded
     def write(self, entry: pj.LogEntry) -> None:
         msg = _DIGITS.sub(lambda m: mask_remote(m.group(0)), entry.msg.rstrip())
         level = logging.WARNING if entry.level <= 2 else logging.DEBUG
@@ -88,9 +89,11 @@ class EngineAccount(pj.Account):
         super().__init__()
         self.core = core
 
+    @guarded
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         self.core.on_reg_state(int(prm.code), prm.reason)
 
+    @guarded
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         self.core.on_incoming(prm)
 

@@ -16,6 +16,8 @@ import time
 
 import pjsua2 as pj
 
+from .call import guarded
+
 CLOCK_RATE = 16000  # the engine's conference bridge rate
 FRAME_MS = 20
 
@@ -30,10 +32,12 @@ class _SpeakerProbe(pj.AudioMediaPort):
         self._chunks: list[bytes] = []
         self.frames_received = 0
 
+    @guarded
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
         frame.buf = pj.ByteVector(bytes(CLOCK_RATE * FRAME_MS // 1000 * 2))
 
+    @guarded
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:
         self.frames_received += 1
         if not self._capturing:

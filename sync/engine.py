@@ -96,13 +96,15 @@ class SyncEngine:
         try:
             results = self.client.push(wire)
         except RequestRejected as exc:
-            if exc.status in (400, 413, 422) and len(batch) > 1:
+            # Only the server's own structured answer (it has a machine code) says the
+            # request is bad; a bare 400 from some proxy on the way says nothing about it.
+            if exc.status in (400, 413, 422) and exc.code and len(batch) > 1:
                 # One malformed event must not block the queue: split until it is alone.
                 mid = len(batch) // 2
                 a1, r1, u1 = self._push_batch(batch[:mid])
                 a2, r2, u2 = self._push_batch(batch[mid:])
                 return a1 + a2, r1 + r2, u1 + u2
-            if exc.status in (400, 422) and len(batch) == 1:
+            if exc.status in (400, 422) and exc.code and len(batch) == 1:
                 # The server cannot even read this event: it is rejected, visibly, with the reason.
                 results = [PushResult(batch[0]["id"], "rejected", f"{exc.detail} ({exc.code or exc.status})")]
             else:

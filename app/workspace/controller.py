@@ -153,6 +153,8 @@ class WorkspaceController(QObject):
         self._pending_after: Callable[[], None] | None = None
         self.wait_for_ui = False  # set by the window: run after-call work once the panel is painted
         self.after_call_wait_ms = 150
+        # engine call id → the recording file, if one was made (set by the runtime)
+        self.recording_file: Callable[[str | None], Any] = lambda _engine_id: None
         wrapup.saved.connect(self._on_saved)
         power.dial_requested.connect(self.dial_next)
         agent.changed.connect(self._on_agent_changed)
@@ -449,8 +451,10 @@ class WorkspaceController(QObject):
 
     def _after_call(self, call: ActiveCall, sip_status: int | None, ended: dt.datetime,
                     answered_at: dt.datetime | None, talk: int) -> None:
+        recording = self.recording_file(call.engine_id)
         self.store.record_call_ended(call.call_id, ringing_at=call.ringing_at, answered_at=answered_at,
-                                     ended_at=ended, sip_status=sip_status, talk_seconds=talk)
+                                     ended_at=ended, sip_status=sip_status, talk_seconds=talk,
+                                     recording_path=str(recording) if recording else None)
         self.refresh_kpis()
         self.refresh_preview()  # found while the agent writes the wrap-up
 

@@ -85,6 +85,7 @@ class WorkspaceRuntime(QObject):
         self.controller = WorkspaceController(self.store, phone, self.agent, self.wrapup, self.power,
                                               gate=self.gate, callbacks=self.callbacks,
                                               timezone=self.options["timezone"])
+        self.controller.recording_file = self.recording_file
         self.controller.set_mode(DialMode(self.options["dial_mode"])
                                  if self.options["dial_mode"] in ("preview", "power") else DialMode.PREVIEW)
         self._phone_started.connect(self._on_phone_started, Qt.ConnectionType.QueuedConnection)
@@ -127,9 +128,13 @@ class WorkspaceRuntime(QObject):
             engine = SipEngine()
             engine.moveToThread(self.thread())
             bind = "127.0.0.1" if self.demo else "0.0.0.0"
+            from softphone.audio.recorder import make_recorder_factory
+
             engine.start(EngineConfig(bind_address=bind, public_address="127.0.0.1" if self.demo else "",
                                       no_answer_timeout_s=30.0 if self.demo else 45.0),
-                         account, audio, disposition_codes=None)
+                         account, audio,
+                         recorder_factory=make_recorder_factory(self.recordings_dir, self.recording_enabled),
+                         disposition_codes=None)
             # Kept here at once: stop() must find it even if the "started" signal is still queued
             # (pjsua2 allows one Endpoint per process; a leftover would abort the next start).
             self._engine = engine
@@ -228,6 +233,29 @@ class WorkspaceRuntime(QObject):
                 engine.stop()
             except Exception:
                 log.exception("stopping the softphone failed")
+
+    # -- recording -------------------------------------------------------------------
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    def recording_enabled(self) -> bool:
+        """The policy for the call starting now (asked on the SIP thread): settings first,
+        then the campaign's ``recording_notice`` (the customer is told the call is recorded)."""
+        policy = (getattr(self.settings, "recording", {}) or {}).get("policy", "campaign")
+        if policy in ("always", "never"):
+            return policy == "always"
+        call = self.controller.active
+        campaign = self.store.campaign_of(call.lead_id) if call is not None and call.lead_id else None
+        compliance = self.store.campaign_rules(campaign).get("compliance", {}) if campaign else {}
+        return bool(compliance.get("recording_notice", True))
+
+    def recording_file(self, engine_id: str | None) -> Path | None:
+        """The WAV the recorder wrote for this call (named by the engine's call id)."""
+        if not engine_id:
+            return None
+        path = self.recordings_dir / f"{engine_id}.wav"
+        return path if path.exists() else None
 
     # -- helpers for the window -------------------------------------------------------
     def store_pending(self) -> int:

@@ -268,7 +268,8 @@ class WorkspaceStore:
                          occurred_at=call.dialed_at)
 
     def record_call_ended(self, call_id: str, *, ringing_at: dt.datetime | None, answered_at: dt.datetime | None,
-                          ended_at: dt.datetime, sip_status: int | None, talk_seconds: int) -> None:
+                          ended_at: dt.datetime, sip_status: int | None, talk_seconds: int,
+                          recording_path: str | None = None) -> None:
         """Written at hang-up, before wrap-up: the KPIs count the call at once and a crash keeps it."""
         with self.handle.write() as s:
             rec = s.get(m.CallRecord, call_id)
@@ -279,6 +280,8 @@ class WorkspaceStore:
             rec.ended_at = naive_utc(ended_at)
             rec.sip_status = sip_status
             rec.talk_seconds = max(0, int(talk_seconds))
+            if recording_path:
+                rec.recording_path = recording_path  # uploaded by the sync client, then removed
             append_event(s, "call_ended", rec.lead_id, {
                 "call_id": call_id, "dialed_at": _iso(rec.dialed_at), "ringing_at": _iso(rec.ringing_at),
                 "answered_at": _iso(rec.answered_at), "ended_at": _iso(rec.ended_at), "sip_status": sip_status,

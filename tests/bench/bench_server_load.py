@@ -75,7 +75,7 @@ def seed(db_url: str, agents: int) -> None:
         for r in rows:
             lead = s.get(Lead, admin.lead_id_for(campaign.id, r["external_id"]))
             owner: User = by_user[f"bench{int(r['external_id'][2:6]):04d}"]
-            admin._set_assignee(s, lead, owner)
+            admin.assign_lead(s, lead, owner)
         changes.commit(s)
     engine.dispose()
 

@@ -47,6 +47,7 @@ _CITIES = ("武汉", "宜昌", "襄阳", "荆州", "黄石", "十堰", "孝感",
 
 
 def _write_leads_csv(path: Path, n: int, rng: random.Random) -> None:
+    # Numbers are unique (the server refuses a number that is already another lead's).
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["external_id", "name", "phone", "gender", "city", "plate", "vehicle", "policy_expiry",
@@ -54,7 +55,7 @@ def _write_leads_csv(path: Path, n: int, rng: random.Random) -> None:
         base = dt.date(2026, 12, 1)
         for i in range(n):
             name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
-            w.writerow([f"BENCH-{i:06d}", name, f"{rng.choice(_PREFIXES)}{rng.randrange(10**8):08d}",
+            w.writerow([f"BENCH-{i:06d}", name, f"{_PREFIXES[i % len(_PREFIXES)]}{(i * 7919 + 1234567) % 10**8:08d}",
                         rng.choice("男女"), rng.choice(_CITIES), f"鄂A{rng.randrange(10**5):05d}", "大众 朗逸",
                         (base + dt.timedelta(days=i % 60)).isoformat(), 2000 + i % 3000, "续保名单",
                         1 + i % 5, ""])

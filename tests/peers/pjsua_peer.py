@@ -66,6 +66,18 @@ def parse_headers(whole_msg: str) -> dict[str, str]:
     return out
 
 
+def guarded(fn):
+    """An exception escaping a pjsua2 callback aborts the process (std::terminate): report it."""
+
+    def wrapper(*args):
+        try:
+            fn(*args)
+        except Exception as exc:
+            emit("error", msg=f"{fn.__name__}: {type(exc).__name__}: {exc}")
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
 def _wav_finished(path: str | None) -> bool:
     try:
         with open(path or "", "rb") as f:
@@ -338,6 +350,7 @@ class PeerAccount(pj.Account):
 
     reg_events = 0
 
+    @guarded
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
         self.reg_events += 1
         info = self.getInfo()
@@ -347,6 +360,7 @@ class PeerAccount(pj.Account):
             self.peer.pending_call = None
             self.peer.timers.append((0.0, lambda: self.peer.place_call(uri, headers)))
 
+    @guarded
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         peer = self.peer
         call = PeerCall(peer, self, prm.callId)
@@ -378,6 +392,7 @@ class PeerCall(pj.Call):
                 return self.getAudioMedia(i)
         raise pj.Error(0, "no audio", "", "", 0)
 
+    @guarded
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         ci = self.getInfo()
         emit("state", call=ci.id, state=ci.stateText, code=ci.lastStatusCode, reason=ci.lastReason)
@@ -385,6 +400,7 @@ class PeerCall(pj.Call):
             self.peer.calls.pop(ci.id, None)
             self.peer.dead.append(self)
 
+    @guarded
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         ci = self.getInfo()
         active = False
@@ -396,6 +412,7 @@ class PeerCall(pj.Call):
         self.media_active = active
         emit("media", call=ci.id, active=active)
 
+    @guarded
     def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:
         # Report final responses to our re-INVITEs (e.g. a monitor mode change refused with 403).
         with contextlib.suppress(Exception):
@@ -405,14 +422,17 @@ class PeerCall(pj.Call):
                     and tsx.statusCode >= 200):
                 emit("tsx", call=self.getId(), method="INVITE", code=tsx.statusCode)
 
+    @guarded
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         method = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "info"}.get(
             prm.method, str(prm.method))
         emit("dtmf", call=self.getId(), digit=prm.digit, method=method)
 
+    @guarded
     def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
         emit("transfer", call=self.getId(), dst=prm.dstUri)
 
+    @guarded
     def onCallReplaced(self, prm: pj.OnCallReplacedParam) -> None:
         # pjsua2 made a new call object for the replacing dialog: adopt it.
         new = PeerCall(self.peer, self.peer.account, prm.newCallId)

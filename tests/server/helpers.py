@@ -52,7 +52,7 @@ def make_team(srv: LiveServer, n_tsr: int = 2, leads_each: int = 3) -> Team:
             lead_id = admin.lead_id_for(campaign.id, row["external_id"])
             owner = tsrs[i // leads_each]
             lead = s.get(admin.Lead, lead_id)
-            admin._set_assignee(s, lead, s.get(admin.User, ids[owner]))
+            admin.assign_lead(s, lead, s.get(admin.User, ids[owner]))
             leads.setdefault(owner, []).append(lead_id)
         team_id = team.id
     return Team(name=f"team-{tag}", id=team_id, tl=f"tl_{tag}", tsrs=tsrs, user_ids=ids, sip=sip, leads=leads)

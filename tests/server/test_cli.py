@@ -71,7 +71,7 @@ def test_admin_workflow_from_team_to_pulled_leads(srv, tmp_path, capsys, monkeyp
     report = tmp_path / "errors.csv"
     r = cli(srv, "import-leads", "--campaign", camp, "--report", str(report), str(csv_path))
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "4 rows: 2 created" in r.stdout and "row 3:" in r.stdout and "row 5: name is empty" in r.stdout
+    assert "4 rows: 2 created" in r.stdout and "row 3:" in r.stdout and "row 5: missing name" in r.stdout
     assert "12345" not in r.stdout  # never echo a full (even invalid) number
     assert report.read_text(encoding="utf-8-sig").count("\n") == 3
     # Idempotent by external id.

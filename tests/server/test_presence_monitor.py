@@ -60,7 +60,7 @@ def test_stream_reflects_a_change_within_two_seconds(srv):
     agent = t.tsrs[0]
     q: queue.Queue = queue.Queue()
     stop = threading.Event()
-    th = threading.Thread(target=_stream, args=(srv, hdr(srv, t.tl), q, stop, 8), daemon=True)
+    th = threading.Thread(target=_stream, args=(srv, hdr(srv, t.tl), q, stop, 5), daemon=True)
     th.start()
     assert q.get(timeout=10) == ("status", 200)
     # The snapshot arrives first: everyone offline.

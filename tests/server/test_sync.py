@@ -67,7 +67,7 @@ def test_reassigned_lead_is_a_tombstone_for_the_old_agent(srv):
         _, cur_new = pull_all(c, hdr(srv, new))
         _, cur_tl = pull_all(c, hdr(srv, t.tl))
         with srv.admin() as s:
-            admin._set_assignee(s, s.get(Lead, lead_id), s.get(User, t.user_ids[new]))
+            admin.assign_lead(s, s.get(Lead, lead_id), s.get(User, t.user_ids[new]))
         seen_old, _ = pull_all(c, hdr(srv, old), cur_old)
         seen_new, _ = pull_all(c, hdr(srv, new), cur_new)
         seen_tl, _ = pull_all(c, hdr(srv, t.tl), cur_tl)

@@ -99,6 +99,8 @@ class WorkspaceUi(QObject):
         for button in (bar.dial, bar.hangup, bar.hold, bar.mute, bar.transfer):
             button.setToolTip("")
         bar.dial.clicked.connect(self.dial_selected)
+        # Click-to-dial: a double click on a lead dials it (through the gate, like every dial).
+        window.table.doubleClicked.connect(lambda index: self._dial_row(index.row()))
         bar.hangup.clicked.connect(self.ctl.hangup)
         bar.hold.setCheckable(True)
         bar.mute.setCheckable(True)
@@ -223,6 +225,11 @@ class WorkspaceUi(QObject):
             return
         self.ctl.dial_lead(lead_id)
 
+    def _dial_row(self, row: int) -> None:
+        lead_id = self.window.model.lead_id(row)
+        if lead_id:
+            self.ctl.dial_lead(lead_id)
+
     def show_dialpad(self) -> None:
         self.dialpad.set_in_call(self.ctl.active is not None)
         self.dialpad_dialog.show()
@@ -296,7 +303,8 @@ class WorkspaceUi(QObject):
         self._call_timer.start()
 
     def _on_answered(self, call: Any) -> None:
-        self.recording.setText(self.tr("● Recording"))
+        if self.runtime.recording_enabled():
+            self.recording.setText(self.tr("● Recording"))
         self._tick_call()
 
     def _tick_call(self) -> None:

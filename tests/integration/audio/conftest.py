@@ -8,9 +8,11 @@ its devices, the tests fail and say why.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -26,16 +28,22 @@ ROOT = Path(__file__).resolve().parents[3]
 PEER = ROOT / "tests" / "peers" / "pjsua_peer.py"
 
 
+# Qt Multimedia reads PULSE_SERVER once, when it first connects, which may be in
+# any earlier test of the session: so the private daemon's address is fixed and
+# exported here, at collection, and the daemon is started there when needed.
+_DAEMON = PulseDaemon()
+_DAEMON.apply()
+atexit.register(shutil.rmtree, _DAEMON.root, True)  # if no test here ran
+
+
 @pytest.fixture(scope="session")
 def pulse() -> Iterator[PulseDaemon]:
-    """One private PulseAudio per test session, applied to this process before
-    Qt Multimedia first connects (it reads PULSE_SERVER at that moment)."""
-    daemon = PulseDaemon().start()
-    daemon.apply()
+    """One private PulseAudio per test session (fails, never skips, if it cannot start)."""
+    _DAEMON.start()
     try:
-        yield daemon
+        yield _DAEMON
     finally:
-        daemon.stop()
+        _DAEMON.stop()
 
 
 @pytest.fixture()

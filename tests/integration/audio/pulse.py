@@ -149,8 +149,8 @@ class PulseDaemon:
         binary = _require("pulseaudio")
         _require("pactl")
         _require("parec")
-        self.runtime.mkdir(mode=0o700, parents=True)
-        self.home.mkdir(parents=True)
+        self.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
         lines = [f"load-module module-native-protocol-unix auth-anonymous=1 socket={self.socket}"]
         lines += [_sink_line(n, d) for n, d in SINKS.items()]
         lines += [_source_line(n, m, d) for n, (m, d) in SOURCES.items()]

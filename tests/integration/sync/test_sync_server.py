@@ -171,3 +171,24 @@ def test_lost_refresh_answer_never_loses_events(make_agent, server):
         assert calls_made(server.url, "liuyang") == before + 1
     finally:
         proxy.stop()
+
+
+def test_a_batch_too_big_for_the_server_is_split_never_stuck(make_agent, server):
+    """The server refuses bodies over 20 MB (413): the client halves the batch until it
+    fits; events too big on their own come back rejected with the reason, visibly."""
+    from app.cache.repository import Repository
+
+    agent = make_agent("wangfang", name="wangfang-big")
+    agent.login()
+    agent.engine.run_round()
+    lead = sorted(agent.leads())[3]
+    with agent.handle.write() as s:
+        for i in range(1000):
+            # 22 KB each: 1000 of them are ~22 MB in one push.
+            Repository.append_event(s, "note_added", lead, {"text": f"长备注 {i}", "attachment": "x" * 22_000})
+    result = agent.engine.run_round()
+    assert result.pending == 0 and result.pushed >= 1000
+    assert agent.client.stats.by_path["/api/v1/sync/push"] >= 3  # 1000 → 413 → 2 × 500
+    rejected = agent.store.rejected_events(limit=2000)
+    assert len(rejected) + result.acknowledged == 1000
+    assert all(r.reason for r in rejected)
