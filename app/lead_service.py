@@ -15,13 +15,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
 #: Rows delivered with a search result so the first screen needs no second query
 #: (equal to the table model's page size).
 FIRST_PAGE = 50
+
+
+class FirstPageIds(tuple):
+    """The first ids of a list whose full length is ``total`` (shown before the index exists)."""
+
+    total: int
+
+    def __new__(cls, ids: Sequence[str], total: int) -> FirstPageIds:
+        obj = super().__new__(cls, ids)
+        obj.total = total
+        return obj
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,15 @@ class SearchResult:
     elapsed_ms: float
     error: str | None = None
 
+    @property
+    def total(self) -> int:
+        """How many leads match (more than ``len(ids)`` for a first page shown before the index)."""
+        return getattr(self.ids, "total", len(self.ids))
+
+    @property
+    def partial(self) -> bool:
+        return self.total > len(self.ids)
+
 
 @dataclass(frozen=True)
 class DetailResult:
@@ -57,18 +77,24 @@ class _SearchWorker(QObject):
     detailFinished = Signal(object)  # DetailResult
     opened = Signal(object)  # whatever the opener returned (the repository)
     openFailed = Signal(object)  # the exception
+    indexReady = Signal()  # the search index is built: keystrokes are answered from memory
 
-    def __init__(self, repository: Any, latest: Callable[[], int], latest_detail: Callable[[], int]):
+    def __init__(self, repository: Any, latest: Callable[[], int], latest_detail: Callable[[], int],
+                 first_shown: threading.Event | None = None):
         super().__init__()
         self._repo = repository
         self._latest = latest
         self._latest_detail = latest_detail
+        self._first_shown = first_shown
 
     @Slot(object)
     def open(self, opener: Callable[[], Any]) -> None:
         # Runs before any search: queued calls to this worker are handled in order.
+        from app.cache.repository import defer_warm_up
+
         try:
-            self._repo = opener()
+            with defer_warm_up():  # the index is built after the first page (see run)
+                self._repo = opener()
         except Exception as exc:
             log.exception("opening the lead cache failed")
             self.openFailed.emit(exc)
@@ -81,6 +107,12 @@ class _SearchWorker(QObject):
             return  # the cache could not be opened; the user has been told
         if request.generation != self._latest():
             return  # a newer keystroke is queued behind us
+        if getattr(self._repo, "warm_up_deferred", False):
+            self._first_screen(request)
+            return
+        self._search(request)
+
+    def _search(self, request: SearchRequest) -> None:
         start = time.perf_counter()
         try:
             # Unset filters are left to the repository's defaults (e.g. its sort order).
@@ -94,6 +126,37 @@ class _SearchWorker(QObject):
             ids, first, error = [], [], str(exc)
         elapsed = (time.perf_counter() - start) * 1000
         self.finished.emit(SearchResult(request, tuple(ids), tuple(first), elapsed, error))
+
+    def _first_screen(self, request: SearchRequest) -> None:
+        """Start-up: the first page straight from SQL, then the index, then the full list."""
+        plain = not request.text and request.campaign_id is None and request.source is None \
+            and request.sort in (None, "priority")
+        complete = False
+        if plain:
+            start = time.perf_counter()
+            try:
+                total, ids = self._repo.first_page_ids(request.tab, 2 * FIRST_PAGE)
+                first = self._repo.lead_rows(ids[:FIRST_PAGE]) if ids else []
+                complete = total <= len(ids)
+                shown = tuple(ids) if complete else FirstPageIds(ids, total)
+                elapsed = (time.perf_counter() - start) * 1000
+                log.info("start-up: first page (%d of %d leads) read in %.0f ms", len(ids), total, elapsed)
+                self.finished.emit(SearchResult(request, shown, tuple(first), elapsed, None))
+            except Exception:
+                log.exception("reading the first page failed; waiting for the index")
+            if self._first_shown is not None and not complete:
+                self._first_shown.wait(2.0)  # bounded: the GUI may be busy (or gone)
+        try:
+            start = time.perf_counter()
+            self._repo.finish_warm_up()
+            log.info("start-up: search index built in %.0f ms", (time.perf_counter() - start) * 1000)
+        except Exception:
+            log.exception("building the search index failed")  # searches will retry and report it
+        self.indexReady.emit()
+        # The full list replaces the first page unless the agent has typed since (then
+        # the newer request, queued behind us, answers).
+        if not complete and request.generation == self._latest():
+            self._search(request)
 
     @Slot(str, int)
     def load_detail(self, lead_id: str, generation: int) -> None:
@@ -116,6 +179,7 @@ class LeadService(QObject):
     detailReady = Signal(object)  # DetailResult (latest request only)
     opened = Signal(object)  # the repository, once open_in_background's opener returned it
     openFailed = Signal(object)  # the opener's exception
+    indexReady = Signal()  # from now on keystrokes are answered from the in-memory index
 
     _requested = Signal(object)
     _detail_requested = Signal(str, int)
@@ -128,17 +192,21 @@ class LeadService(QObject):
         self._delivered = 0
         self._detail_generation = 0
         self._lock = threading.Lock()
+        self._first_shown = threading.Event()
+        self.index_ready = False
         # Two workers: a card read (whose first call loads phonenumbers' region data,
         # ~0.3 s) must never make a search keystroke wait in line behind it.
         worker_repo = worker_repository or repository
         self._thread = QThread(self)
         self._thread.setObjectName("lead-search")
-        self._worker = _SearchWorker(worker_repo, self._latest_generation, self._latest_detail_generation)
+        self._worker = _SearchWorker(worker_repo, self._latest_generation, self._latest_detail_generation,
+                                     self._first_shown)
         self._worker.moveToThread(self._thread)
         self._requested.connect(self._worker.run)
         self._open_requested.connect(self._worker.open)
         self._worker.opened.connect(self._on_opened)
         self._worker.openFailed.connect(self.openFailed)
+        self._worker.indexReady.connect(self._on_index_ready)
         self._worker.finished.connect(self._on_finished)
         self._detail_thread = QThread(self)
         self._detail_thread.setObjectName("lead-detail")
@@ -163,6 +231,11 @@ class LeadService(QObject):
         # Safe without a lock: no card is requested before the first search result exists.
         self._detail_worker._repo = repository
         self.opened.emit(repository)
+
+    @Slot()
+    def _on_index_ready(self) -> None:
+        self.index_ready = True
+        self.indexReady.emit()
 
     def _latest_generation(self) -> int:
         with self._lock:
@@ -207,6 +280,10 @@ class LeadService(QObject):
         if result.request.generation == self._latest_generation():
             self._delivered = result.request.generation
             self.searchFinished.emit(result)
+        if not self._first_shown.is_set():
+            # The worker builds the search index once this first screen has been handled
+            # (GIL-bound work would otherwise slow the window's first paint).
+            QTimer.singleShot(0, self._first_shown.set)
 
     def busy(self) -> bool:
         """True while the latest request's result has not been delivered."""

@@ -3,9 +3,16 @@
 # Installs system packages (apt), the venv with dev tools, then runs pytest in a
 # private D-Bus session (the tests start their own keyring, audio, SIP and
 # database services on loopback).
+#
+# pjsua2 allows one Endpoint per process and aborts on a second, so the areas
+# that drive SIP run in their own pytest processes; a summary line adds them up.
+# Arguments (e.g. a test path or -k EXPR) run one pytest process instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh
 scripts/setup-venv.sh dev
 export QT_QPA_PLATFORM=offscreen
-exec dbus-run-session -- .venv/bin/python -m pytest -p no:cacheprovider "$@"
+if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
+  exec dbus-run-session -- .venv/bin/python -m pytest -p no:cacheprovider "$@"
+fi
+exec dbus-run-session -- .venv/bin/python -m tests.run_groups "$@"

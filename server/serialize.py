@@ -11,8 +11,7 @@ from server.models import Campaign, DispositionCode, DncEntry, Lead, Script, Set
 def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.replace(microsecond=(value.microsecond // 1000) * 1000).isoformat(
-        timespec="milliseconds") + "Z"
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 def campaign(c: Campaign) -> dict[str, Any]:

@@ -122,7 +122,9 @@ class SipEngine(QObject):
         self._wake()
         thread.join(timeout=timeout)
         if thread.is_alive():
+            # Keep it marked as running: starting a second library next to it would abort.
             log.error("SIP thread did not stop within %.0f s", timeout)
+            raise TimeoutError(f"SIP thread did not stop within {timeout:.0f} s")
         self._thread = None
         self._core = None
         if self._wake_sock is not None:

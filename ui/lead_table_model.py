@@ -64,6 +64,9 @@ class LeadTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._load_rows = load_rows
         self._ids: tuple[str, ...] = ()
+        # Rows shown; more than len(_ids) while only the first page of a start-up list is
+        # known (the rest shows "…" until the full list replaces it, a moment later).
+        self._count = 0
         self._pages: OrderedDict[int, list[Any] | None] = OrderedDict()
         # Display strings per row, formatted once (dates/status through QLocale and
         # translators are the costly part of a repaint); dropped with the pages.
@@ -72,6 +75,7 @@ class LeadTableModel(QAbstractTableModel):
     # -- feeding -------------------------------------------------------------
     def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = ()) -> None:
         self.beginResetModel()
+        self._count = max(len(ids), int(getattr(ids, "total", 0)))
         self._ids = tuple(ids)
         self._pages.clear()
         self._texts.clear()
@@ -96,18 +100,18 @@ class LeadTableModel(QAbstractTableModel):
         """Drop cached pages (after a change) and repaint."""
         self._pages.clear()
         self._texts.clear()
-        if self._ids:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
 
     def retranslate(self) -> None:
         self._texts.clear()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
-        if self._ids:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
 
     # -- Qt model API --------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
+        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -121,6 +125,8 @@ class LeadTableModel(QAbstractTableModel):
         if not index.isValid():
             return _DISABLED
         row = index.row()
+        if row >= len(self._ids):
+            return _DISABLED  # not known yet (start-up first page)
         rows = self._pages.get(row // PAGE, ...)
         if rows is None or (rows is not ... and (row % PAGE >= len(rows) or rows[row % PAGE] is None)):
             return _DISABLED  # failed or vanished rows are shown disabled, not raised
@@ -130,7 +136,7 @@ class LeadTableModel(QAbstractTableModel):
         role = role if role.__class__ is int else int(role.value if hasattr(role, "value") else role)
         if role != _DISPLAY and role != _TOOLTIP:
             if role == _LEAD_ID and index.isValid():
-                return self._ids[index.row()]
+                return self.lead_id(index.row())
             return None
         if not index.isValid():
             return None

@@ -10,6 +10,8 @@ for the server.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import threading
@@ -40,7 +42,6 @@ from app.cache.models import (
     Target,
     utcnow,
 )
-from app.cache.search_index import LeadIndex
 from app.cache.views import (
     CallHistoryItem,
     CampaignView,
@@ -57,6 +58,25 @@ from app.cache.views import (
 # Namespace for ids the embedded (serverless) mode makes itself: stable, so a
 # re-import of the same file finds the same leads.
 LOCAL_NS = uuid.UUID("6f1d8a52-2b0e-4c57-9a53-5eaf0c1d2b7e")
+
+# Set while a start-up opener runs on the lead worker (see ``defer_warm_up``).
+_DEFER_WARM_UP: contextvars.ContextVar[bool] = contextvars.ContextVar("seatmate_defer_warm_up", default=False)
+
+
+@contextlib.contextmanager
+def defer_warm_up():
+    """Within this block :meth:`Repository.warm_up` only records that it was asked for.
+
+    The lead service opens the cache with this set: it shows the first page from
+    SQL (:meth:`Repository.first_page_ids`, tens of ms) and builds the search
+    index right after (:meth:`Repository.finish_warm_up`), so the index build
+    (~0.5 s on 100k leads) is no longer between the agent and the list.
+    """
+    token = _DEFER_WARM_UP.set(True)
+    try:
+        yield
+    finally:
+        _DEFER_WARM_UP.reset(token)
 
 
 class NotFound(LookupError):
@@ -83,7 +103,8 @@ def _json_default(value: Any) -> Any:
 
 def _first_page(handle: CacheHandle, tab: str | None, limit: int,
                 campaign_id: str | None) -> tuple[int, list[str]]:
-    from app.cache.search_index import _NEVER, DONE_STATUSES, TABS
+    from app.cache.lead_order import DONE_STATUSES, TABS
+    from app.cache.lead_order import NEVER as _NEVER
 
     if tab is not None and tab not in TABS:
         raise ValueError(f"unknown tab {tab!r}; expected one of {TABS}")
@@ -124,7 +145,25 @@ class Repository:
         # Kept exact by the index's change journal (see _rows_changed).
         self._row_cache: OrderedDict[str, LeadRow] = OrderedDict()
         self._row_lock = threading.Lock()
-        self._index = LeadIndex(handle.engine, on_change=self._rows_changed)
+        self._index_obj: Any = None
+        self._index_lock = threading.Lock()
+        self.warm_up_deferred = False
+
+    @property
+    def _index(self) -> Any:
+        # Created on first use: importing the index brings numpy (~0.1 s), not needed for the first page.
+        if self._index_obj is None:
+            with self._index_lock:
+                if self._index_obj is None:
+                    from app.cache.search_index import LeadIndex
+
+                    self._index_obj = LeadIndex(self.handle.engine, on_change=self._rows_changed)
+        return self._index_obj
+
+    @property
+    def index_built(self) -> bool:
+        """True once searches are answered from the in-memory index (no build on the next call)."""
+        return self._index_obj is not None and self._index_obj.built
 
     def _rows_changed(self, lead_ids: Sequence[str] | None) -> None:
         with self._row_lock:
@@ -159,15 +198,28 @@ class Repository:
         return _first_page(self.handle, tab, limit, campaign_id)
 
     def warm_up(self) -> None:
-        """Build the search index now (e.g. on a worker thread at start-up)."""
+        """Build the search index now (e.g. on a worker thread at start-up).
+
+        Inside :func:`defer_warm_up` it only records the request; the caller then
+        shows a first page and calls :meth:`finish_warm_up`.
+        """
+        if _DEFER_WARM_UP.get():
+            self.warm_up_deferred = True
+            return
         self._index.prepare()
+
+    def finish_warm_up(self) -> None:
+        """Build the index a deferred :meth:`warm_up` asked for (no-op otherwise)."""
+        if self.warm_up_deferred:
+            self.warm_up_deferred = False
+            self._index.prepare()
 
     def lead_rows(self, ids: Sequence[str]) -> list[LeadRow]:
         """Rows for ``ids`` in the same order; ids no longer in the cache are left out."""
         ids = list(ids)
         if not ids:
             return []
-        if not self._index.built:  # no change tracking yet: no caching (and no index build here)
+        if not self.index_built:  # no change tracking yet: no caching (and no index build here)
             fetched = self._fetch_rows(ids)
             return [fetched[i] for i in ids if i in fetched]
         self._index.refresh()  # evicts cached rows of leads changed by any writer

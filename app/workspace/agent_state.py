@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 
 from app.workspace.qt_emit import emit
 
@@ -36,6 +36,16 @@ STATE_LABELS = {
     AgentState.WRAP_UP: "话后处理",
     AgentState.PAUSED: "小休",
     AgentState.OFFLINE: "离线",
+}
+
+# English source names for the UI (context "AgentState"); STATE_LABELS stay the Chinese
+# defaults for logs and anything without a translator.
+STATE_NAMES = {
+    AgentState.READY: QT_TRANSLATE_NOOP("AgentState", "Ready"),
+    AgentState.ON_CALL: QT_TRANSLATE_NOOP("AgentState", "On call"),
+    AgentState.WRAP_UP: QT_TRANSLATE_NOOP("AgentState", "Wrap-up"),
+    AgentState.PAUSED: QT_TRANSLATE_NOOP("AgentState", "Paused"),
+    AgentState.OFFLINE: QT_TRANSLATE_NOOP("AgentState", "Offline"),
 }
 
 _ALLOWED: dict[AgentState, set[AgentState]] = {

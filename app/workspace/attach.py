@@ -98,9 +98,36 @@ def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
         runtime.controller.refresh_preview()
         runtime.controller.refresh_kpis()
 
+    _offer_login(app, service)
     service.online_changed.connect(online)
     service.pending_count_changed.connect(pending)
     service.changes_applied.connect(changes)
     runtime.wrapup.saved.connect(lambda _saved: service.sync_now())  # at once after a disposition
     runtime.agent.changed.connect(lambda st: service.set_presence(st.state.value, st.reason))
     show()
+
+
+def _offer_login(app: Any, service: Any) -> None:
+    """No saved session (first start, or the server revoked it): ask for the password.
+
+    Work goes on meanwhile: everything the agent does is queued locally.
+    """
+    from app.cache.sync_store import SyncStore
+    from ui.workspace.login_dialog import LoginDialog
+
+    url = str(getattr(app.settings, "server_url", "") or "")
+
+    def ask(reason: str = "") -> None:
+        dialog = getattr(app, "login_dialog", None)
+        if dialog is None:
+            dialog = LoginDialog(url, app.window)
+            dialog.login_requested.connect(lambda user, password: service.login(url, user, password))
+            service.login_finished.connect(dialog.finished_login)
+            app.login_dialog = dialog
+        if reason:
+            dialog.error.setText(reason)
+        dialog.open()  # window-modal, not blocking: the loop keeps running behind it
+
+    service.auth_required.connect(ask)
+    if SyncStore(app.cache).identity_json() is None:
+        ask()

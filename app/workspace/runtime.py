@@ -54,6 +54,9 @@ def workspace_settings(settings: Any) -> dict:
         # "qt": the headset through Qt Multimedia; "tone": no sound device (tests, CI, kiosks);
         # "auto": qt, except on the offscreen platform (nobody is there to listen).
         "audio_backend": block.get("audio_backend", "auto"),
+        # "HH:MM": evaluate calling windows at this time of day (training rooms, tests); the
+        # embedded demo uses 10:30. Counts, gaps and do-not-call are never simulated.
+        "window_clock": block.get("window_clock"),
     }
 
 
@@ -73,7 +76,16 @@ class WorkspaceRuntime(QObject):
         self.demo = demo
         self.data_dir = Path(data_dir)
         self.store = WorkspaceStore(cache, repository)
-        gate_window = fixed_time_of_day(*DEMO_WINDOW_TIME, self.options["timezone"]) if demo else None
+        gate_window = None
+        clock_text = self.options["window_clock"]
+        if isinstance(clock_text, str) and ":" in clock_text:
+            try:
+                hour, minute = (int(x) for x in clock_text.split(":", 1))
+                gate_window = fixed_time_of_day(hour, minute, self.options["timezone"])
+            except ValueError:
+                log.warning("ignoring the window_clock setting %r (expected HH:MM)", clock_text)
+        if gate_window is None and demo:
+            gate_window = fixed_time_of_day(*DEMO_WINDOW_TIME, self.options["timezone"])
         self.gate = ComplianceGate(window_clock=gate_window)
         self.agent = AgentStateMachine(pause_reasons=self.store.pause_reasons())
         self.wrapup = WrapupService(DraftStore(self.data_dir / "wrapup-draft.json"), self.store.save_disposition,

@@ -63,7 +63,7 @@ IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
 PUMP_MS = 20  # one bridge frame; the device buffers (80 ms) absorb a late pump
 LEVEL_MS = 100  # level meters at ~10 Hz
 SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
-SOURCE_BUFFER_MS = 40  # small device chunks keep the mic ring steady; the pump drains it every 20 ms
+SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every 20 ms
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
@@ -181,6 +181,7 @@ class _Stream:
         self.high_since: float | None = None
         self.failed = False
         self.started = False  # the device has begun playing (sinks)
+        self.delivered = 0  # bytes read so far (sources)
 
     def close(self) -> None:
         self.qobj.stop()
@@ -398,6 +399,7 @@ class _AudioWorker(QObject):
         source.setBufferSize(SOURCE_BUFFER_MS * self._s.ms)
         io = source.start()
         self._source = _Stream(device, source, io, name)
+        self._s.mic.count_underruns = False
         if switch:
             self._s.device_switches += 1
             log.info("microphone moved to %r", self._source.name)
@@ -445,6 +447,10 @@ class _AudioWorker(QObject):
         if data and time.monotonic() - self._s.mic_requested_at < 0.2:  # else nobody listens: drop
             self._s.mic.write(data)
             self._mic_acc.append(data)
+            if not self._s.mic.count_underruns:
+                src.delivered += len(data)
+                # A freshly started source trickles for up to ~1 s before it runs steadily.
+                self._s.mic.count_underruns = src.delivered >= self._s.rate * 2
 
     @Slot()
     def _on_pump(self) -> None:

@@ -26,6 +26,9 @@ class FrameRing:
         self.overruns = 0
         self.underruns = 0
         self.last_write = 0.0  # time.monotonic() of the last write: tells "in use"
+        # False while the writer's device is starting (it delivers in bursts for up
+        # to ~1 s): a starved read then is start-up, not a glitch.
+        self.count_underruns = True
 
     def write(self, data: bytes) -> None:
         with self._lock:
@@ -45,7 +48,7 @@ class FrameRing:
             if not self._primed:
                 return None
             if len(self._buf) < n:
-                self.underruns += 1
+                self.underruns += int(self.count_underruns)
                 self._primed = False  # refill the reserve before draining again
                 return None
             out = bytes(self._buf[:n])

@@ -63,9 +63,26 @@ count = w.model.rowCount() or wait_shown()
 w.table.viewport().repaint()
 QApplication.processEvents()
 ready_ms = (time.perf_counter() - T0) * 1000
-print("READY", json.dumps({"ready_ms_in_process": ready_ms, "rows": w.model.rowCount(),
+cpu = os.times()
+print("READY", json.dumps({"ready_ms_in_process": ready_ms, "cpu_ms": (cpu.user + cpu.system) * 1000, "rows": w.model.rowCount(),
       "first_name": w.model.data(w.model.index(0, 0))}), flush=True)
 rss_ready = rss_mb()[0]
+# The first screen may come from a cheap SQL page while the search index builds on the
+# worker; typing works meanwhile (answered once the index exists). Measure when the
+# whole list is searchable from memory, and type only after that.
+if not app.leads.index_ready:
+    timer = QTimer(singleShot=True, interval=20000)
+    timer.timeout.connect(loop.quit)
+    conn = app.leads.indexReady.connect(loop.quit)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    app.leads.indexReady.disconnect(conn)
+    if not app.leads.index_ready:
+        raise SystemExit("the search index was not built within 20 s")
+if w.model.rowCount() > len(w.model._ids):  # the full list replaces the first page
+    wait_shown()
+full_ms = (time.perf_counter() - T0) * 1000
 # Let the first customer card arrive (its first read loads phonenumbers' region data,
 # ~0.3 s of GIL-bound work) so the keystrokes below measure typing, not start-up.
 if not w.card.title.text() or w._current_lead is None or w.card._detail is None:
@@ -97,21 +114,22 @@ while len(times) < n_keys:
         if len(times) >= n_keys:
             break
 rss, hwm = rss_mb()
-print("RESULT", json.dumps({"card_ms_in_process": card_ms, "keystrokes_ms": times, "worker_ms": worker_ms[-len(times):], "rss_mb": rss, "rss_ready_mb": rss_ready, "rss_peak_mb": hwm}),
+print("RESULT", json.dumps({"card_ms_in_process": card_ms, "full_list_ms_in_process": full_ms, "keystrokes_ms": times, "worker_ms": worker_ms[-len(times):], "rss_mb": rss, "rss_ready_mb": rss_ready, "rss_peak_mb": hwm}),
       flush=True)
 app._shutdown()
 """
 
 _PEER = r"""
-import sys, time, json
+import os, sys, time, json
 T0 = time.perf_counter()
 from PySide6.QtWidgets import QApplication, QMainWindow
 app = QApplication(sys.argv[:1])
 w = QMainWindow(); w.resize(1280, 800); w.show()
 app.processEvents()
 ms = (time.perf_counter() - T0) * 1000
+cpu = os.times()
 fields = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
-print("READY", json.dumps({"ready_ms_in_process": ms, "rss_mb": int(fields["VmRSS"].split()[0]) / 1024}), flush=True)
+print("READY", json.dumps({"ready_ms_in_process": ms, "cpu_ms": (cpu.user + cpu.system) * 1000, "rss_mb": int(fields["VmRSS"].split()[0]) / 1024}), flush=True)
 """
 
 
@@ -181,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = build_cache(args.leads)
-    starts, cards, keys, worker, rss, rss_peak = [], [], [], [], [], []
+    cpus, starts, fulls, cards, keys, worker, rss, rss_peak = [], [], [], [], [], [], [], []
     for i in range(args.runs):
         data_dir = root  # same cache each run: an agent's second start of the day
         ms, ready, result = _run(_CHILD, str(data_dir), json.dumps(KEYSTROKE_QUERIES),
@@ -189,22 +207,27 @@ def main(argv: list[str] | None = None) -> int:
         if ready.get("rows", 0) <= 0:
             raise SystemExit("the window showed no leads")
         starts.append(ms)
+        cpus.append(ready["cpu_ms"])
         if result:
             cards.append(ms - ready["ready_ms_in_process"] + result["card_ms_in_process"])
+            fulls.append(ms - ready["ready_ms_in_process"] + result["full_list_ms_in_process"])
         if i == 0 and result:
             keys = result["keystrokes_ms"]
             worker = result["worker_ms"]
         if result:
             rss.append(result["rss_mb"])
             rss_peak.append(result["rss_peak_mb"])
-    peer_starts, peer_rss = [], []
+    peer_starts, peer_cpus, peer_rss = [], [], []
     for _ in range(args.runs):
         ms, ready, _ = _run(_PEER)
         peer_starts.append(ms)
+        peer_cpus.append(ready["cpu_ms"])
         peer_rss.append(ready["rss_mb"])
 
     rows = [
         ("start_to_usable_window_ms", statistics.median(starts), "ms", statistics.median(peer_starts)),
+        ("start_cpu_time_ms", statistics.median(cpus), "ms", statistics.median(peer_cpus)),
+        ("start_to_full_list_searchable_ms", statistics.median(fulls), "ms", None),
         ("start_to_first_customer_card_ms", statistics.median(cards), "ms", None),
         ("keystroke_p50_ms", _pct(keys, 50), "ms", None),
         ("keystroke_p99_ms", _pct(keys, 99), "ms", None),

@@ -460,7 +460,7 @@ def main(argv: list[str]) -> int:
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes((0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(8000 * 120) / 8000)).astype("<i2").tobytes())
-    pulse = PulseDaemon().start()
+    pulse = PulseDaemon(warm_taps=False).start()
     # The agent's microphone: a real-time source (a null sink's monitor with nothing
     # playing runs slow and would starve the bridge like no real microphone does).
     pulse.pactl("load-module", "module-sine-source", "source_name=seat_bench_mic", "rate=16000",

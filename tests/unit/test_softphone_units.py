@@ -135,3 +135,14 @@ def test_emit_keeps_true_alive() -> None:
         emit(o.s, i)
     assert abs(sys.getrefcount(True) - before) < 10
     assert len(got) == 2000
+
+
+def test_callback_exceptions_never_reach_pjsua2(caplog: pytest.LogCaptureFixture) -> None:
+    from softphone.call import guarded
+
+    @guarded
+    def onSomething(prm: object) -> None:
+        raise KeyError("boom")
+
+    onSomething(object())  # an escaping exception would be std::terminate inside pjsua2
+    assert "onSomething" in caplog.text and "boom" in caplog.text

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
-from app.workspace.agent_state import AgentState, AgentStateMachine, AgentStatus, TransitionError
+from app.workspace.agent_state import STATE_NAMES, AgentState, AgentStateMachine, AgentStatus, TransitionError
 from app.workspace.kpi import format_duration
 
 _COLOURS = {
@@ -18,6 +18,14 @@ _COLOURS = {
     AgentState.PAUSED: "#8e44ad",
     AgentState.OFFLINE: "#7f8c8d",
 }
+
+
+def state_text(status: AgentStatus) -> str:
+    """"就绪" / "小休（用餐）" in the UI language (pause reasons come from the campaign as they are)."""
+    text = QCoreApplication.translate("AgentState", STATE_NAMES[status.state])
+    if status.state is AgentState.PAUSED and status.reason:
+        text += f"（{status.reason}）"
+    return text
 
 
 class AgentStateWidget(QWidget):
@@ -30,17 +38,18 @@ class AgentStateWidget(QWidget):
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.duration = QLabel()
         self.menu = QMenu(self)
-        self.ready_action = QAction(self.tr("Ready"), self)
+        self.ready_action = QAction(self)
         self.ready_action.triggered.connect(self._ready)
         self.menu.addAction(self.ready_action)
-        pause_menu = self.menu.addMenu(self.tr("Pause"))
+        pause_menu = self.menu.addMenu("")
+        self.pause_menu = pause_menu
         self.pause_actions: dict[str, QAction] = {}
         for reason in machine.pause_reasons:
             action = QAction(reason, self)
             action.triggered.connect(lambda _=False, r=reason: self._pause(r))
             pause_menu.addAction(action)
             self.pause_actions[reason] = action
-        self.offline_action = QAction(self.tr("Offline"), self)
+        self.offline_action = QAction(self)
         self.offline_action.triggered.connect(self._offline)
         self.menu.addAction(self.offline_action)
         self.button.setMenu(self.menu)
@@ -53,10 +62,21 @@ class AgentStateWidget(QWidget):
         self._timer.timeout.connect(self._tick)
         self._timer.start()
         machine.changed.connect(self.show_status)
-        self.show_status(machine.status)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.ready_action.setText(self.tr("Ready"))
+        self.pause_menu.setTitle(self.tr("Pause"))
+        self.offline_action.setText(self.tr("Offline"))
+        self.show_status(self._machine.status)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def show_status(self, status: AgentStatus) -> None:
-        text = status.label
+        text = state_text(status)
         if status.pending_pause:
             text += self.tr(" → pause after this call")
         self.button.setText(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
@@ -20,7 +20,6 @@ class Dialpad(QWidget):
         self.setObjectName("dialpad")
         self.number_edit = QLineEdit()
         self.number_edit.setObjectName("dialpadNumber")
-        self.number_edit.setPlaceholderText(self.tr("Number or DTMF digits"))
         self.number_edit.returnPressed.connect(self._dial)
         grid = QGridLayout()
         self.buttons: dict[str, QPushButton] = {}
@@ -31,10 +30,10 @@ class Dialpad(QWidget):
             button.clicked.connect(lambda _=False, k=key: self.press(k))
             grid.addWidget(button, i // 3, i % 3)
             self.buttons[key] = button
-        self.dial_button = QPushButton(self.tr("Dial"))
+        self.dial_button = QPushButton()
         self.dial_button.setObjectName("dialpadDial")
         self.dial_button.clicked.connect(self._dial)
-        self.clear_button = QPushButton(self.tr("Clear"))
+        self.clear_button = QPushButton()
         self.clear_button.clicked.connect(self.number_edit.clear)
         row = QHBoxLayout()
         row.addWidget(self.clear_button)
@@ -44,6 +43,17 @@ class Dialpad(QWidget):
         layout.addLayout(grid)
         layout.addLayout(row)
         self.in_call = False
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.number_edit.setPlaceholderText(self.tr("Number or DTMF digits"))
+        self.dial_button.setText(self.tr("Dial"))
+        self.clear_button.setText(self.tr("Clear"))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def set_in_call(self, in_call: bool) -> None:
         self.in_call = in_call

@@ -16,11 +16,11 @@ class HelpOverlay(QWidget):
         super().__init__(parent)
         self.setObjectName("helpOverlay")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.title = QLabel(self.tr("Keyboard shortcuts"))
+        self.title = QLabel()
         self.title.setStyleSheet("color: white; font-size: 18pt; font-weight: bold;")
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(24)
-        self.footer = QLabel(self.tr("Press F1 or Esc to close"))
+        self.footer = QLabel()
         self.footer.setStyleSheet("color: #ddd;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(60, 40, 60, 40)
@@ -29,9 +29,23 @@ class HelpOverlay(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.footer)
         parent.installEventFilter(self)
+        self._table: Mapping[str, ShortcutDef] = {}
+        self.retranslate()
         self.hide()
 
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Keyboard shortcuts"))
+        self.footer.setText(self.tr("Press F1 or Esc to close"))
+        if self._table:
+            self.set_shortcuts(self._table)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
     def set_shortcuts(self, table: Mapping[str, ShortcutDef]) -> None:
+        self._table = dict(table)
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize
+from PySide6.QtCore import QEvent, QRectF, QSize
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -75,8 +75,8 @@ class KpiBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("kpiBar")
-        self.calls = _Meter(self.tr("Calls made"), "kpiCalls")
-        self.talk = _Meter(self.tr("Talk time"), "kpiTalk")
+        self.calls = _Meter("", "kpiCalls")
+        self.talk = _Meter("", "kpiTalk")
         self.connect_rate = QLabel()
         self.connect_rate.setObjectName("kpiConnectRate")
         self.average = QLabel()
@@ -84,7 +84,6 @@ class KpiBar(QWidget):
         self.conversions.setObjectName("kpiConversions")
         self.quick = QLabel()
         self.quick.setObjectName("kpiQuickRefusals")
-        self.quick.setToolTip(self.tr("Share of connected calls refused within 30 seconds"))
         self.callbacks = QLabel()
         self.callbacks.setObjectName("kpiCallbacks")
         layout = QHBoxLayout(self)
@@ -94,7 +93,18 @@ class KpiBar(QWidget):
         for label in (self.connect_rate, self.average, self.conversions, self.quick, self.callbacks):
             layout.addWidget(label, 1)
         self.snapshot = KpiSnapshot()
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.calls.title.setText(self.tr("Calls made"))
+        self.talk.title.setText(self.tr("Talk time"))
+        self.quick.setToolTip(self.tr("Share of connected calls refused within 30 seconds"))
         self.set_snapshot(self.snapshot)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def set_snapshot(self, snap: KpiSnapshot) -> None:
         self.snapshot = snap

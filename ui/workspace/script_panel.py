@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -40,7 +40,7 @@ class WorkspaceScriptPanel(QWidget):
         self.section_combo = QComboBox()
         self.section_combo.setObjectName("scriptSections")
         self.section_combo.activated.connect(self.jump_to)
-        self.question_button = QPushButton(self.tr("Record new question"))
+        self.question_button = QPushButton()
         self.question_button.setObjectName("recordQuestion")
         self.question_button.clicked.connect(self.ask_question)
         top = QHBoxLayout()
@@ -51,7 +51,6 @@ class WorkspaceScriptPanel(QWidget):
         self.browser.setOpenLinks(False)
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("objectionSearch")
-        self.search_edit.setPlaceholderText(self.tr("Search objection answers"))
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self.search)
         self.results = QListWidget()
@@ -76,6 +75,16 @@ class WorkspaceScriptPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.question_button.setText(self.tr("Record new question"))
+        self.search_edit.setPlaceholderText(self.tr("Search objection answers"))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     # The main window's interface (same as the shell's plain script panel).
     def set_agent(self, agent: Mapping[str, object]) -> None:

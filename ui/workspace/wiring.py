@@ -21,6 +21,7 @@ from app.workspace.agent_state import AgentState, AgentStatus
 from app.workspace.dialing import DialMode
 from app.workspace.kpi import KpiSnapshot, format_duration
 from app.workspace.shortcuts import resolve
+from ui.workspace.agent_state_widget import state_text
 from ui.workspace.dialpad import Dialpad
 from ui.workspace.help_overlay import HelpOverlay
 from ui.workspace.script_panel import WorkspaceScriptPanel
@@ -43,6 +44,8 @@ class WorkspaceUi(QObject):
         self.ctl = runtime.controller
         self.agent = runtime.agent
         self._overdue = 0
+        self._counts = (0, 0)
+        self._preview: Any = None
         self._sip_text = ""
 
         # -- widgets in the window --------------------------------------------------
@@ -57,6 +60,7 @@ class WorkspaceUi(QObject):
         self.wrapup.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.wrapup.setStyleSheet("#wrapupPanel { background: palette(window); border-top: 3px solid #e67e22; }")
         window.centralWidget().installEventFilter(self)
+        window.installEventFilter(self)  # LanguageChange: the status texts are set here
         self.wrapup.installEventFilter(self)
         self.ctl.wait_for_ui = True
         self.wrapup.painted.connect(self.ctl.ui_settled)
@@ -194,6 +198,9 @@ class WorkspaceUi(QObject):
 
     # -- helpers ---------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.LanguageChange:
+            self._retranslate()
+            return False
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Show) and watched in (
                 self.window.centralWidget(), self.wrapup):
             self._place_wrapup()
@@ -343,6 +350,7 @@ class WorkspaceUi(QObject):
         self.window.status.set_kpis(snap.calls_made, t.calls_per_day, snap.talk_seconds, t.talk_minutes_per_day)
 
     def _on_preview(self, brief: Any) -> None:
+        self._preview = brief
         if brief is None:
             self.strip.show_next(self.tr("No lead to call right now"))
             return
@@ -352,11 +360,20 @@ class WorkspaceUi(QObject):
         self.strip.show_next(text)
 
     def _on_agent(self, status: AgentStatus) -> None:
-        self.state_label.setText(self.tr("Agent: %1").replace("%1", status.label))
+        self.state_label.setText(self.tr("Agent: %1").replace("%1", state_text(status)))
         if status.state is not AgentState.ON_CALL:
             self._set_buttons(in_call=False)
 
+    def _retranslate(self) -> None:
+        self.dialpad_dialog.setWindowTitle(self.tr("Dialpad"))
+        self._on_agent(self.agent.status)
+        self._on_callback_counts(*self._counts)
+        self._on_preview(self._preview)
+        if self.recording.text():
+            self.recording.setText(self.tr("● Recording"))
+
     def _on_callback_counts(self, due: int, overdue: int) -> None:
+        self._counts = (due, overdue)
         self._overdue = overdue
         text = self.tr("Callbacks due %1 · overdue %2").replace("%1", str(due)).replace("%2", str(overdue))
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.workspace.agent_state import AgentStateMachine
@@ -19,10 +19,10 @@ class WorkspaceStrip(QWidget):
         super().__init__(parent)
         self.setObjectName("workspaceStrip")
         self.state = AgentStateWidget(agent)
-        self.next_button = QPushButton(self.tr("Dial next (F5)"))
+        self.next_button = QPushButton()
         self.next_button.setObjectName("dialNext")
         self.next_button.clicked.connect(self.dial_next_clicked)
-        self.power_button = QPushButton(self.tr("Power dialing"))
+        self.power_button = QPushButton()
         self.power_button.setObjectName("powerMode")
         self.power_button.setCheckable(True)
         self.power_button.toggled.connect(self.power_toggled)
@@ -31,7 +31,7 @@ class WorkspaceStrip(QWidget):
         self.countdown = QLabel()
         self.countdown.setObjectName("powerCountdown")
         self.countdown.setStyleSheet("color: #2e86de; font-weight: bold;")
-        self.cancel_button = QPushButton(self.tr("Cancel (Esc)"))
+        self.cancel_button = QPushButton()
         self.cancel_button.setObjectName("cancelCountdown")
         self.cancel_button.clicked.connect(self.cancel_countdown_clicked)
         self.cancel_button.hide()
@@ -56,8 +56,23 @@ class WorkspaceStrip(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.kpi)
         layout.addWidget(self.notice)
+        self._seconds = 0
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.next_button.setText(self.tr("Dial next (F5)"))
+        self.power_button.setText(self.tr("Power dialing"))
+        self.cancel_button.setText(self.tr("Cancel (Esc)"))
+        if self._seconds > 0:
+            self.show_countdown(self._seconds)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def show_countdown(self, seconds: int) -> None:
+        self._seconds = seconds
         if seconds > 0:
             self.countdown.setText(self.tr("Next call in %1 s").replace("%1", str(seconds)))
             self.cancel_button.show()
@@ -65,6 +80,7 @@ class WorkspaceStrip(QWidget):
             self.hide_countdown()
 
     def hide_countdown(self) -> None:
+        self._seconds = 0
         self.countdown.clear()
         self.cancel_button.hide()
 

@@ -55,17 +55,17 @@ class WrapupPanel(QWidget):
         self._built_for: tuple | None = None
         self._announce_paint = False
 
-        self.title = QLabel(self.tr("Wrap-up"))
+        self.title = QLabel()
         self.title.setObjectName("wrapupTitle")
         self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
         self.acw_label = QLabel("00:00")
         self.acw_label.setObjectName("acwTimer")
-        self.acw_label.setToolTip(self.tr("After-call work time"))
         self.result_label = QLabel()
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.result_label, 1)
-        head.addWidget(QLabel(self.tr("ACW")))
+        self.acw_caption = QLabel()
+        head.addWidget(self.acw_caption)
         head.addWidget(self.acw_label)
 
         self.codes_box = QWidget()
@@ -74,15 +74,15 @@ class WrapupPanel(QWidget):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
 
-        self.callback_label = QLabel(self.tr("Callback at"))
+        self.callback_label = QLabel()
         self.callback_edit = QDateTimeEdit()
         self.callback_edit.setObjectName("callbackEdit")
         self.callback_edit.setCalendarPopup(True)
         self.callback_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.callback_edit.dateTimeChanged.connect(self._on_callback_edited)
-        self.plus_hour = QPushButton(self.tr("+1 hour"))
+        self.plus_hour = QPushButton()
         self.plus_hour.clicked.connect(lambda: self._quick_callback(hours=1))
-        self.tomorrow = QPushButton(self.tr("Tomorrow 10:00"))
+        self.tomorrow = QPushButton()
         self.tomorrow.clicked.connect(lambda: self._quick_callback(tomorrow=True))
         cb_row = QHBoxLayout()
         cb_row.addWidget(self.callback_label)
@@ -95,7 +95,6 @@ class WrapupPanel(QWidget):
 
         self.note_edit = QPlainTextEdit()
         self.note_edit.setObjectName("wrapupNote")
-        self.note_edit.setPlaceholderText(self.tr("Note (what the customer said, next step)"))
         self.note_edit.setMaximumHeight(90)
         self.note_edit.textChanged.connect(self._on_note_edited)
         # The note is persisted to the draft file after a short pause, not per keystroke.
@@ -107,7 +106,7 @@ class WrapupPanel(QWidget):
         self.problem_label = QLabel()
         self.problem_label.setObjectName("wrapupProblem")
         self.problem_label.setStyleSheet("color: #c0392b;")
-        self.save_button = QPushButton(self.tr("Save and continue (Ctrl+Enter)"))
+        self.save_button = QPushButton()
         self.save_button.setObjectName("wrapupSave")
         self.save_button.setMinimumHeight(40)
         self.save_button.clicked.connect(self.save)
@@ -134,6 +133,7 @@ class WrapupPanel(QWidget):
         # Save works from anywhere inside the panel: the note and the time field included.
         for child in (self.note_edit, self.callback_edit, self.save_button):
             child.installEventFilter(self)
+        self.retranslate()
         self.hide()
 
     def set_save_keys(self, keys: list[str]) -> None:
@@ -149,6 +149,26 @@ class WrapupPanel(QWidget):
             return True
         return super().eventFilter(watched, event)
 
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Wrap-up"))
+        self.acw_label.setToolTip(self.tr("After-call work time"))
+        self.acw_caption.setText(self.tr("ACW"))
+        self.callback_label.setText(self.tr("Callback at"))
+        self.plus_hour.setText(self.tr("+1 hour"))
+        self.tomorrow.setText(self.tr("Tomorrow 10:00"))
+        self.save_button.setText(self.tr("Save and continue (Ctrl+Enter)"))
+        draft = self._service.draft
+        if draft is not None and self.isVisible():
+            self._show_result(draft)
+            self._on_changed(draft)
+        else:
+            self.note_edit.setPlaceholderText(self.tr("Note (what the customer said, next step)"))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
     # -- showing -----------------------------------------------------------------
     def show_draft(self, draft: WrapupDraft) -> None:
         key = (self._service.rules, draft.answered)
@@ -159,13 +179,7 @@ class WrapupPanel(QWidget):
         self._syncing = True
         self.note_edit.setPlainText(draft.note)
         self._syncing = False
-        if draft.supersedes:
-            self.result_label.setText(self.tr("Correction of an earlier result"))
-        elif draft.answered:
-            self.result_label.setText(self.tr("Connected, talked %1").replace("%1", format_duration(draft.talk_seconds)))
-        else:
-            status = str(draft.sip_status) if draft.sip_status else "—"
-            self.result_label.setText(self.tr("Not connected (SIP %1)").replace("%1", status))
+        self._show_result(draft)
         self.problem_label.clear()
         self._on_changed(draft)
         self._refresh_acw()
@@ -174,6 +188,15 @@ class WrapupPanel(QWidget):
         self.show()
         self.raise_()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_result(self, draft: WrapupDraft) -> None:
+        if draft.supersedes:
+            self.result_label.setText(self.tr("Correction of an earlier result"))
+        elif draft.answered:
+            self.result_label.setText(self.tr("Connected, talked %1").replace("%1", format_duration(draft.talk_seconds)))
+        else:
+            status = str(draft.sip_status) if draft.sip_status else "—"
+            self.result_label.setText(self.tr("Not connected (SIP %1)").replace("%1", status))
 
     def _build_buttons(self, rules: tuple[CodeRule, ...], answered: bool) -> None:
         for button in self._buttons.values():

@@ -127,7 +127,8 @@ class _Tap:
 class PulseDaemon:
     """``with PulseDaemon() as pa:`` — then ``pa.env`` for child processes; ``apply()`` for this one."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm_taps: bool = True) -> None:
+        self.warm_taps = warm_taps  # parec on the speaker monitors from the start (tests)
         self.root = Path(tempfile.mkdtemp(prefix="seatmate-pulse-"))
         self.runtime = self.root / "run"
         self.home = self.root / "home"
@@ -173,7 +174,7 @@ class PulseDaemon:
             if self.proc.poll() is not None:
                 raise PulseError(f"pulseaudio exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
             if self.socket.exists() and self.pactl("info", check=False).returncode == 0:
-                for sink in ("seat_speaker", "seat_hdmi", "seat_headset"):  # warm taps, see record()
+                for sink in ("seat_speaker", "seat_hdmi", "seat_headset") if self.warm_taps else ():
                     self._taps[f"{sink}.monitor"] = _Tap(f"{sink}.monitor", {**os.environ, **self.env})
                 return self
             time.sleep(0.1)
