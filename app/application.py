@@ -85,7 +85,18 @@ class Application(QObject):
     def _load_settings(self) -> Any:
         from app.settings import Settings
 
-        return Settings.load(self.paths.settings_file)
+        settings = Settings.load(self.paths.settings_file)
+        server = getattr(self.args, "server", None)
+        if server:
+            # `seatmate --server URL`: server mode for this run; saved when the login says "remember".
+            from app.session_service import normalise_url
+
+            url = normalise_url(server)
+            if url is None:
+                log.error("ignoring --server %r: not a server address", server)
+            else:
+                settings.server_url = url
+        return settings
 
     def _init_qt(self) -> None:
         from PySide6.QtWidgets import QApplication
@@ -137,6 +148,14 @@ class Application(QObject):
         self.cache = _timed("cache open", lambda: open_cache(self.paths.cache_db,
                                                              language=self.translations.language))
         repository = Repository(self.cache)
+        if not getattr(self.settings, "server_url", None):
+            # A cached identity means server mode even without the setting (logged in
+            # with `--server` and "remember" unticked): start at once, offline if need be.
+            from app.session_service import cached_server_url
+
+            cached = cached_server_url(self.cache)
+            if cached:
+                self.settings.server_url = cached
         # The embedded default: no server configured → the bundled demo (idempotent).
         if not getattr(self.settings, "server_url", None):
             _timed("demo data", repository.load_demo)

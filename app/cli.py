@@ -40,6 +40,8 @@ def _add_common(p: argparse.ArgumentParser, top: bool) -> None:
                    help="keep the cache, settings and logs in DIR (also: SEATMATE_DATA_DIR)")
     p.add_argument("--lang", choices=("zh_CN", "en"), default=default,
                    help="user interface language (default: the setting, else Chinese)")
+    p.add_argument("--server", default=default, metavar="URL",
+                   help="the team's server, e.g. http://192.168.1.10:8765 (asks to log in when needed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    for name in ("data_dir", "lang"):
+    for name in ("data_dir", "lang", "server"):
         if not hasattr(args, name):
             setattr(args, name, None)
     return args

@@ -12,7 +12,8 @@ Behaviour per call (``--behaviour``):
             shows every outcome: 0 → busy, 7 → no answer, anything else → answer
 
 Commands on stdin, one per line: ``behaviour NAME`` · ``hangup`` ·
-``call_agent`` (the customer calls the registered agent: an inbound call) · ``quit``.
+``call_agent [NUMBER]`` (the customer calls the registered agent: an inbound call from
+NUMBER, by default the number the agent dialed last, so the agent's customer card pops) · ``quit``.
 It also answers REGISTER/OPTIONS on a second UDP port (``registrar_port``
 in the ready event), standing in for the PBX's registrar.
 
@@ -129,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
             self.tone: pj.ToneGenerator | None = None
             self.running = True
             self.account: DemoAccount | None = None
+            self.last_dialed = ""  # the number the agent called last: a call back comes from it
 
         def start(self) -> int:
             self.ep.libCreate()
@@ -189,14 +191,22 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     call.hangup(prm)
 
-        def call_agent(self) -> None:
-            """The customer calls back (an inbound call for the agent)."""
+        def call_agent(self, number: str = "") -> None:
+            """The customer calls back (an inbound call for the agent), presenting ``number``
+            (or the one the agent dialed last) as P-Asserted-Identity, as a carrier would."""
             if not AGENT_CONTACT or self.account is None:
                 emit("error", msg="no agent registered")
                 return
+            number = number or self.last_dialed
+            prm = pj.CallOpParam(True)
+            if re.fullmatch(r"\+?\d{3,20}", number):
+                pai = pj.SipHeader()
+                pai.hName = "P-Asserted-Identity"
+                pai.hValue = f"<sip:{number}@{args.bind}>"
+                prm.txOption.headers.append(pai)
             call = DemoCall(self, self.account, pj.PJSUA_INVALID_ID)
             try:
-                call.makeCall(AGENT_CONTACT[0], pj.CallOpParam(True))
+                call.makeCall(AGENT_CONTACT[0], prm)
             except pj.Error as exc:
                 emit("error", msg=f"call failed: {exc.reason}")
                 return
@@ -220,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
             elif parts[0] == "hangup":
                 self.hangup_all()
             elif parts[0] == "call_agent":
-                self.call_agent()
+                self.call_agent(parts[1] if len(parts) > 1 else "")
             elif parts[0] == "ping":
                 emit("pong")
 
@@ -270,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
             first_line = prm.rdata.wholeMsg.split("\r\n", 1)[0]
             user = _user_of(first_line)
             outcome = decide(owner.behaviour, user)
+            owner.last_dialed = user
             # Only the last digits: the demo never logs a full number either.
             emit("incoming", call=prm.callId, tail=re.sub(r"\D", "", user)[-4:], outcome=outcome)
             ring = pj.CallOpParam()

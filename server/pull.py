@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import defaultdict
 from typing import Any
 
@@ -22,12 +24,19 @@ def scopes_for(p: Principal) -> list[str]:
 
 
 def pull(session: Session, p: Principal, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
-    rows = session.execute(
-        select(SyncChange.entity, SyncChange.entity_id, SyncChange.op, SyncChange.seq)
-        .where(SyncChange.scope.in_(scopes_for(p)), SyncChange.seq > cursor)
-        .order_by(SyncChange.seq)
-        .limit(limit + 1)
-    ).all()
+    # One index range scan per scope, merged here: with ``scope IN (…)`` the database
+    # collects every row past the cursor and sorts them before LIMIT, which made
+    # each page of a 100,000-lead first pull cost as much as the whole rest.
+    per_scope = [
+        session.execute(
+            select(SyncChange.seq, SyncChange.entity, SyncChange.entity_id, SyncChange.op)
+            .where(SyncChange.scope == scope, SyncChange.seq > cursor)
+            .order_by(SyncChange.seq)
+            .limit(limit + 1)
+        ).all()
+        for scope in scopes_for(p)
+    ]
+    rows = [(e, i, op, seq) for seq, e, i, op in itertools.islice(heapq.merge(*per_scope), limit + 1)]
     has_more = len(rows) > limit
     rows = rows[:limit]
     wanted: dict[str, list[str]] = defaultdict(list)

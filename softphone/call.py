@@ -7,16 +7,17 @@ touched from any other thread.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pjsua2 as pj
 
+from .ownership import guard_callback
 from .types import CallInfo, CallState, Direction
 
 if TYPE_CHECKING:
@@ -27,15 +28,10 @@ log = logging.getLogger(__name__)
 
 def guarded(fn: Callable[..., None]) -> Callable[..., None]:
     """For every pjsua2 callback: an exception escaping into pjsua2's C++ (a SWIG director)
-    becomes std::terminate and aborts the whole process. Log it instead."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("error in pjsua2 callback %s", fn.__name__)
-    return wrapper
+    becomes std::terminate and aborts the whole process. Log it instead. (ownership.install
+    also applies this to every ``on…`` method of every pjsua2 subclass; the explicit decorator
+    documents it where the callbacks are written.)"""
+    return guard_callback(fn)
 
 
 def parse_headers(whole_msg: str) -> dict[str, str]:
@@ -47,6 +43,26 @@ def parse_headers(whole_msg: str) -> dict[str, str]:
             name, value = line.split(":", 1)
             out.setdefault(name.strip(), value.strip())
     return out
+
+
+_URI_USER = re.compile(r"(?:sips?|tel):([^@;>?]+)", re.IGNORECASE)
+
+
+def caller_number(headers: dict[str, str]) -> str:
+    """The caller's number from P-Asserted-Identity (set by a trusted PBX/carrier), else From:
+    the URI's user part without visual separators; "" when it is not a number (an extension
+    named "alice", anonymous)."""
+    for name in ("P-Asserted-Identity", "From"):
+        value = header_value(headers, name)
+        if not value:
+            continue
+        m = _URI_USER.search(value)
+        if not m:
+            continue
+        user = re.sub(r"[\s\-().]", "", m.group(1))
+        if re.fullmatch(r"\+?\d{3,20}", user):
+            return user
+    return ""
 
 
 def header_value(headers: dict[str, str], name: str) -> str | None:

@@ -20,12 +20,14 @@ import pjsua2 as pj
 
 from app.grant_token import SIP_HEADER, GrantError
 
+from . import ownership
 from .account import AccountSettings, RegistrarProbe, Transport, build_account_config, host_port_of
 from .account import tls_transport_config as _tls_cfg
 from .audio_api import AgentAudio, AudioFactory, RecorderFactory
-from .call import CallRecord, EngineCall, guarded, header_value, parse_headers
+from .call import CallRecord, EngineCall, caller_number, guarded, header_value, parse_headers
 from .dispositions import DispositionTable
 from .monitor import MIC, SPEAKER, GrantVerifierLike, LegView, MonitorGate, PartyView, plan_links
+from .ownership import log_exception
 from .privacy import mask_remote
 from .types import (
     CallState,
@@ -127,7 +129,7 @@ class SipCore:
         self.reg_events = 0
         self.last_new_call = 0.0
         self.later: list[Callable[[], None]] = []
-        self.log_writer = _LogWriter()
+        self.log_writer = _LogWriter()  # libDestroy deletes its C++ half (Endpoint owns it)
         self.local_ip = ""
         self._next_net_check = 0.0
         self._boot_mono = (time.clock_gettime(time.CLOCK_BOOTTIME), time.monotonic())
@@ -137,6 +139,8 @@ class SipCore:
         ep = _endpoint()
         self.ep = ep
         ep.libCreate()
+        # From here on, pjsua2 objects belong to this library and die on this thread.
+        ownership.open_generation(self.engine._wake)
         cfg = pj.EpConfig()
         cfg.uaConfig.threadCnt = 0
         cfg.uaConfig.mainThreadOnly = True
@@ -297,10 +301,7 @@ class SipCore:
         self.links.clear()
         self.dead.clear()
         for straggler in list(self.every_call):
-            # Still referenced somewhere (a traceback, a test): its C++ destructor would run
-            # after libDestroy and assert. Leak the small C++ object instead.
-            log.warning("call object %s outlives the engine; disowning it", straggler.rec.call_id[:8])
-            straggler.thisown = False
+            log.warning("call object %s outlives the engine", straggler.rec.call_id[:8])
         self.remove_account()
         if self.audio is not None:
             with contextlib.suppress(Exception):
@@ -308,14 +309,21 @@ class SipCore:
             try:
                 self.audio.close()
             except Exception:
-                log.exception("audio close failed")
+                log_exception(log, "audio close failed")
             self.audio = None
         self.later.clear()
         # Calls and registration are already finished above; NO_RX_MSG skips pjsua's fixed
         # one-second wait for late responses. The Endpoint object itself stays (a process-wide
         # singleton).
-        ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
-        self.ep = None
+        # Whatever is still referenced elsewhere (a traceback, a test) is disowned: its C++
+        # destructor would otherwise run after libDestroy, or on another thread. Keep those
+        # objects alive until libDestroy returns, so pjsua never calls back into a freed one.
+        survivors = ownership.close_generation()
+        try:
+            ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
+        finally:
+            self.ep = None
+            survivors.clear()
 
     # ---- loop -------------------------------------------------------------------------
     def tick(self) -> None:
@@ -325,7 +333,7 @@ class SipCore:
             try:
                 fn()
             except Exception:
-                log.exception("deferred job failed")
+                log_exception(log, "deferred job failed")
         for call in list(self.calls.values()):
             rec = call.rec
             if (rec.no_response_deadline is not None and now > rec.no_response_deadline
@@ -350,6 +358,7 @@ class SipCore:
     def reap(self) -> None:
         if self.dead:
             self.dead.clear()  # deleting the last reference destroys the pj.Call here, on this thread
+        ownership.reap()  # objects other threads let go of (see ownership.py)
 
     def _check_sleep_and_network(self, now: float) -> None:
         # Suspend: CLOCK_BOOTTIME keeps counting, CLOCK_MONOTONIC does not.
@@ -435,7 +444,8 @@ class SipCore:
     def on_incoming(self, prm: pj.OnIncomingCallParam) -> None:
         assert self.account is not None
         headers = parse_headers(prm.rdata.wholeMsg)
-        remote = header_value(headers, "From") or ""
+        number = caller_number(headers)  # for the app's customer lookup only; never logged
+        remote = number or header_value(headers, "From") or ""
         rec = CallRecord(call_id=EngineCall.new_id(), direction=Direction.INCOMING,
                          remote_masked=mask_remote(remote), state=CallState.INCOMING,
                          dialed_at=time.time(),
@@ -455,7 +465,8 @@ class SipCore:
         rec.ringing_at = time.time()
         if self.audio is not None:
             self.audio.ringer_start()
-        self.engine._publish("incoming", IncomingCall(rec.call_id, rec.remote_masked, dict(rec.headers)))
+        self.engine._publish("incoming", IncomingCall(rec.call_id, rec.remote_masked, dict(rec.headers),
+                                                      caller_number=number))
         self.emit_call(call)
 
     def _monitor_target(self) -> EngineCall | None:
@@ -583,7 +594,7 @@ class SipCore:
             try:
                 call.recorder = self.recorder_factory(rec.call_id, self.audio.mic_media(), call.audio)
             except Exception as exc:
-                log.exception("recorder failed to start")
+                log_exception(log, "recorder failed to start")
                 self.error("recording", str(exc))
         self.remix()
         if not rec.monitor_role:

@@ -44,6 +44,7 @@ from .call import EngineCall
 from .core import EngineConfig, SipCore
 from .dispositions import DispositionTable
 from .monitor import GrantVerifierLike
+from .ownership import log_exception
 from .qt_compat import emit
 from .types import CallInfo, CallState, RegInfo
 
@@ -138,9 +139,10 @@ class SipEngine(QObject):
             self._wake_addr = ("127.0.0.1", core.wake_port)
             self._wake_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         except BaseException as exc:
-            log.exception("SIP engine failed to start")
+            log_exception(log, "SIP engine failed to start")
             with contextlib.suppress(Exception):
                 core.shutdown()
+            traceback.clear_frames(exc.__traceback__)  # frames hold pjsua2 objects
             ready.set_exception(exc)
             return
         ready.set_result(None)
@@ -155,13 +157,13 @@ class SipEngine(QObject):
                 self._drain()
                 core.tick()
         except BaseException:
-            log.exception("SIP thread crashed")
+            log_exception(log, "SIP thread crashed")
         finally:
             self._drain(cancel=True)
             try:
                 core.shutdown()
             except BaseException:
-                log.exception("SIP shutdown failed")
+                log_exception(log, "SIP shutdown failed")
             self._drain(cancel=True)
 
     def _drain(self, cancel: bool = False) -> None:
@@ -245,7 +247,7 @@ class SipEngine(QObject):
             try:
                 fn(kind, payload)
             except Exception:
-                log.exception("listener failed")
+                log_exception(log, "listener failed")
 
     # ---- commands -------------------------------------------------------------------------
     def set_account(self, settings: AccountSettings | None) -> cf.Future[None]:

@@ -75,6 +75,10 @@ class IncomingCall:
     call_id: str
     remote_masked: str
     headers: dict[str, str] = field(default_factory=dict)  # X- headers only
+    # The caller's number as signalled (P-Asserted-Identity, else From; user part only), for
+    # looking the customer up. Never log it, never show it: display ``remote_masked``.
+    # repr=False keeps it out of reprs, log lines and test failure output.
+    caller_number: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
-from app.cache import repair
+from app.cache import precheck, repair
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,9 @@ def open_cache(path: Path, language: str = "zh_CN") -> CacheHandle:
     report.strays_moved = repair.move_strays(path)
     for stray in report.strays_moved:
         log.warning("moved a stray SQLite side file aside: %s", stray.name)
-    reason = repair.diagnose(path)
+    known, reason = precheck.take_verdict(path)  # started early by the app, if it did
+    if not known:
+        reason = repair.diagnose(path)
     if reason is not None:
         report.reason = reason
         report.moved_to = repair.move_aside(path)

@@ -59,6 +59,7 @@ def _attach_now(app: Any) -> Any:
         _attach_sync(app, runtime, ui)
     else:
         app.window.status.set_sync_state("local", 0)
+        _offer_login(app, None)  # the 账号 menu explains how to connect to a server
     log.info("workspace attached (%s)", "embedded demo" if demo else "server mode")
     return ui
 
@@ -108,26 +109,18 @@ def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
 
 
 def _offer_login(app: Any, service: Any) -> None:
-    """No saved session (first start, or the server revoked it): ask for the password.
+    """The 账号 menu, the login dialog and the rejected-records indicator (app.session_service).
 
-    Work goes on meanwhile: everything the agent does is queued locally.
+    No saved session (first start, or the server revoked it): the dialog asks for the
+    password. Work goes on meanwhile: everything the agent does is queued locally.
     """
-    from app.cache.sync_store import SyncStore
-    from ui.workspace.login_dialog import LoginDialog
+    from app.session_service import SessionService
+    from ui.login_dialog import AccountUi
 
-    url = str(getattr(app.settings, "server_url", "") or "")
-
-    def ask(reason: str = "") -> None:
-        dialog = getattr(app, "login_dialog", None)
-        if dialog is None:
-            dialog = LoginDialog(url, app.window)
-            dialog.login_requested.connect(lambda user, password: service.login(url, user, password))
-            service.login_finished.connect(dialog.finished_login)
-            app.login_dialog = dialog
-        if reason:
-            dialog.error.setText(reason)
-        dialog.open()  # window-modal, not blocking: the loop keeps running behind it
-
-    service.auth_required.connect(ask)
-    if SyncStore(app.cache).identity_json() is None:
-        ask()
+    session = SessionService(app.cache, app.settings, getattr(app.paths, "settings_file", None),
+                             app.paths.data_dir, sync=service, parent=app)
+    app.session = session
+    app.account = AccountUi(app.window, session)
+    app.login_dialog = app.account.dialog
+    if service is not None and not session.has_cached_identity():
+        app.login_dialog.ask()

@@ -138,6 +138,7 @@ class WorkspaceController(QObject):
         self.timezone = timezone
         self.active: ActiveCall | None = None
         self._by_engine: dict[str, ActiveCall] = {}
+        self._inbound_leads: dict[str, tuple[str, int | None]] = {}  # ringing engine id -> caller's lead
         self.kpis = kpi.KpiSnapshot()
         self.last_gate: GateResult | None = None
         if phone is not None and hasattr(phone, "call_state_changed"):
@@ -370,14 +371,34 @@ class WorkspaceController(QObject):
     def on_incoming(self, call: Any) -> None:
         engine_id = str(getattr(call, "call_id", ""))
         lead_id = getattr(call, "lead_id", None)
-        number = getattr(call, "number_e164", None)
-        if lead_id is None and number:
-            found = self.store.lead_for_number(number)
-            lead_id = found[0] if found else None
+        phone_id: int | None = None
+        if lead_id is None:
+            found = self._lead_of_caller(call)
+            if found is not None:
+                lead_id, phone_id = found
         masked = getattr(call, "remote_masked", "")
         if lead_id:
+            # Remembered so the answered call is recorded against the lead (its call history).
+            self._inbound_leads[engine_id] = (lead_id, phone_id)
             emit(self.lead_focused, lead_id)
         emit(self.incoming, (engine_id, masked, lead_id))
+
+    def _lead_of_caller(self, call: Any) -> tuple[str, int | None] | None:
+        """The lead whose number is calling. The number is used for this lookup only: it is
+        never logged or shown (the UI gets the masked form)."""
+        raw = getattr(call, "number_e164", None) or getattr(call, "caller_number", "")
+        if not raw:
+            return None
+        try:
+            number = normalise(raw)
+        except PhoneError:
+            return None  # an extension or a malformed caller id: no card to pop
+        try:
+            found = self.store.lead_for_number(number)
+        except Exception:
+            log.warning("looking up the caller failed", exc_info=False)
+            return None
+        return (found[0], found[1]) if found else None
 
     def on_call_state(self, info: Any) -> None:
         engine_id = str(getattr(info, "call_id", ""))
@@ -392,6 +413,8 @@ class WorkspaceController(QObject):
             if direction.startswith("in") and state in ("answered", "connecting"):
                 call = self._adopt_inbound(info)
             else:
+                if state == "ended":
+                    self._inbound_leads.pop(engine_id, None)  # rang, never answered
                 return
         if state == "ringing" and call.ringing_at is None:
             call = self._update(call, ringing_at=_ts(getattr(info, "ringing_at", None)) or self.now())
@@ -407,9 +430,13 @@ class WorkspaceController(QObject):
     def _adopt_inbound(self, info: Any) -> ActiveCall:
         engine_id = str(info.call_id)
         lead_id = getattr(info, "lead_id", None)
+        phone_id: int | None = None
+        known = self._inbound_leads.pop(engine_id, None)
+        if lead_id is None and known is not None:
+            lead_id, phone_id = known
         now = self.now()
-        call = ActiveCall(engine_id, engine_id, lead_id, None, "in", getattr(info, "remote_masked", ""), now)
-        self.store.record_call_started(CallStart(engine_id, lead_id, None, "in", now), None)
+        call = ActiveCall(engine_id, engine_id, lead_id, phone_id, "in", getattr(info, "remote_masked", ""), now)
+        self.store.record_call_started(CallStart(engine_id, lead_id, phone_id, "in", now), None)
         self._by_engine[engine_id] = call
         self.active = call
         if self.agent.state in (AgentState.READY, AgentState.PAUSED):

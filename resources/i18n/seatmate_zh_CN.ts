@@ -2,6 +2,53 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>AccountUi</name>
+    <message>
+        <source>This computer runs the built-in demo (no server). Start Seatmate with `seatmate --server http://SERVER:8765` to log in to your team&apos;s server.</source>
+        <translation>本机正在运行内置演示（不连接服务器）。请用 `seatmate --server http://服务器:8765` 启动，登录团队服务器。</translation>
+    </message>
+    <message>
+        <source>Logged in as %1</source>
+        <translation>已登录：%1</translation>
+    </message>
+    <message>
+        <source>Save the open wrap-up before logging out.</source>
+        <translation>请先保存正在填写的话后处理，再退出登录。</translation>
+    </message>
+    <message>
+        <source>%1 records have not reached the server yet. Log out anyway? They will be exported to a file first, then removed from this computer with the customer data.</source>
+        <translation>还有 %1 条记录未上传到服务器。仍要退出登录吗？这些记录会先导出到文件，然后与客户数据一起从本机清除。</translation>
+    </message>
+    <message>
+        <source>Log out? The customer data will be removed from this computer.</source>
+        <translation>确定退出登录？本机的客户数据将被清除。</translation>
+    </message>
+    <message>
+        <source>Log out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <source>Export and log out</source>
+        <translation>导出并退出登录</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>账号</translation>
+    </message>
+    <message>
+        <source>&amp;Account</source>
+        <translation>账号(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Log in to the server…</source>
+        <translation>登录服务器…</translation>
+    </message>
+    <message>
+        <source>Rejected records…</source>
+        <translation>被拒记录…</translation>
+    </message>
+</context>
+<context>
     <name>AgentState</name>
     <message>
         <source>Ready</source>
@@ -279,12 +326,28 @@
         <translation>服务器</translation>
     </message>
     <message>
+        <source>Log in to the server</source>
+        <translation>登录服务器</translation>
+    </message>
+    <message>
         <source>User name</source>
         <translation>用户名</translation>
     </message>
     <message>
         <source>Password</source>
         <translation>密码</translation>
+    </message>
+    <message>
+        <source>e.g. http://192.168.1.10:8765</source>
+        <translation>例如 http://192.168.1.10:8765</translation>
+    </message>
+    <message>
+        <source>Remember the server and user name (never the password)</source>
+        <translation>记住服务器地址和用户名（不保存密码）</translation>
+    </message>
+    <message>
+        <source>You can keep working while you are not logged in: everything is kept on this computer and sent once you are.</source>
+        <translation>未登录时也可以继续工作：所有记录保存在本机，登录后自动上传。</translation>
     </message>
     <message>
         <source>Enter your user name and password</source>
@@ -352,6 +415,48 @@
     </message>
 </context>
 <context>
+    <name>RejectedEventsDialog</name>
+    <message>
+        <source>Rejected records</source>
+        <translation>被拒记录</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>Customer</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>The server did not accept these %1 records. The rest of your work was sent; tell your team leader if a record is needed.</source>
+        <translation>服务器未接受这 %1 条记录，其余工作已上传；如需这些记录，请告知团队长。</translation>
+    </message>
+    <message>
+        <source>Every record was accepted by the server.</source>
+        <translation>所有记录均已被服务器接受。</translation>
+    </message>
+</context>
+<context>
+    <name>RejectedIndicator</name>
+    <message>
+        <source>%1 rejected</source>
+        <translation>%1 条被拒</translation>
+    </message>
+    <message>
+        <source>Records the server refused; click to see why</source>
+        <translation>服务器拒绝的记录，点击查看原因</translation>
+    </message>
+</context>
+<context>
     <name>ScriptPanel</name>
     <message>
         <source>No script for this campaign.</source>
@@ -360,6 +465,115 @@
     <message>
         <source>Script</source>
         <translation>话术</translation>
+    </message>
+</context>
+<context>
+    <name>SessionService</name>
+    <message>
+        <source>Call attempted</source>
+        <extracomment>settings.json block for what the login dialog remembers (never the password). The server&apos;s throttle window (docs/sync-api.md: 5 failures per user per 5 min): the wait shown when the answer does not say how long. ok → the display name; else one line for the user (in the UI language). &quot;ok&quot; | &quot;bad_credentials&quot; | &quot;throttled&quot; | &quot;unreachable&quot; | &quot;conflict&quot; | &quot;invalid&quot; | &quot;error&quot;</extracomment>
+        <translation>拨打记录</translation>
+    </message>
+    <message>
+        <source>Call ended</source>
+        <translation>通话记录</translation>
+    </message>
+    <message>
+        <source>Disposition</source>
+        <translation>通话结果</translation>
+    </message>
+    <message>
+        <source>Callback scheduled</source>
+        <translation>预约回访</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>Do-not-call request</source>
+        <translation>拒绝再联系</translation>
+    </message>
+    <message>
+        <source>New question</source>
+        <translation>新问题</translation>
+    </message>
+    <message>
+        <source>Coaching score</source>
+        <translation>辅导评分</translation>
+    </message>
+    <message>
+        <source>Agent state</source>
+        <translation>坐席状态</translation>
+    </message>
+    <message>
+        <source>Too many attempts; try again in %1 minutes</source>
+        <translation>尝试次数过多，请 %1 分钟后再试</translation>
+    </message>
+    <message>
+        <source>Wrong user name or password</source>
+        <translation>用户名或密码错误</translation>
+    </message>
+    <message>
+        <source>%1 records of %2 on this computer are not uploaded yet; %2 must log in once to upload them</source>
+        <translation>本机还有 %2 的 %1 条记录未上传，请先由 %2 登录一次完成上传</translation>
+    </message>
+    <message>
+        <source>Cannot reach the server; check the network and the server address</source>
+        <translation>无法连接服务器，请检查网络和服务器地址</translation>
+    </message>
+    <message>
+        <source>This account is disabled; ask your team leader</source>
+        <translation>该账号已停用，请联系团队长</translation>
+    </message>
+    <message>
+        <source>Login failed: %1</source>
+        <translation>登录失败：%1</translation>
+    </message>
+    <message>
+        <source>Enter the server address, e.g. http://192.168.1.10:8765</source>
+        <extracomment>The saved session is gone (revoked, expired): ask for the password; queued work is kept.</extracomment>
+        <translation>请输入服务器地址，例如 http://192.168.1.10:8765</translation>
+    </message>
+    <message>
+        <source>Enter your user name and password</source>
+        <translation>请输入用户名和密码</translation>
+    </message>
+    <message>
+        <source>No server is configured; start Seatmate with --server URL</source>
+        <translation>未配置服务器，请用 seatmate --server 服务器地址 启动</translation>
+    </message>
+    <message>
+        <source>Log out first to use another server</source>
+        <translation>请先退出登录，再连接其他服务器</translation>
+    </message>
+    <message>
+        <source>Your session has ended; log in again. Nothing you recorded is lost.</source>
+        <translation>登录已失效，请重新登录。已记录的内容不会丢失。</translation>
+    </message>
+    <message>
+        <source>Save the open wrap-up before logging out</source>
+        <translation>请先保存正在填写的话后处理，再退出登录</translation>
+    </message>
+    <message>
+        <source>%1 records are not uploaded yet</source>
+        <translation>还有 %1 条记录未上传</translation>
+    </message>
+    <message>
+        <source>The export failed: %1</source>
+        <translation>导出失败：%1</translation>
+    </message>
+    <message>
+        <source>Logged out, but the local data could not be cleared: %1</source>
+        <translation>已退出登录，但本机数据未能清除：%1</translation>
+    </message>
+    <message>
+        <source>Logged out; the customer data was removed from this computer</source>
+        <translation>已退出登录，本机的客户数据已清除</translation>
+    </message>
+    <message>
+        <source>unsynced records exported to %1</source>
+        <translation>未上传的记录已导出到 %1</translation>
     </message>
 </context>
 <context>

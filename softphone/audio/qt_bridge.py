@@ -250,6 +250,10 @@ class _AudioWorker(QObject):
         if self._presence is not None:
             self._presence.close()
         self._echo.unwrap()
+        # Qt objects of this thread die in this thread: deleting the worker (and its
+        # timers, QMediaDevices, streams) later from the GUI thread's garbage
+        # collector is not allowed. The deferred delete runs as the thread finishes.
+        self.deleteLater()
         self.thread().quit()
 
     # ---- commands ------------------------------------------------------------------

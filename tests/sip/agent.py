@@ -8,7 +8,7 @@ from typing import Any
 
 from softphone.account import AccountSettings
 from softphone.engine import EngineConfig, SipEngine
-from softphone.tone_audio import ToneAudio
+from softphone.tone_audio import ToneAudio, ToneProbe
 from softphone.types import CallInfo, CallState, RegInfo
 
 from .kamailio import Kamailio
@@ -30,19 +30,21 @@ TL_HZ = 1700
 
 @dataclass
 class Agent:
-    """The engine under test plus what it has reported."""
+    """The engine under test plus what it has reported. Holds no pjsua2 object: ``audio`` is
+    the plain probe of the headless audio (the pjsua2 ports stay with the SIP thread)."""
 
     engine: SipEngine
     kamailio: Kamailio
     events: EventLog = field(default_factory=EventLog)
-    audio: ToneAudio | None = None
+    audio: ToneProbe | None = None
     unsubscribe: Callable[[], None] | None = None
 
     def start(self, settings: AccountSettings | None = None, config: EngineConfig | None = None,
               mic_hz: int = AGENT_HZ, **kw: Any) -> Agent:
         def factory(ep: Any) -> ToneAudio:
-            self.audio = ToneAudio(ep, mic_hz)
-            return self.audio
+            audio = ToneAudio(ep, mic_hz)
+            self.audio = audio.probe
+            return audio
         self.unsubscribe = self.engine.subscribe(lambda kind, payload: self.events.add((kind, payload)))
         self.engine.start(config or engine_config(), settings if settings is not None else self.settings(),
                           factory, **kw)

@@ -19,6 +19,14 @@ MODPATHS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linu
             "/usr/lib/kamailio/modules")
 
 
+def die_with_parent() -> None:
+    """preexec_fn: SIGTERM this child when the test process dies (a crashed run leaves no orphans)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+
+
 def free_port() -> int:
     """A port free for both UDP and TCP on 127.0.0.1 right now."""
     for _ in range(50):
@@ -125,7 +133,8 @@ class Kamailio:
         self.proc = subprocess.Popen(
             [self.exe, "-DD", "-E", "-f", str(self.cfg_path), "-Y", str(self.dir / "run"),
              "-P", str(self.dir / "run" / "kamailio.pid"), "-m", "32", "-M", "8"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True,
+            preexec_fn=die_with_parent)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .kamailio import die_with_parent
+
 PEER_SCRIPT = Path(__file__).resolve().parents[1] / "peers" / "pjsua_peer.py"
 
 
@@ -63,7 +65,8 @@ class PeerProcess:
 
     def start(self, timeout: float = 20.0) -> PeerProcess:
         self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     preexec_fn=die_with_parent)
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_err, daemon=True).start()
         ready = self.wait("ready", timeout=timeout)

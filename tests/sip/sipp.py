@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .kamailio import free_port, free_udp_range
+from .kamailio import die_with_parent, free_port, free_udp_range
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -45,7 +45,8 @@ class SippUas:
         if self.rtp_echo:
             args.append("-rtp_echo")
         self.proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+                                     stderr=subprocess.PIPE, start_new_session=True,
+                                     preexec_fn=die_with_parent)
         # sipp has no ready line: wait until its UDP port is taken.
         import socket
         deadline = time.monotonic() + 10

@@ -146,3 +146,14 @@ def test_callback_exceptions_never_reach_pjsua2(caplog: pytest.LogCaptureFixture
 
     onSomething(object())  # an escaping exception would be std::terminate inside pjsua2
     assert "onSomething" in caplog.text and "boom" in caplog.text
+
+
+def test_caller_number_prefers_p_asserted_identity_and_ignores_non_numbers() -> None:
+    from softphone.call import caller_number
+
+    assert caller_number({"From": '"Zhang" <sip:+8613812345678@10.0.0.1>;tag=a'}) == "+8613812345678"
+    assert caller_number({"From": "<sip:2001@pbx>;tag=b",
+                          "P-Asserted-Identity": "<tel:+86-138-1234-5678>"}) == "+8613812345678"
+    assert caller_number({"from": "<sip:alice@pbx>;tag=c"}) == ""
+    assert caller_number({"From": '"Anonymous" <sip:anonymous@anonymous.invalid>'}) == ""
+    assert caller_number({}) == ""

@@ -145,3 +145,46 @@ def test_inbound_call_rings_is_answered_with_f6_and_wrapped_up(qtbot, workspace)
     press(qtbot, window, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: ui.wrapup.isVisible(), timeout=10_000)
     assert runtime.wrapup.draft.direction == "in" and runtime.wrapup.draft.answered
+
+
+def test_inbound_call_from_a_known_number_pops_that_customer_card(qtbot, workspace, cache) -> None:
+    """The demo customer calls from a lead's number (P-Asserted-Identity over real SIP): the
+    window shows that lead's card; the number itself is only ever shown masked."""
+    from sqlalchemy import select
+
+    from app.cache import models as m
+    from app.phone import mask
+
+    window, runtime, ui = workspace
+    ctl = runtime.controller
+    runtime.settings.recording["policy"] = "never"
+    handle = cache[0]
+    shown = window.current_lead_id()
+    with handle.session() as s:
+        rows = s.execute(select(m.LeadPhone.lead_id, m.LeadPhone.number_e164, m.Lead.name)
+                         .join(m.Lead, m.Lead.id == m.LeadPhone.lead_id)
+                         .order_by(m.LeadPhone.id)).all()
+    lead_id, number, name = next(r for r in rows if r[0] != shown)  # not the card already on screen
+
+    rang = []
+    ctl.incoming.connect(rang.append)
+    runtime.demo_process.command(f"call_agent {number}")
+    qtbot.waitUntil(lambda: bool(rang), timeout=15_000)
+    assert rang[0][2] == lead_id
+    qtbot.waitUntil(lambda: window.current_lead_id() == lead_id and name in window.card.title.text(),
+                    timeout=10_000)
+    # Masked everywhere it is displayed: the notice, and the card's number.
+    notice = ui.strip.notice.text()
+    assert "F6" in notice and number not in notice and number[-11:] not in notice
+    assert mask(number) in notice
+    card_text = " ".join(v.text() for _l, v in window.card._fields.values())
+    assert number[-11:] not in card_text and mask(number) in card_text
+
+    # Answered, the call belongs to that lead (its call history and wrap-up).
+    window.activateWindow()
+    press(qtbot, window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: ctl.active is not None and ctl.active.direction == "in", timeout=10_000)
+    assert ctl.active.lead_id == lead_id
+    press(qtbot, window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: ui.wrapup.isVisible(), timeout=10_000)
+    assert runtime.wrapup.draft.lead_id == lead_id

@@ -131,6 +131,9 @@ def test_incoming_call_rings_answers_and_remote_hangup(agent: Agent, peers) -> N
     cust.send("call sip:1001@" + agent.kamailio.domain)
     inc = agent.wait_event("incoming")
     assert agent.audio is not None and agent.audio.ringing
+    # The caller's number for the app's customer lookup; masked for display, hidden from repr.
+    assert inc.caller_number == "2001"
+    assert "2001" not in inc.remote_masked and "2001" not in repr(inc)
     ring = agent.wait_call(CallState.INCOMING, inc.call_id)
     assert ring.direction is Direction.INCOMING
     cust.wait("state", state="EARLY")
