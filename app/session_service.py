@@ -104,6 +104,7 @@ def _event_labels() -> dict[str, str]:
 
 _RETRY_AFTER = re.compile(r"retry[- _]after\D{0,3}(\d+)", re.I)
 _CONFLICT = re.compile(r"(\d+) events recorded by (\S+)")
+_PREVIOUS = re.compile(r"events of the previous user")
 
 
 def describe_login_failure(detail: str) -> LoginOutcome:
@@ -123,6 +124,10 @@ def describe_login_failure(detail: str) -> LoginOutcome:
         return LoginOutcome(False, QCoreApplication.translate("SessionService", "%1 records of %2 on this computer are not uploaded yet; %2 must log in "
                                       "once to upload them").replace("%1", conflict.group(1))
                             .replace("%2", conflict.group(2)), "conflict")
+    if _PREVIOUS.search(text):
+        return LoginOutcome(False, QCoreApplication.translate(
+            "SessionService", "Records of the previous user on this computer are not uploaded yet; they must "
+            "log in once to upload them"), "conflict")
     network = ("connecterror", "timed out", "timeout", "connection refused", "name or service", "network",
                "server answered 5", "remoteprotocolerror", "readerror", "connecttimeout", "unsupportedprotocol",
                "malformed")
@@ -392,6 +397,14 @@ class SessionService(QObject):
 
     def _finish_logout(self) -> None:
         self._logging_out = False
+        if not self._logout_export and self.unsynced()["events"]:
+            # Written between the check and now (e.g. an agent-state change): never drop it.
+            try:
+                self._logout_export = str(self.export_unsynced())
+            except OSError as exc:
+                self.logout_finished.emit(LogoutOutcome(False, QCoreApplication.translate(
+                    "SessionService", "The export failed: %1").replace("%1", str(exc))))
+                return
         try:
             counts = clear_customer_data(self.cache)
         except Exception as exc:

@@ -519,6 +519,10 @@
         <translation>本机还有 %2 的 %1 条记录未上传，请先由 %2 登录一次完成上传</translation>
     </message>
     <message>
+        <source>Records of the previous user on this computer are not uploaded yet; they must log in once to upload them</source>
+        <translation>本机还有上一位用户的记录未上传，请先由该用户登录一次完成上传</translation>
+    </message>
+    <message>
         <source>Cannot reach the server; check the network and the server address</source>
         <translation>无法连接服务器，请检查网络和服务器地址</translation>
     </message>

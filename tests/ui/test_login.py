@@ -287,3 +287,20 @@ def test_widgets_never_import_sync_or_httpx() -> None:
         if re.search(r"^\s*(from|import)\s+(sync|httpx)\b", text, re.M):
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
+
+
+def test_login_failures_are_sorted_by_what_the_user_can_do() -> None:
+    from app.session_service import describe_login_failure, normalise_url
+
+    throttled = describe_login_failure("POST /auth/login: server answered 429 (retry after 125 s)")
+    assert throttled.kind == "throttled" and throttled.retry_after_s == 125 and "3" in throttled.message
+    assert describe_login_failure("POST /auth/login: server answered 429").retry_after_s == 300
+    assert describe_login_failure("wrong username or password").kind == "bad_credentials"
+    assert describe_login_failure("POST /auth/login: ConnectError: [Errno 111] Connection refused").kind == "unreachable"
+    assert describe_login_failure("POST /auth/login: timed out (ReadTimeout)").kind == "unreachable"
+    conflict = describe_login_failure("3 events recorded by lina on this computer have not been sent yet; "
+                                      "lina must log in once to send them")
+    assert conflict.kind == "conflict" and "lina" in conflict.message and "3" in conflict.message
+    assert normalise_url("192.168.1.10:8765") == "http://192.168.1.10:8765"
+    assert normalise_url("https://seatmate.example.cn/") == "https://seatmate.example.cn"
+    assert normalise_url("not an address") is None and normalise_url("") is None
