@@ -64,6 +64,10 @@ class Application(QObject):
     def start(self) -> int | None:
         """Returns an exit code when the process should end right away (hand-off done)."""
         self.paths = AppPaths.resolve(getattr(self.args, "data_dir", None)).ensure()
+        # The integrity check runs beside start-up; open_cache uses it only if the file is unchanged.
+        from app.cache.precheck import start_check
+
+        start_check(self.paths.cache_db)
         self._init_logging()
         log.info("Seatmate starting (pid %d)", os.getpid())
         self.settings = _timed("settings", self._load_settings)
@@ -159,7 +163,6 @@ class Application(QObject):
         # The embedded default: no server configured → the bundled demo (idempotent).
         if not getattr(self.settings, "server_url", None):
             _timed("demo data", repository.load_demo)
-        _timed("search index", repository.warm_up)
         return repository
 
     def _init_services(self) -> None:

@@ -318,6 +318,7 @@ class SipCore:
         # Whatever is still referenced elsewhere (a traceback, a test) is disowned: its C++
         # destructor would otherwise run after libDestroy, or on another thread. Keep those
         # objects alive until libDestroy returns, so pjsua never calls back into a freed one.
+        self.pump(ownership.idle, 0.5)  # what other threads let go of dies here, before libDestroy
         survivors = ownership.close_generation()
         try:
             ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)

@@ -11,7 +11,7 @@ holds a call).
 So ``install()`` gives those pjsua2 classes (and every subclass) a ``__del__`` that checks
 the thread. On the SIP thread of the library the object belongs to, nothing changes. On
 any other thread the object is resurrected into a graveyard, and the SIP thread drops it
-at the next turn of its loop (``reap()``). Once the library is destroyed, a late object's
+a turn or two later (``reap()``). Once the library is destroyed, a late object's
 C++ half is leaked (``thisown = False``) instead of being destroyed against freed pjsua
 state. ``close_generation()`` runs on the SIP thread just before ``libDestroy``.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import re
 import sys
@@ -91,7 +92,10 @@ class _State:
         self.open = False
         self.sip_ident: int | None = None
         self.wake: Callable[[], None] | None = None
-        self.graveyard: list[Any] = []
+        self.graveyard: list[Any] = []           # let go of by another thread, newest
+        self.aging: list[Any] = []               # seen by one reap() turn already
+        self.in_del = 0                          # foreign threads inside _guarded_del now
+        self.gc_running = False
         self.gen_of: dict[int, int] = {}          # id(obj) -> generation it was created in
         self.live: weakref.WeakSet[Any] = weakref.WeakSet()
         self.deferred = 0                         # objects sent to the SIP thread (stats/tests)
@@ -108,22 +112,40 @@ def _guarded_del(self: Any) -> None:
     if gen is None:
         return  # made outside any library (or already handled): nothing to protect
     if gen == st.generation and st.open and threading.get_ident() == st.sip_ident:
-        return  # the owner thread: destroy normally
-    with st.lock:
-        if gen == st.generation and st.open:
-            st.graveyard.append(self)  # resurrect; the SIP thread drops it (PEP 442)
-            st.deferred += 1
-            wake = st.wake
-        else:
-            wake = None
-    if wake is not None:
-        with contextlib.suppress(Exception):
-            wake()
+        _destroy_now(self)  # the owner thread
         return
-    # Its library is gone: destroying the C++ half now would touch freed pjsua state.
-    with contextlib.suppress(Exception):
-        self.thisown = False
-    st.leaked += 1
+    with st.lock:
+        st.in_del += 1
+        try:
+            if gen == st.generation and st.open:
+                st.graveyard.append(self)  # resurrect; the SIP thread drops it (PEP 442)
+                st.deferred += 1
+                return
+            # Its library is gone: destroying the C++ half now would touch freed pjsua state.
+            with contextlib.suppress(Exception):
+                self.thisown = False
+            st.leaked += 1
+        finally:
+            st.in_del -= 1
+
+
+def _destroy_now(obj: Any) -> None:
+    """Destroy the C++ half now, while the Python half is still whole. Left to Python, the
+    instance dict is torn down first, and pjmedia's clock thread may call a port's
+    onFrameReceived in between (the C++ destructor releases the GIL while it waits for the
+    conference lock) on an object whose attributes are already gone."""
+    destroy = getattr(type(obj), "__swig_destroy__", None)
+    if destroy is None:
+        return
+    try:
+        if obj.thisown:
+            destroy(obj)  # SWIG disowns the proxy, then deletes the C++ object
+    except Exception:
+        log_exception(log, "destroying a %s failed", type(obj).__name__)
+
+
+def _gc_phase(phase: str, _info: dict[str, int]) -> None:
+    _state.gc_running = phase == "start"
 
 
 def install() -> None:
@@ -144,6 +166,7 @@ def install() -> None:
 
         cls.__init__ = __init__  # type: ignore[misc]
         cls.__del__ = _guarded_del  # type: ignore[attr-defined]
+    gc.callbacks.append(_gc_phase)
     # Every callback of every Python subclass is guarded: those defined later (hook) and
     # those already defined (a module imported before this one).
     for base in DIRECTORS:
@@ -164,19 +187,32 @@ def open_generation(wake: Callable[[], None]) -> None:
         st.live = weakref.WeakSet()
 
 
-def set_wake(wake: Callable[[], None]) -> None:
-    with _state.lock:
-        _state.wake = wake
-
-
 def reap() -> None:
-    """On the SIP thread: destroy what other threads let go of."""
+    """On the SIP thread: destroy what other threads let go of.
+
+    Never while another thread is still inside a collection or a ``__del__``: dropping our
+    reference then would take the object back from under that thread (the cyclic GC would
+    clear it there after all; a refcount dealloc would continue there). And only objects
+    that waited one turn (the SIP thread released the GIL in between, inside libHandleEvents,
+    so the thread that let go of them has finished with them)."""
     st = _state
-    if not st.graveyard:
+    if not st.graveyard and not st.aging:
+        return
+    if st.gc_running or st.in_del:
         return
     with st.lock:
-        dead, st.graveyard = st.graveyard, []
-    dead.clear()  # last references: the C++ destructors run here, on the SIP thread
+        if st.in_del:
+            return
+        dead, st.aging, st.graveyard = st.aging, st.graveyard, []
+    for obj in dead:
+        _destroy_now(obj)  # here, on the SIP thread (their __del__ already ran)
+    dead.clear()
+
+
+def idle() -> bool:
+    """True when nothing waits in the graveyard (after reap())."""
+    reap()
+    return not _state.graveyard and not _state.aging
 
 
 def close_generation() -> list[Any]:
@@ -189,8 +225,8 @@ def close_generation() -> list[Any]:
     with st.lock:
         st.open = False
         st.wake = None
-        keep = list(st.live) + st.graveyard
-        st.graveyard = []
+        keep = list(st.live) + st.graveyard + st.aging
+        st.graveyard, st.aging = [], []
     for obj in keep:
         with contextlib.suppress(Exception):
             obj.thisown = False
@@ -203,7 +239,8 @@ def close_generation() -> list[Any]:
 
 
 def stats() -> dict[str, int]:
-    return {"deferred": _state.deferred, "leaked": _state.leaked, "pending": len(_state.graveyard)}
+    return {"deferred": _state.deferred, "leaked": _state.leaked,
+            "pending": len(_state.graveyard) + len(_state.aging)}
 
 
 def log_exception(logger: logging.Logger, msg: str, *args: object) -> None:

@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
     def _on_search_finished(self, result: SearchResult) -> None:
         keep = self._current_lead
         self.model.set_result(result.ids, result.first_rows)
-        self.status.set_lead_count(len(result.ids))
+        self.status.set_lead_count(result.total)
         if result.error:
             self.status.showMessage(QCoreApplication.translate("MainWindow", "The lead list could not be read: %1").replace("%1", result.error), 10000)
         row = self.model.row_of(keep) if keep else -1

@@ -20,6 +20,7 @@ import logging
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -114,6 +115,8 @@ class LeadIndex:
         self._orders: dict[str, np.ndarray] = {}
         self._ids_dirty = True
         self._last_query: tuple[str, list[int]] | None = None
+        # Hits per first character typed (every search starts with one): 4 bytes a hit.
+        self._char_hits: dict[str, array] = {}
 
     # ----------------------------------------------------------------- loading
     def build(self) -> None:
@@ -184,6 +187,7 @@ class LeadIndex:
         self._orders = {}
         self._ids_dirty = True
         self._last_query = None
+        self._char_hits = {}
         self._pos_map = None  # ~4 MB for 100k leads: rebuilt (~10 ms) when a change needs it
 
     @property
@@ -209,6 +213,7 @@ class LeadIndex:
         self._orders = {}
         self._ids_dirty = True
         self._last_query = None
+        self._char_hits = {}
 
     @property
     def last_seq(self) -> int:
@@ -271,6 +276,7 @@ class LeadIndex:
                     self._delete(lead_id)
         self._orders = {}
         self._last_query = None
+        self._char_hits = {}
 
     def _update_row(self, pos: int, row: tuple) -> None:
         _id, key, cat, prio, expiry, callback, attempt, campaign, source, no_pinyin = row
@@ -358,8 +364,9 @@ class LeadIndex:
             if q:
                 hits = np.zeros(len(self._ids), dtype=bool)
                 hit_pos = self._text_hits(q)
-                if hit_pos:
-                    hits[hit_pos] = True
+                if len(hit_pos):
+                    hits[np.frombuffer(hit_pos, dtype=np.int32) if isinstance(hit_pos, array)
+                         else np.asarray(hit_pos, dtype=np.int64)] = True
                 mask &= hits
             order = self._order(sort)
             return self._ids_array()[order[mask[order]]].tolist()
@@ -369,7 +376,14 @@ class LeadIndex:
         keys = self._keys
         # Typing one more character narrows the previous result: scan only those.
         prev = self._last_query
-        if prev is not None and compact.startswith(prev[0]) and len(prev[1]) < 30_000:
+        if len(compact) == 1:
+            hits = self._char_hits.get(compact)
+            if hits is None:
+                hits = array("i", self._scan(compact))
+                if len(self._char_hits) >= 64:
+                    self._char_hits.clear()
+                self._char_hits[compact] = hits
+        elif prev is not None and compact.startswith(prev[0]) and len(prev[1]) < 30_000:
             hits = [i for i in prev[1] if compact in keys[i]]
         else:
             hits = self._scan(compact)

@@ -5,6 +5,7 @@ call stays up. The call is recorded in stereo (agent left, customer right)."""
 
 from __future__ import annotations
 
+import gc
 import time
 import wave
 from pathlib import Path
@@ -122,6 +123,7 @@ def test_call_audio_on_headset_survives_unplug(qt_audio, peer_factory, tmp_path:
                 pass
         engine.stop()
         audio.close()
+        gc.collect()  # finalise this test's pjsua2/Qt wrappers here, not inside the next test
         for p in players:
             p.kill()
             p.wait(5)
@@ -166,6 +168,7 @@ def test_echo_cancellation_wraps_the_chosen_devices(qt_audio, peer_factory, tmp_
             wait_until(lambda: engine.snapshot(call_id) is None, 10, "the call to end")
         engine.stop()
         audio.close()
+        gc.collect()
         player.kill()
         player.wait(5)
     assert "module-echo-cancel" not in pulse.pactl("list", "short", "modules").stdout
