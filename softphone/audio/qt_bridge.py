@@ -13,7 +13,7 @@ Threads:
   out of a ring (microseconds; the GIL is held briefly);
 - the audio thread (a QThread with its own event loop, ``_AudioWorker``) owns
   every QAudioSource/QAudioSink/QMediaDevices object: it pumps the rings every
-  20 ms while a stream is open, follows hot-plug, plays the ringtone and
+  40 ms while a stream is open, follows hot-plug, plays the ringtone and
   computes level meters;
 - the GUI thread sees ``AudioEngine``: preferences in, signals out.
 
@@ -60,10 +60,11 @@ QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
 
 DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
 IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
-PUMP_MS = 20  # one bridge frame; the device buffers (80 ms) absorb a late pump
+PUMP_MS = 40  # two bridge frames per pump: ~0.5 points of a core less than 20 ms (tests/bench);
+# the device buffers (80 ms) still absorb a late pump (zero underruns, GUI 30 % busy)
 LEVEL_MS = 100  # level meters at ~10 Hz
 SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
-SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every 20 ms
+SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every pump
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
@@ -116,13 +117,15 @@ class _BridgePort(pj.AudioMediaPort):
         super().__init__()
         self._s = shared
         self._silence = pj.ByteVector(bytes(shared.frame_len))
+        self._out = pj.ByteVector(bytes(shared.frame_len))  # reused: no per-frame vector
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:
         s = self._s
         s.mic_requested_at = time.monotonic()
         data = s.mic.read(s.frame_len)
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
-        frame.buf = pj.ByteVector(data) if data is not None else self._silence
+        # Assigning frame.buf copies the vector in C++, so the one buffer can be reused.
+        frame.buf = pcm.fill_vector(self._out, data) if data is not None else self._silence
         frame.size = s.frame_len
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:
@@ -346,7 +349,7 @@ class _AudioWorker(QObject):
             self.devices.emit(snap)
 
     def _update_pump(self) -> None:
-        """The 20 ms pump runs only while a device stream is open (idle CPU ~0)."""
+        """The 40 ms pump runs only while a device stream is open (idle CPU ~0)."""
         if self._pump is None:
             return
         wanted = self._sink is not None or self._source is not None or self._ring_sink is not None
@@ -461,7 +464,7 @@ class _AudioWorker(QObject):
         sink = self._sink
         self._pump_count += 1
         if self._source is not None:
-            if self._pump_count % 5 == 0:  # a failed microphone is found within 100 ms
+            if self._pump_count % 3 == 0:  # a failed microphone is found within ~120 ms
                 self._check_source(self._source)
             self._pump_mic()
         if sink is not None and sink.io is not None:
@@ -470,7 +473,7 @@ class _AudioWorker(QObject):
 
     def _pump_speaker(self, sink: _Stream) -> None:
         """Top the device buffer up from the ring. Every Qt call costs ~5-20 µs from
-        Python, so per 20 ms this makes three (state, bytesFree, write)."""
+        Python, so per pump this makes three (state, bytesFree, write)."""
         ring = self._s.speaker
         now = time.monotonic()
         state = sink.qobj.state()

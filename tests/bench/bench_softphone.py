@@ -98,8 +98,10 @@ class UA:
 class SeatmateUA(UA):
     name = "seatmate"
 
-    def __init__(self, env: dict[str, str], gui_busy: float = 0.0, audio: str = "qt") -> None:
+    def __init__(self, env: dict[str, str], gui_busy: float = 0.0, audio: str = "qt",
+                 clock_rate: int = 16000) -> None:
         self.env = env
+        self.clock_rate = clock_rate
         self.gui_busy = gui_busy
         self.audio = audio
         self.name = "seatmate" if audio == "qt" else "seatmate-engine"
@@ -107,7 +109,8 @@ class SeatmateUA(UA):
         self._buf = ""
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "tests.bench.seatmate_ua", "--audio", self.audio]
+        cmd = [sys.executable, "-m", "tests.bench.seatmate_ua", "--audio", self.audio,
+               "--clock-rate", str(self.clock_rate)]
         if self.gui_busy:
             cmd += ["--gui-busy", str(self.gui_busy)]
         self.log = Path(tempfile.mkstemp(prefix="seatmate-ua-", suffix=".log")[1])
@@ -434,6 +437,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--call-seconds", type=float)
     ap.add_argument("--underrun-seconds", type=float)
     ap.add_argument("--gui-busy", type=float, default=0.3)
+    ap.add_argument("--clock-rate", type=int, default=16000,
+                    help="Seatmate's conference bridge rate (8000: narrowband PCMU/PCMA, as sipp offers)")
     ap.add_argument("--only", action="append", choices=("seatmate", "seatmate-engine", "baresip", "linphonec", "underruns"),
                     help="measure only these (repeatable; default: all)")
     ap.add_argument("--out", default=str(ROOT / "bench-results" / "softphone.json"))
@@ -478,7 +483,7 @@ def main(argv: list[str]) -> int:
         if sipp.poll() is not None:
             raise BenchError("sipp exited at start")
         makers = {
-            "seatmate": lambda: SeatmateUA(seat_env),
+            "seatmate": lambda: SeatmateUA(seat_env, clock_rate=args.clock_rate),
             "seatmate-engine": lambda: SeatmateUA(seat_env, audio="tone"),
             "baresip": lambda: BaresipUA(work, wav),
             "linphonec": lambda: LinphoneUA(work, wav),
@@ -493,7 +498,7 @@ def main(argv: list[str]) -> int:
         if "underruns" not in only:
             raise _Done
         print(f"  seatmate {underrun_s:.0f} s call, GUI thread {args.gui_busy:.0%} busy …", file=sys.stderr, flush=True)
-        ua = SeatmateUA(seat_env, gui_busy=args.gui_busy)
+        ua = SeatmateUA(seat_env, gui_busy=args.gui_busy, clock_rate=args.clock_rate)
         ua.start()
         try:
             ua.dial(UAS_URI)

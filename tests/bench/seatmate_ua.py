@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--audio", choices=("qt", "tone"), default="qt",
                     help="qt = the real Qt audio bridge; tone = headless (to split the engine's cost)")
+    ap.add_argument("--clock-rate", type=int, default=16000,
+                    help="conference bridge rate: 8000 for narrowband (PCMU/PCMA) calls, 16000 for wideband")
     args = ap.parse_args()
 
     from PySide6.QtCore import QObject, QTimer, Signal
@@ -52,7 +54,8 @@ def main() -> None:
     from softphone.types import CallState
 
     app = QApplication(sys.argv[:1])
-    audio = AudioEngine(prefs=DevicePreferences(speaker=("Speakers",), microphone=("Bench Mic",)))
+    audio = AudioEngine(prefs=DevicePreferences(speaker=("Speakers",), microphone=("Bench Mic",)),
+                        clock_rate=args.clock_rate)
     engine = SipEngine()
     state = {"call": None}
 
@@ -66,7 +69,7 @@ def main() -> None:
     engine.subscribe(on_event)
     # No registrar in the bench (like baresip's regint=0): REGISTER goes to a closed port.
     engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", sip_port=args.port,
-                              log_level=1),
+                              log_level=1, clock_rate=args.clock_rate),
                  AccountSettings(user="bench", domain="127.0.0.1:9"),
                  audio.agent_audio_factory() if args.audio == "qt" else ToneAudio.factory(300))
 

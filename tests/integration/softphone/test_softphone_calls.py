@@ -44,15 +44,21 @@ def test_outgoing_call_audio_both_ways_and_timestamps(agent: Agent, peers, tmp_p
     assert agent.audio is not None
     heard = agent.audio.capture(1.0)
     assert abs(dominant_hz(heard) - CUSTOMER_HZ) < 15
-    # …and the agent's microphone reaches the customer.
-    wav = tmp_path / "cust.wav"
-    m = cust.events.mark()
-    cust.send(f"record {wav}")
-    time.sleep(1.0)  # the recording's length, not a synchronisation
-    cust.send("record_stop")
-    cust.wait("recorded", start=m)
-    pcm, rate = read_wav(wav)
-    assert abs(dominant_hz(pcm, rate) - AGENT_HZ) < 15
+    # …and the agent's microphone reaches the customer. On a loaded machine the far end's
+    # recorder may get its first frames late: listen again (bounded) before judging.
+    heard_hz = 0.0
+    for attempt in range(3):
+        wav = tmp_path / f"cust{attempt}.wav"
+        m = cust.events.mark()
+        cust.send(f"record {wav}")
+        time.sleep(1.0)  # the recording's length, not a synchronisation
+        cust.send("record_stop")
+        cust.wait("recorded", start=m)
+        pcm, rate = read_wav(wav)
+        heard_hz = dominant_hz(pcm, rate)
+        if abs(heard_hz - AGENT_HZ) < 15:
+            break
+    assert abs(heard_hz - AGENT_HZ) < 15
 
     agent.engine.hangup(call_id).result(5)
     ended = agent.wait_call(CallState.ENDED, call_id)
