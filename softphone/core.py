@@ -290,18 +290,17 @@ class SipCore:
         ep = self.ep
         if ep is None:
             return
-        for call in list(self.calls.values()):
-            with contextlib.suppress(pj.Error):
-                call.hangup(pj.CallOpParam(True))
+        # Quitting mid-call: BYE every call, wait (bounded) for them to end, and delete their
+        # Call objects here, before the account and the library go. No loop variable may hold
+        # a call in this frame: it would outlive libDestroy, and pjsua asserts in the Call
+        # destructor (pjsua_call_set_user_data) when it finally runs.
+        self._hangup_all()
         self.pump(lambda: not self.calls, 3.0)
-        for call in list(self.calls.values()):
-            call.stop_recording()
-            call.audio = None
-        self.calls.clear()
-        self.links.clear()
-        self.dead.clear()
-        for straggler in list(self.every_call):
-            log.warning("call object %s outlives the engine", straggler.rec.call_id[:8])
+        self._drop_calls()
+        self.pump(lambda: not self.every_call, 0.5)  # Call objects let go of by other threads
+        if self.every_call:
+            log.warning("%d call object(s) outlive the engine: %s", len(self.every_call),
+                        ", ".join(c.rec.call_id[:8] for c in list(self.every_call)))
         self.remove_account()
         if self.audio is not None:
             with contextlib.suppress(Exception):
@@ -325,6 +324,21 @@ class SipCore:
         finally:
             self.ep = None
             survivors.clear()
+
+    def _hangup_all(self) -> None:
+        for call in list(self.calls.values()):
+            with contextlib.suppress(pj.Error):
+                call.hangup(pj.CallOpParam(True))
+
+    def _drop_calls(self) -> None:
+        """Calls that did not end in time: stop their recordings and forget them (deleting
+        the last reference destroys the pj.Call here, on the SIP thread)."""
+        for call in list(self.calls.values()):
+            call.stop_recording()
+            call.audio = None
+        self.calls.clear()
+        self.links.clear()
+        self.dead.clear()
 
     # ---- loop -------------------------------------------------------------------------
     def tick(self) -> None:

@@ -74,18 +74,33 @@ class LeadTableModel(QAbstractTableModel):
 
     # -- feeding -------------------------------------------------------------
     def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = ()) -> None:
+        new_ids = ids if ids.__class__ is tuple else tuple(ids)
+        count = max(len(new_ids), int(getattr(ids, "total", 0)))
+        if count == self._count and new_ids == self._ids and count == len(new_ids):
+            # Same rows in the same order (a refresh after a sync page, a repeated search):
+            # no reset — the view keeps its scroll position and selection, and only the
+            # visible rows are re-read and repainted.
+            self._pages.clear()
+            self._texts.clear()
+            self._store_first(first_rows)
+            if count:
+                self.dataChanged.emit(self.index(0, 0), self.index(count - 1, len(COLUMNS) - 1))
+            return
         self.beginResetModel()
-        self._count = max(len(ids), int(getattr(ids, "total", 0)))
-        self._ids = tuple(ids)
+        self._count = count
+        self._ids = new_ids
         self._pages.clear()
         self._texts.clear()
+        self._store_first(first_rows)
+        self.endResetModel()
+
+    def _store_first(self, first_rows: Sequence[Any]) -> None:
         # The worker already read the first rows; slice them into pages.
         first = list(first_rows)
         for page in range(0, len(first) // PAGE + 1):
             chunk = first[page * PAGE : (page + 1) * PAGE]
             if chunk and len(chunk) == min(PAGE, len(self._ids) - page * PAGE):
                 self._pages[page] = chunk
-        self.endResetModel()
 
     def lead_id(self, row: int) -> str | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None

@@ -41,6 +41,7 @@ TABS: tuple[tuple[str, str], ...] = (
 LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
 #: How long the selection must rest before the card and script follow it.
 CARD_SETTLE_MS = 120  # each named in its own language, never translated
+REFRESH_COALESCE_MS = 250  # at most one list refresh per this interval for background changes
 
 
 
@@ -63,6 +64,9 @@ class MainWindow(QMainWindow):
 
         self._card_timer = QTimer(self, singleShot=True, interval=CARD_SETTLE_MS)
         self._card_timer.timeout.connect(self._request_detail)
+        # Background changes (sync pages) refresh the list at most once per interval.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_COALESCE_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
 
         self.search = QLineEdit(objectName="searchBox")
         self.search.setClearButtonEnabled(True)
@@ -175,6 +179,12 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> int:
         return self._leads.search(self.search.text(), self.current_tab())
+
+    def refresh_soon(self) -> None:
+        """Refresh the list after background changes, coalesced: a sync applying pages of
+        1,000 changes triggers one refresh per REFRESH_COALESCE_MS, not one per page."""
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
 
     def _on_search_changed(self, _text: str) -> None:
         self.refresh()

@@ -8,6 +8,8 @@ in the background; the workspace attaches when it is ready.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,61 @@ def attach_workspace(app: Any) -> Any:
         leads = getattr(app, "leads", None)
         if leads is not None and hasattr(leads, "opened") and not getattr(app, "_workspace_pending", False):
             app._workspace_pending = True
-            leads.opened.connect(lambda _repo: _attach_now(app))
+            leads.opened.connect(lambda _repo: _attach_after_first_screen(app))
         return None
     return _attach_now(app)
+
+
+# Longest the attach waits for the first lead page to be painted (an empty or failed
+# search still paints; this only bounds a window that is never shown).
+FIRST_SCREEN_WAIT_MS = 1500
+
+
+def _attach_after_first_screen(app: Any) -> None:
+    """Attach once the first lead page is on screen, not before it.
+
+    Building the workspace costs 0.3–0.5 s of GUI-thread time (imports of the
+    runtime and the softphone engine, the first KPI/state reads). Run on
+    ``opened`` it delays the first page by that much; run after the first
+    paint, the agent sees the list at once and the call loop joins a moment later.
+    """
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    window = getattr(app, "window", None)
+    table = getattr(window, "table", None)
+    if window is None or table is None or not window.isVisible():
+        QTimer.singleShot(0, lambda: _attach_now(app))
+        return
+    state = {"done": False, "shown": False}
+
+    def go() -> None:
+        if state["done"]:
+            return
+        state["done"] = True
+        try:
+            viewport.removeEventFilter(watcher)
+            window.leadsShown.disconnect(on_shown)
+        except (RuntimeError, TypeError):
+            pass  # the window is already gone (shutdown before the first paint)
+        # After the paint event has returned: the frame is flushed before we block.
+        QTimer.singleShot(0, lambda: _attach_now(app))
+
+    class _FirstPaint(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if state["shown"] and event.type() == QEvent.Type.Paint:
+                go()
+            return False
+
+    def on_shown(_count: int) -> None:
+        state["shown"] = True
+        viewport.update()  # make sure a paint follows, even if nothing changed
+
+    viewport = table.viewport()
+    watcher = _FirstPaint(viewport)
+    viewport.installEventFilter(watcher)
+    window.leadsShown.connect(on_shown)
+    # Tied to the watcher: if the window is destroyed first, the timer goes with it.
+    QTimer.singleShot(FIRST_SCREEN_WAIT_MS, watcher, go)
 
 
 def _attach_now(app: Any) -> Any:
@@ -93,11 +147,7 @@ def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
         state["pending"] = int(count)
         show()
 
-    def changes(summary: Any) -> None:
-        # The server's changes landed: refresh what the agent sees (list, next lead, KPIs).
-        app.window.refresh()
-        runtime.controller.refresh_preview()
-        runtime.controller.refresh_kpis()
+    changes = sync_changes_handler(app, runtime)
 
     _offer_login(app, service)
     service.online_changed.connect(online)
@@ -106,6 +156,48 @@ def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
     runtime.wrapup.saved.connect(lambda _saved: service.sync_now())  # at once after a disposition
     runtime.agent.changed.connect(lambda st: service.set_presence(st.state.value, st.reason))
     show()
+
+
+# Next lead and KPIs after background changes: once the pages stop landing for this long …
+SYNC_QUIET_MS = 400
+# … or at the latest this long after the first page of a burst.
+SYNC_MAX_DELAY_MS = 2000
+
+
+def sync_changes_handler(app: Any, runtime: Any) -> Callable[[Any], None]:
+    """What runs on the GUI thread when a sync page has been applied (``changes_applied``).
+
+    The server's changes refresh what the agent sees — the list, the next lead, the
+    KPIs — but not once per page: a sync of 10,000 changes lands as 10 pages, and each
+    next-lead/KPI pass re-reads the search index on the workspace's worker, holding
+    the GIL the GUI needs. The list refreshes at most every 250 ms (and keeps its
+    model when the rows are unchanged); the next lead and KPIs once the burst is
+    over (bounded by SYNC_MAX_DELAY_MS, so a long sync still moves them).
+    """
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer(app, singleShot=True, interval=SYNC_QUIET_MS)
+    first = [0.0]
+
+    def flush() -> None:
+        first[0] = 0.0
+        runtime.controller.refresh_preview()
+        runtime.controller.refresh_kpis()
+
+    timer.timeout.connect(flush)
+
+    def changes(_summary: Any) -> None:
+        app.window.refresh_soon()
+        now = time.monotonic()
+        if not first[0]:
+            first[0] = now
+        if (now - first[0]) * 1000 >= SYNC_MAX_DELAY_MS:
+            timer.stop()
+            flush()
+        else:
+            timer.start()  # (re)start: trailing edge of the burst
+
+    return changes
 
 
 def _offer_login(app: Any, service: Any) -> None:

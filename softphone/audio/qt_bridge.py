@@ -13,7 +13,7 @@ Threads:
   out of a ring (microseconds; the GIL is held briefly);
 - the audio thread (a QThread with its own event loop, ``_AudioWorker``) owns
   every QAudioSource/QAudioSink/QMediaDevices object: it pumps the rings every
-  40 ms while a stream is open, follows hot-plug, plays the ringtone and
+  20 ms while a stream is open, follows hot-plug, plays the ringtone and
   computes level meters;
 - the GUI thread sees ``AudioEngine``: preferences in, signals out.
 
@@ -60,11 +60,11 @@ QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
 
 DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
 IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
-PUMP_MS = 40  # two bridge frames per pump: ~0.5 points of a core less than 20 ms (tests/bench);
-# the device buffers (80 ms) still absorb a late pump (zero underruns, GUI 30 % busy)
+PUMP_MS = 20  # one bridge frame; the device buffers (80 ms) absorb a late pump
+# (40 ms saved ~0.5 points of a core but, at 8 kHz, overran the speaker ring: 46 in 60 s)
 LEVEL_MS = 100  # level meters at ~10 Hz
 SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
-SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every pump
+SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every 20 ms
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
@@ -349,7 +349,7 @@ class _AudioWorker(QObject):
             self.devices.emit(snap)
 
     def _update_pump(self) -> None:
-        """The 40 ms pump runs only while a device stream is open (idle CPU ~0)."""
+        """The 20 ms pump runs only while a device stream is open (idle CPU ~0)."""
         if self._pump is None:
             return
         wanted = self._sink is not None or self._source is not None or self._ring_sink is not None
@@ -464,7 +464,7 @@ class _AudioWorker(QObject):
         sink = self._sink
         self._pump_count += 1
         if self._source is not None:
-            if self._pump_count % 3 == 0:  # a failed microphone is found within ~120 ms
+            if self._pump_count % 5 == 0:  # a failed microphone is found within 100 ms
                 self._check_source(self._source)
             self._pump_mic()
         if sink is not None and sink.io is not None:
@@ -473,7 +473,7 @@ class _AudioWorker(QObject):
 
     def _pump_speaker(self, sink: _Stream) -> None:
         """Top the device buffer up from the ring. Every Qt call costs ~5-20 µs from
-        Python, so per pump this makes three (state, bytesFree, write)."""
+        Python, so per 20 ms this makes three (state, bytesFree, write)."""
         ring = self._s.speaker
         now = time.monotonic()
         state = sink.qobj.state()

@@ -124,18 +124,31 @@ class StereoWavWriter:
 class _ChannelPort(pj.AudioMediaPort):
     """A sink port that hands every frame it hears to one channel of the writer."""
 
+    # Class-level default: pjmedia's clock thread may call back into a port whose
+    # instance attributes are being torn down (or were never set); it then sees None
+    # and drops the frame instead of raising on the clock thread.
+    _writer: StereoWavWriter | None = None
+
     def __init__(self, writer: StereoWavWriter, channel: int, frame_len: int) -> None:
         super().__init__()
-        self._writer = writer
         self._channel = channel
         self._silence = bytes(frame_len)
+        self._writer = writer  # last: a callback sees either no writer or a complete port
+
+    def detach(self) -> None:
+        """From now on frames are dropped (the clock thread may deliver one or two more
+        after ``stopTransmit``: conference operations are queued to the next tick)."""
+        self._writer = None
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        writer = self._writer
+        if writer is None:
+            return
         if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
             data = pcm.vector_bytes(frame.buf, frame.size)
         else:
             data = self._silence  # keep both sides in step through silence
-        self._writer.push(self._channel, data)
+        writer.push(self._channel, data)  # a no-op once the writer is closed
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # nobody listens to a recorder
         frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
@@ -174,6 +187,11 @@ class CallRecorder:
         log.info("recording call %s to %s", call_id[:8], self.path.name)
 
     def stop(self) -> None:
+        """Teardown order matters: the clock thread calls the ports until they leave the
+        bridge, so 1) cut the conference links, 2) detach the ports from the writer (a frame
+        still in flight is dropped), 3) remove the ports from the bridge (deleting them here,
+        on the SIP thread, destroys their C++ half at once, see softphone/ownership.py),
+        and only then 4) close the writer."""
         if self.writer.closed:
             return
         for media, port in self._links:
@@ -182,7 +200,9 @@ class CallRecorder:
             except pj.Error:  # the call's media may already be gone
                 pass
         self._links.clear()
-        self._ports.clear()  # deleting the ports removes them from the bridge
+        for port in self._ports:
+            port.detach()
+        self._ports.clear()
         self.writer.close()
         log.info("recording %s closed (%.1f s)", self.path.name, self.writer.seconds)
 

@@ -130,8 +130,8 @@ def ui_current(window):
 def test_inbound_call_rings_is_answered_with_f6_and_wrapped_up(qtbot, workspace) -> None:
     window, runtime, ui = workspace
     ctl = runtime.controller
-    # Not recorded: see .coord/NOTE-workspace-recorder.md (a race in softphone/audio/recorder.py).
-    runtime.settings.recording["policy"] = "never"
+    # Recorded (the demo campaign's policy): the recorder's teardown race on hang-up
+    # (.coord/NOTE-workspace-recorder.md) is closed in softphone/audio/recorder.py.
     rang = []
     ctl.incoming.connect(rang.append)
     runtime.demo_process.command("call_agent")  # the customer calls back
@@ -141,6 +141,7 @@ def test_inbound_call_rings_is_answered_with_f6_and_wrapped_up(qtbot, workspace)
     press(qtbot, window, Qt.Key.Key_F6)
     qtbot.waitUntil(lambda: ctl.active is not None and ctl.active.direction == "in", timeout=10_000)
     assert runtime.agent.state is AgentState.ON_CALL
+    assert "●" in ui.recording.text()
     qtbot.wait(500)
     press(qtbot, window, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: ui.wrapup.isVisible(), timeout=10_000)
