@@ -163,6 +163,9 @@ class Application(QObject):
         # The embedded default: no server configured → the bundled demo (idempotent).
         if not getattr(self.settings, "server_url", None):
             _timed("demo data", repository.load_demo)
+        # Inside LeadService's defer_warm_up() this only records the request: the first page
+        # comes from SQL, the index is built right after it and indexReady follows.
+        _timed("search index", repository.warm_up)
         return repository
 
     def _init_services(self) -> None:

@@ -64,10 +64,11 @@ def wait_shown(timeout_ms=20000):
 
 count = w.model.rowCount() or wait_shown()
 w.table.viewport().repaint()
-QApplication.processEvents()
+painted_ms = (time.perf_counter() - T0) * 1000  # the first page is on screen
+QApplication.processEvents()  # … and what was queued behind it has run (usable)
 ready_ms = (time.perf_counter() - T0) * 1000
 cpu = os.times()
-print("READY", json.dumps({"ready_ms_in_process": ready_ms, "cpu_ms": (cpu.user + cpu.system) * 1000, "rows": w.model.rowCount(),
+print("READY", json.dumps({"ready_ms_in_process": ready_ms, "painted_ms_in_process": painted_ms, "cpu_ms": (cpu.user + cpu.system) * 1000, "rows": w.model.rowCount(),
       "first_name": w.model.data(w.model.index(0, 0))}), flush=True)
 rss_ready = rss_mb()[0]
 # Let the first customer card arrive (its first read loads phonenumbers' region data,
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = build_cache(args.leads)
     cpus, starts, fulls, cards, keys, worker, rss, rss_peak = [], [], [], [], [], [], [], []
+    paints: list[float] = []
     for i in range(args.runs):
         data_dir = root  # same cache each run: an agent's second start of the day
         ms, ready, result = _run(_CHILD, str(data_dir), json.dumps(KEYSTROKE_QUERIES),
@@ -210,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         if ready.get("rows", 0) <= 0:
             raise SystemExit("the window showed no leads")
         starts.append(ms)
+        paints.append(ms - ready["ready_ms_in_process"] + ready.get("painted_ms_in_process", ready["ready_ms_in_process"]))
         cpus.append(ready["cpu_ms"])
         if result:
             cards.append(ms - ready["ready_ms_in_process"] + result["card_ms_in_process"])
@@ -228,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_rss.append(ready["rss_mb"])
 
     rows = [
+        ("start_to_first_page_painted_ms", statistics.median(paints), "ms", None),
         ("start_to_usable_window_ms", statistics.median(starts), "ms", statistics.median(peer_starts)),
         ("start_cpu_time_ms", statistics.median(cpus), "ms", statistics.median(peer_cpus)),
         ("start_to_full_list_searchable_ms", statistics.median(fulls), "ms", None),
