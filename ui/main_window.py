@@ -60,6 +60,10 @@ class MainWindow(QMainWindow):
         self._leads = leads
         self._language = language
         self._current_lead: str | None = None
+        # A number handed over from outside (tel: link, second instance) stays in the call bar
+        # until the agent picks a lead; list refreshes and late customer cards don't replace it.
+        self._handed_over_number: str | None = None
+        self._selecting_programmatically = False
         self._script_campaign: str | None = None
 
         self._card_timer = QTimer(self, singleShot=True, interval=CARD_SETTLE_MS)
@@ -199,7 +203,11 @@ class MainWindow(QMainWindow):
         if row < 0 and result.ids:
             row = 0
         if row >= 0:
-            self.table.selectRow(row)
+            self._selecting_programmatically = True
+            try:
+                self.table.selectRow(row)
+            finally:
+                self._selecting_programmatically = False
         else:
             self._show_lead(None)
         self.leadsShown.emit(len(result.ids))
@@ -207,6 +215,8 @@ class MainWindow(QMainWindow):
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
         lead_id = self.model.lead_id(indexes[0].row()) if indexes else None
+        if not self._selecting_programmatically and lead_id != self._current_lead:
+            self._handed_over_number = None
         self._show_lead(lead_id)
 
     def current_lead_id(self) -> str | None:
@@ -241,7 +251,7 @@ class MainWindow(QMainWindow):
     def _apply_detail(self, detail: Any, script: Any) -> None:
         self.card.show_lead(detail)
         phones = getattr(detail, "phones", None) or ()
-        self.call_bar.show_number(phones[0].masked if phones else "")
+        self.call_bar.show_number(self._handed_over_number or (phones[0].masked if phones else ""))
         campaign = getattr(detail, "campaign_id", None)
         if campaign and campaign != self._script_campaign:
             self._script_campaign = campaign
@@ -255,7 +265,8 @@ class MainWindow(QMainWindow):
     # -- hand-off from a second instance / tel: link -------------------------
     def handle_dial_request(self, e164: str) -> None:
         """A number arrived from outside: show it masked, bring the window up, pass it on."""
-        self.call_bar.show_number(mask(e164))
+        self._handed_over_number = mask(e164)
+        self.call_bar.show_number(self._handed_over_number)
         self.status.showMessage(QCoreApplication.translate("MainWindow", "Number received: %1").replace("%1", mask(e164)), 10000)
         self.show_and_raise()
         self.dialRequested.emit(e164)
