@@ -41,3 +41,8 @@ def name_keys(name: str) -> tuple[str, str]:
     full = " ".join("".join(v).replace(" ", "") for v in variants)
     initials = " ".join("".join(s[:1] for s in v) for v in variants)
     return full, initials
+
+
+def warm() -> None:
+    """Load pypinyin's dictionaries now (the first key costs ~0.2 s; later ones are cheap)."""
+    name_keys("张")

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from app.cache.sync_store import ChangeSummary, PreparedLeads, SyncStore, parse_datetime, prepare_leads
+from app.pinyin_index import warm as warm_pinyin
 from sync.client import MAX_PUSH_BATCH, ApiClient, PullPage, PushResult, RequestRejected
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,9 @@ class SyncEngine:
         with ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") as pool:
             limit = PULL_LIMIT_INITIAL if cursor is None else PULL_LIMIT
             fut: Future[_Fetched] | None = pool.submit(self._fetch, cursor, limit)
+            # Load pypinyin's dictionaries (~0.2 s, once per process) here while the
+            # first request waits on the server, not on the prefetch thread after it.
+            warm_pinyin()
             for _ in range(MAX_PULL_PAGES_PER_ROUND):
                 assert fut is not None
                 try:

@@ -43,8 +43,8 @@ def backoff_delay(failures: int, base_s: float, cap_s: float, rng: random.Random
     return rng.uniform(ceiling / 2, ceiling)
 
 
-class _SyncWorker(QObject):
-    """Lives on the sync thread; its signals reach the GUI only through SyncService."""
+class _SyncSignals(QObject):
+    """The signals the sync thread's worker emits and SyncService relays to the GUI thread."""
 
     online_changed = Signal(bool)
     pending_count_changed = Signal(int)
@@ -58,6 +58,10 @@ class _SyncWorker(QObject):
     grant_ready = Signal(object)  # sync.client.Grant
     grant_failed = Signal(str)
     stopped = Signal()
+
+
+class _SyncWorker(_SyncSignals):
+    """Lives on the sync thread; its signals reach the GUI only through SyncService."""
 
     # private: queued to the sync thread
     _sync_requested = Signal()
@@ -335,7 +339,7 @@ _PUBLIC_SIGNALS = (
 )
 
 
-class SyncService(QObject):
+class SyncService(_SyncSignals):
     """What the app talks to. Create it on the GUI thread.
 
     Its signals are emitted on the thread that created it (the worker's signals are
@@ -344,18 +348,6 @@ class SyncService(QObject):
     (sync) thread.
     """
 
-    online_changed = Signal(bool)
-    pending_count_changed = Signal(int)
-    sync_failed = Signal(str)
-    rejected_events_changed = Signal(list)  # [RejectedEvent]
-    changes_applied = Signal(object)  # ChangeSummary
-    round_finished = Signal(object)  # RoundResult
-    login_finished = Signal(bool, str)  # ok, display name or the reason
-    identity_changed = Signal(object)  # Identity | None
-    auth_required = Signal(str)  # the saved session is gone: ask for the password
-    grant_ready = Signal(object)  # sync.client.Grant
-    grant_failed = Signal(str)
-    stopped = Signal()
 
     def __init__(self, cache_handle, **kwargs) -> None:
         super().__init__()
