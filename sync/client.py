@@ -187,12 +187,6 @@ class WireStats:
     by_path: dict[str, int] = field(default_factory=dict)
 
 
-try:
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - orjson is a runtime dependency; json gives the same values
-    _loads = json.loads
-
-
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -325,9 +319,7 @@ class ApiClient:
     @staticmethod
     def _json(response: httpx.Response, what: str) -> Any:
         try:
-            # orjson parses a 5,000-lead page (~3 MB) about 1.5x faster than json, and it
-            # holds the GIL that the cache writer needs for less time. Both raise ValueError.
-            return _loads(response.content)
+            return response.json()
         except ValueError as exc:  # covers JSONDecodeError and UnicodeDecodeError
             raise NetworkError(f"{what}: malformed JSON in the answer ({exc.__class__.__name__})") from exc
 

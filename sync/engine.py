@@ -16,10 +16,13 @@ just sent.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -160,8 +163,9 @@ class SyncEngine:
 
     def _fetch(self, cursor: str | None, limit: int) -> _Fetched:
         """On the prefetch thread: the next page, and its lead rows ready for the database."""
-        page = self.client.pull(cursor, limit=limit)
-        return page, prepare_leads(page.changes)
+        with gc_paused():
+            page = self.client.pull(cursor, limit=limit)
+            return page, prepare_leads(page.changes)
 
     def _apply(self, page: PullPage, prepared: PreparedLeads | None = None) -> ChangeSummary:
         offset = None
@@ -171,3 +175,32 @@ class SyncEngine:
         return self.store.apply_page(page.changes, page.next_cursor,
                                      monitor_public_key=page.monitor_public_key, clock_offset_s=offset,
                                      prepared=prepared)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a page is parsed and converted.
+
+    A 5,000-lead page allocates ~100,000 dicts, lists and tuples, none in a cycle; the
+    collector would otherwise run thousands of times per initial pull, walking the
+    pages still held (measured: ~15 % of the pull's time, holding the GIL the cache
+    writer needs). Reference counting still frees everything. Nested/concurrent
+    pauses are counted; the collector is re-enabled only if it was on before."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
