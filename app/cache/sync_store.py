@@ -20,6 +20,7 @@ Bulk writes go through SQLAlchemy Core ``executemany`` (the ORM unit of work is
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import datetime as dt
 import json
@@ -446,12 +447,14 @@ def _ensure_campaigns(s: Session, campaign_ids: set[str]) -> None:
                                           for c in sorted(campaign_ids)], ["id"], update_cols=[])
 
 
-class _Applier:
-    def upsert(self, s: Session, changes: list[Any]) -> None:
-        raise NotImplementedError
+class _Applier(abc.ABC):
+    """How one pulled entity kind is written into the cache."""
 
-    def delete(self, s: Session, ids: list[str]) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def upsert(self, s: Session, changes: list[Any]) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, s: Session, ids: list[str]) -> None: ...
 
 
 class _Campaigns(_Applier):
