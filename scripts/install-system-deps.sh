@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages listed in .ci/apt-packages.txt (needs root or sudo).
+# Installs the Debian 12 packages listed in a file (default .ci/apt-packages.txt, all the tests need;
+# .ci/apt-packages-app.txt is what the app alone needs). Needs root or sudo when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t pkgs < <(grep -v '^\s*#' .ci/apt-packages.txt | sed '/^\s*$/d')
+list=${1:-.ci/apt-packages.txt}
+mapfile -t pkgs < <(grep -v '^\s*#' "$list" | sed '/^\s*$/d')
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
