@@ -96,20 +96,19 @@ def test_listen_whisper_barge_who_hears_whom(agent: Agent, peers, key, tmp_path)
     assert hears(lv["cust"], AGENT_HZ) and silent(lv["cust"], TL_HZ), lv
 
     # Mode change: a re-INVITE carrying a new token for the new mode.
-    m = agent.events.mark()
-    tl.send(f"reinvite {grant_token.SIP_HEADER}: {token(key, 'whisper')}")
-    agent.wait_event("monitor", lambda i: i.mode == "whisper", start=m)
-    time.sleep(0.3)
-    lv = listen_all(agent, cust, tl, tmp_path, "whisper")
+    def change_mode(mode: str) -> dict:
+        m = agent.events.mark()
+        tl.send(f"reinvite {grant_token.SIP_HEADER}: {token(key, mode)}")
+        agent.wait_event("monitor", lambda i: i.mode == mode, start=m)
+        time.sleep(0.3)
+        return listen_all(agent, cust, tl, tmp_path, mode)
+
+    lv = change_mode("whisper")
     assert hears(lv["tl"], CUSTOMER_HZ) and hears(lv["tl"], AGENT_HZ), lv
     assert hears(lv["agent"], CUSTOMER_HZ) and hears(lv["agent"], TL_HZ), lv
     assert hears(lv["cust"], AGENT_HZ) and silent(lv["cust"], TL_HZ), lv
 
-    m = agent.events.mark()
-    tl.send(f"reinvite {grant_token.SIP_HEADER}: {token(key, 'barge')}")
-    agent.wait_event("monitor", lambda i: i.mode == "barge", start=m)
-    time.sleep(0.3)
-    lv = listen_all(agent, cust, tl, tmp_path, "barge")
+    lv = change_mode("barge")
     assert hears(lv["tl"], CUSTOMER_HZ) and hears(lv["tl"], AGENT_HZ), lv
     assert hears(lv["agent"], CUSTOMER_HZ) and hears(lv["agent"], TL_HZ), lv
     assert hears(lv["cust"], AGENT_HZ) and hears(lv["cust"], TL_HZ), lv
