@@ -34,7 +34,8 @@ class SettingsError(ValueError):
 
 def _audio_defaults() -> dict[str, Any]:
     return {"input_device": None, "output_device": None, "ring_device": None,
-            "input_gain": 1.0, "output_gain": 1.0, "echo_cancellation": True}
+            "input_gain": 1.0, "output_gain": 1.0, "echo_cancellation": True,
+            "wideband": False}  # True: a 16 kHz bridge for G.722/Opus PBXs (8 kHz suits G.711 trunks)
 
 
 def _recording_defaults() -> dict[str, Any]:

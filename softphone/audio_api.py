@@ -1,8 +1,10 @@
 """The contract between the SIP engine and whoever provides the agent's audio.
 
 The engine (softphone/engine.py) owns the pjsua2 Endpoint on its SIP thread and
-knows nothing about sound devices: the published pjsua2 wheels have none, and
-the conference bridge is clocked by the null sound device. Audio comes in
+knows nothing about sound devices: the published pjsua2 wheels have none. The
+engine sets pjsua's null sound device as the bridge's clock; an AgentAudio may
+take the bridge's master port instead and clock it itself (the Qt bridge does:
+softphone/audio/master_port.py). Audio comes in
 through two pluggable factories:
 
 ``audio_factory(endpoint) -> AgentAudio``

@@ -157,6 +157,7 @@ class SipCore:
         cfg.medConfig.clockRate = self.config.clock_rate
         cfg.medConfig.sndClockRate = self.config.clock_rate
         cfg.medConfig.noVad = True
+        cfg.medConfig.quality = 4
         cfg.medConfig.ecTailLen = 0  # echo cancellation is the audio layer's choice
         ep.libInit(cfg)
         # Private wake-up transport: a CRLF datagram to it ends libHandleEvents' wait.

@@ -1,32 +1,36 @@
 """The agent's real audio: pjsua2's conference bridge <-> Qt Multimedia devices.
 
-The published pjsua2 wheels have no sound devices, so the bridge runs on the
-null device's clock (one frame every 20 ms) and one bidirectional
-``AudioMediaPort`` swaps frames with two small rings:
+The published pjsua2 wheels have no sound devices. The agent is conference
+slot 0 (pjsua's "sound device" slot) and the audio thread clocks the bridge
+itself through slot 0's master port (master_port.py):
 
-    conference bridge --onFrameReceived--> speaker ring --(audio thread)--> QAudioSink
-    conference bridge <-onFrameRequested-- mic ring     <-(audio thread)--- QAudioSource
+    QAudioSource -> mic ring -> put_frame(slot 0) ┐
+                                                  ├ one audio-thread pump every 40 ms,
+    QAudioSink <- speaker ring <- get_frame(slot 0) ┘ two 20 ms bridge frames each
 
 Threads:
-- the SIP thread creates and deletes the pjsua2 port (``QtAgentAudio``);
-- pjmedia's clock thread runs the port callbacks: they only copy bytes in or
-  out of a ring (microseconds; the GIL is held briefly);
+- the SIP thread attaches the master port after libStart and detaches it
+  before libDestroy (``QtAgentAudio``), and connects calls to slot 0;
 - the audio thread (a QThread with its own event loop, ``_AudioWorker``) owns
-  every QAudioSource/QAudioSink/QMediaDevices object: it pumps the rings every
-  20 ms while a stream is open, follows hot-plug, plays the ringtone and
-  computes level meters;
+  every QAudioSource/QAudioSink/QMediaDevices object, runs the bridge while a
+  call is in it, follows hot-plug, plays the ringtone and computes level meters;
 - the GUI thread sees ``AudioEngine``: preferences in, signals out.
 
-Why device streams are opened lazily: the bridge's clock runs all the time, but
-the microphone and speaker are opened only while a call uses them (the port
-sees real frames or is asked for the agent's voice) and closed ~1.5 s after,
-so the OS shows no microphone in use between calls.
+Why the audio thread is the clock (not pjsua's null device): the null device's
+clock thread woke 50 times a second and handed every frame to Python through
+SWIG directors, while the audio thread woke as often again to move the frames
+to Qt. One thread, one wake-up per 40 ms and two ctypes calls per frame cut
+the call's CPU from 5.4 % to ~3 % of a core (docs/audio.md has the numbers).
 
-Jitter budget: with another thread busy in pure Python the 20 ms callbacks
-arrive up to ~35 ms apart (the GIL switches every 5 ms), so the speaker keeps
-40 ms primed before it starts and up to 80 ms in the device buffer; the mic
-serves the bridge once 60 ms are buffered. Measured (tests/bench): zero
-underruns in a 60 s call with the GUI thread 30 % busy.
+Why device streams are opened lazily: the microphone and speaker are opened
+only while a call is in the bridge and closed ~1.5 s after, so the OS shows
+no microphone in use between calls.
+
+Jitter budget: the pump runs every 40 ms and catches up by wall time (up to
+120 ms at once); the speaker keeps 40 ms primed before it starts and up to
+80 ms in the device buffer; the mic serves the bridge once 60 ms are
+buffered. Measured (tests/bench): zero underruns in a 60 s call with the GUI
+thread 30 % busy.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from softphone.audio.devices import (
     Role,
 )
 from softphone.audio.echo import EC_PREFIX, EC_SINK, EC_SOURCE, PulseEchoCanceller
+from softphone.audio.master_port import MasterPortClock
 from softphone.audio.ring import FrameRing
 
 log = logging.getLogger(__name__)
@@ -60,8 +65,8 @@ QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
 
 DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
 IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
-PUMP_MS = 20  # one bridge frame; the device buffers (80 ms) absorb a late pump
-# (40 ms saved ~0.5 points of a core but, at 8 kHz, overran the speaker ring: 46 in 60 s)
+PUMP_MS = 40  # two bridge frames per wake-up: each wake-up costs more than the frames it moves
+MAX_CATCHUP = 6  # bridge frames run back to back after a late pump (120 ms)
 LEVEL_MS = 100  # level meters at ~10 Hz
 SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
 SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every 20 ms
@@ -92,7 +97,7 @@ class AudioStats:
 
 
 class _Shared:
-    """State touched by the clock thread and the audio thread (GIL + ring locks)."""
+    """State shared by the SIP thread (attach/detach), the audio thread and the GUI (stats)."""
 
     def __init__(self, clock_rate: int) -> None:
         self.rate = clock_rate
@@ -105,52 +110,31 @@ class _Shared:
         self.speaker_underruns = 0
         self.device_switches = 0
         self.streams_open = False
-
-
-class _BridgePort(pj.AudioMediaPort):
-    """One conference-bridge port: what the agent hears in, what the agent says out.
-
-    Runs on pjmedia's clock thread: no logging, no Qt, no allocation beyond the frame.
-    """
-
-    def __init__(self, shared: _Shared) -> None:
-        super().__init__()
-        self._s = shared
-        self._silence = pj.ByteVector(bytes(shared.frame_len))
-        self._out = pj.ByteVector(bytes(shared.frame_len))  # reused: no per-frame vector
-
-    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
-        s = self._s
-        s.mic_requested_at = time.monotonic()
-        data = s.mic.read(s.frame_len)
-        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
-        # Assigning frame.buf copies the vector in C++, so the one buffer can be reused.
-        frame.buf = pcm.fill_vector(self._out, data) if data is not None else self._silence
-        frame.size = s.frame_len
-
-    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
-        if frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or not frame.size:
-            return  # nobody is talking to the agent: no call audio
-        self._s.speaker.write(pcm.vector_bytes(frame.buf, frame.size))
+        self.clock = MasterPortClock(self.frame_len)
+        self.late_ticks = 0  # bridge frames dropped because the audio thread was stalled
 
 
 class QtAgentAudio:
-    """``AgentAudio`` (softphone/audio_api.py) over Qt devices. SIP thread only."""
+    """``AgentAudio`` (softphone/audio_api.py) over Qt devices. SIP thread only.
 
-    def __init__(self, engine: AudioEngine) -> None:
+    The agent is conference slot 0 (pjsua's "sound device" slot): the audio
+    thread clocks the bridge through its master port (master_port.py)."""
+
+    def __init__(self, engine: AudioEngine, endpoint: pj.Endpoint) -> None:
         self._engine = engine
-        fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, engine.clock_rate, 1, pcm.FRAME_MS * 1000, 16)
-        self._port: _BridgePort | None = _BridgePort(engine._shared)
-        self._port.createPort("seatmate-audio", fmt)
+        self._clock = engine._shared.clock
+        self._clock.attach()
+        manager = endpoint.audDevManager()
+        self._mic: pj.AudioMedia | None = manager.getCaptureDevMedia()
+        self._speaker: pj.AudioMedia | None = manager.getPlaybackDevMedia()
 
     def mic_media(self) -> pj.AudioMedia:
-        assert self._port is not None, "closed"
-        return self._port
+        assert self._mic is not None, "closed"
+        return self._mic
 
     def speaker_media(self) -> pj.AudioMedia:
-        assert self._port is not None, "closed"
-        return self._port
+        assert self._speaker is not None, "closed"
+        return self._speaker
 
     def ringer_start(self) -> None:
         self._engine.set_ringing(True)
@@ -160,8 +144,9 @@ class QtAgentAudio:
 
     def close(self) -> None:
         self._engine.set_ringing(False)
-        # Deleting the last reference removes the port from the bridge (SIP thread, before libDestroy).
-        self._port = None
+        # Before libDestroy: once detach returns, the audio thread never enters pjmedia again.
+        self._clock.detach()
+        self._mic = self._speaker = None
 
 
 def _device_info(dev: QAudioDevice) -> DeviceInfo:
@@ -218,6 +203,8 @@ class _AudioWorker(QObject):
         self._ringing = False
         self._pump: QTimer | None = None
         self._house: QTimer | None = None
+        self._bridge_busy = False  # a call's media (or a recorder) is in the bridge: keep it clocked
+        self._next_tick = 0.0
         # Audio moved since the last level update; measured 10x a second, not per chunk.
         self._mic_acc: list[bytes] = []
         self._spk_acc: list[bytes] = []
@@ -349,11 +336,14 @@ class _AudioWorker(QObject):
             self.devices.emit(snap)
 
     def _update_pump(self) -> None:
-        """The 20 ms pump runs only while a device stream is open (idle CPU ~0)."""
+        """The 20 ms pump runs only while a call is in the bridge or a device stream is
+        open (idle CPU ~0)."""
         if self._pump is None:
             return
-        wanted = self._sink is not None or self._source is not None or self._ring_sink is not None
+        wanted = (self._bridge_busy or self._sink is not None or self._source is not None
+                  or self._ring_sink is not None)
         if wanted and not self._pump.isActive():
+            self._next_tick = time.monotonic()
             self._pump.start()
         elif not wanted and self._pump.isActive():
             self._pump.stop()
@@ -467,9 +457,30 @@ class _AudioWorker(QObject):
             if self._pump_count % 5 == 0:  # a failed microphone is found within 100 ms
                 self._check_source(self._source)
             self._pump_mic()
+        if self._bridge_busy:
+            self._tick_bridge()
         if sink is not None and sink.io is not None:
             self._pump_speaker(sink)
         self._pump_ringer()
+
+    def _tick_bridge(self) -> None:
+        """Clock the conference bridge: one frame per 20 ms of wall time since the call
+        began, the agent's voice in and what the agent hears out. A late pump catches up
+        (up to MAX_CATCHUP frames at once); a longer stall drops the backlog."""
+        s = self._s
+        now = time.monotonic()
+        frame_s = pcm.FRAME_MS / 1000
+        ticks = 0
+        while now >= self._next_tick and ticks < MAX_CATCHUP:
+            s.mic_requested_at = now
+            heard = s.clock.tick(s.mic.read(s.frame_len))
+            if heard is not None:
+                s.speaker.write(heard)
+            self._next_tick += frame_s
+            ticks += 1
+        if now - self._next_tick > frame_s:
+            s.late_ticks += int((now - self._next_tick) / frame_s)
+            self._next_tick = now + frame_s
 
     def _pump_speaker(self, sink: _Stream) -> None:
         """Top the device buffer up from the ring. Every Qt call costs ~5-20 µs from
@@ -516,6 +527,10 @@ class _AudioWorker(QObject):
     def _on_housekeeping(self) -> None:
         now = time.monotonic()
         s = self._s
+        busy = s.clock.bridge_busy()
+        if busy != self._bridge_busy:
+            self._bridge_busy = busy
+            self._update_pump()
         in_use = (now - s.speaker.last_write < IDLE_CLOSE_S) or (now - s.mic_requested_at < IDLE_CLOSE_S)
         if in_use and not s.streams_open:
             self._open_call_streams()
@@ -632,7 +647,7 @@ class AudioEngine(QObject):
     # ---- for the SIP engine ----------------------------------------------------------
     def agent_audio_factory(self):  # -> softphone.audio_api.AudioFactory
         """``audio_factory`` for the engine: builds the pjsua2 port on the SIP thread."""
-        return lambda _endpoint: QtAgentAudio(self)
+        return lambda endpoint: QtAgentAudio(self, endpoint)
 
     def set_ringing(self, on: bool) -> None:
         """Any thread."""

@@ -11,9 +11,10 @@ valid WAV holding everything up to the last second before the crash (what the
 OS already has survives a killed process; no fsync is needed for that).
 
 Threads: ``CallRecorder`` is created and stopped on the SIP thread (see
-softphone/audio_api.py); the two ports' callbacks run on pjmedia's clock
-thread, which ticks every port once per 20 ms frame, so the left and right
-frames arrive in pairs and are interleaved as they come.
+softphone/audio_api.py); the two ports' callbacks run on the thread that
+clocks the bridge (pjmedia's null-device clock, or the Qt audio thread through
+the master port), which ticks every port once per 20 ms frame, so the left and
+right frames arrive in pairs and are interleaved as they come.
 """
 
 from __future__ import annotations

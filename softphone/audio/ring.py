@@ -1,8 +1,8 @@
-"""A small byte FIFO between the pjmedia clock thread and the Qt audio thread.
+"""A small byte FIFO between a Qt audio device and the conference bridge.
 
-Two threads touch it (the conference bridge's clock thread through the pjsua2
-port, and the audio QThread), so every method holds one lock; the critical
-sections copy a few hundred bytes. When the writer runs ahead the oldest audio is
+The audio thread fills and drains it (device reads, bridge ticks, device
+writes); stats are read from the GUI thread, so every method holds one lock;
+the critical sections copy a few hundred bytes. When the writer runs ahead the oldest audio is
 dropped (an overrun: keep latency bounded rather than grow it); when the reader
 finds less than it asked for it is an underrun. Counters are read by the bench
 and shown in diagnostics.

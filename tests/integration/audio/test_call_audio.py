@@ -172,3 +172,44 @@ def test_echo_cancellation_wraps_the_chosen_devices(qt_audio, peer_factory, tmp_
         player.kill()
         player.wait(5)
     assert "module-echo-cancel" not in pulse.pactl("list", "short", "modules").stdout
+
+
+def test_bridge_clock_survives_engine_restarts_at_narrowband(qt_audio, peer_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The audio thread clocks the conference bridge through its master port. One
+    AudioEngine serves three SIP engine generations (libCreate … libDestroy each):
+    every time the customer is heard on the headset and the agent's microphone
+    reaches the customer, here with the 8 kHz (G.711) bridge; between calls the
+    bridge is not clocked and the devices close."""
+    pulse = qt_audio
+    peer = peer_factory("--port", "0", "--user", "cust", "--tone", "1000", "--auto-answer", "200")
+    audio = AudioEngine(prefs=DevicePreferences(microphone=("USB Headset Mic",), speaker=("USB Headset",)),
+                        clock_rate=8000)
+    port = peer.uri.rsplit(":", 1)[1]
+    player = pulse.play_tone("seat_headset_feed", 600, 60)
+    try:
+        for generation in range(3):
+            engine = SipEngine()
+            engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", log_level=1,
+                                      clock_rate=8000),
+                         AccountSettings(user="agent", domain=f"127.0.0.1:{port}"), audio.agent_audio_factory())
+            call_id = None
+            try:
+                call_id = engine.dial(peer.uri).result(10)
+                wait_until(lambda: audio.stats().streams_open, 5, "the headset to open")
+                time.sleep(0.5)
+                heard = pulse.record("seat_headset.monitor", 1.0)
+                assert has_tone(heard, 1000), (generation, dominant_hz(heard))
+                assert abs(customer_hears(peer, tmp_path, f"mic-{generation}") - 600) < 15, generation
+            finally:
+                if call_id is not None:
+                    engine.hangup(call_id).result(5)
+                    wait_until(lambda c=call_id, e=engine: e.snapshot(c) is None, 10, "the call to end")
+                engine.stop()
+                gc.collect()
+            wait_until(lambda: not audio.stats().streams_open, 5, "the devices to close after the call")
+        assert audio.stats().speaker_underruns == 0
+    finally:
+        audio.close()
+        gc.collect()
+        player.kill()
+        player.wait(5)

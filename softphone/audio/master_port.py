@@ -1,0 +1,197 @@
+"""The conference bridge's master port, clocked by the audio thread itself.
+
+Why: with pjsua's null sound device a pjmedia clock thread ticks the bridge
+every 20 ms and hands each frame to Python through a SWIG director
+(``AudioMediaPort.onFrameRequested/onFrameReceived``); the audio thread then
+wakes up separately to move those frames to the Qt devices. Two threads wake
+50 times a second, two director calls build proxy objects per frame, and the
+frames cross a locked ring. Measured in the softphone benchmark this was ~1.5
+points of a core in the clock thread alone.
+
+``pjsua_set_no_snd_dev()`` detaches the bridge from any sound device and
+returns its master port (conference slot 0, the "sound device" slot). The
+audio thread that already wakes to serve the Qt devices then drives the bridge
+directly: ``pjmedia_port_put_frame`` (the agent's voice into slot 0) and
+``pjmedia_port_get_frame`` (the mix the agent hears out of slot 0), two plain C
+calls through ctypes that release the GIL while pjmedia mixes. pjsua's own
+samples (pjsua_app's ``--no-snd`` / ``pjsua_set_no_snd_dev``) use this to
+plug in foreign sound devices.
+
+Rules:
+- ``attach``/``detach`` run on the SIP thread (they change pjsua's sound
+  state); ``tick`` runs on the audio thread.
+- The port pointer dies with ``libDestroy``: ``detach`` takes the same lock as
+  ``tick``, so once it returns no tick is inside pjmedia and none will start.
+- A thread calling into pjlib must be registered with it (once per library
+  generation: after ``libDestroy``/``libCreate`` pjlib's thread-local key is
+  new, so ``pj_thread_is_registered`` is asked again).
+
+The symbols come from the ``_pjsua2`` extension itself (the wheel links
+pjproject statically and exports its C API); a missing symbol raises
+``MasterPortUnavailable`` and the caller keeps the null-device design.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PJMEDIA_FRAME_TYPE_NONE = 0
+PJMEDIA_FRAME_TYPE_AUDIO = 1
+PJ_THREAD_DESC_SIZE = 64  # pj_thread_desc is long[PJ_THREAD_DESC_SIZE]
+
+
+class MasterPortUnavailable(RuntimeError):
+    pass
+
+
+class _Frame(ctypes.Structure):
+    """pjmedia_frame (pjmedia/frame.h)."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("buf", ctypes.c_void_p),
+        ("size", ctypes.c_size_t),
+        ("timestamp", ctypes.c_uint64),
+        ("bit_info", ctypes.c_uint32),
+    ]
+
+
+class _PjApi:
+    """The handful of pjproject C functions this module needs, from the loaded extension."""
+
+    def __init__(self) -> None:
+        import pjsua2
+
+        candidates = sorted(Path(pjsua2.__file__).parent.glob("_pjsua2*.so"))
+        if not candidates:
+            raise MasterPortUnavailable("the pjsua2 extension library was not found")
+        # dlopen of a library already loaded by the import returns that same copy (same globals).
+        lib = ctypes.CDLL(str(candidates[0]))
+        try:
+            self.set_no_snd_dev = lib.pjsua_set_no_snd_dev
+            self.get_frame = lib.pjmedia_port_get_frame
+            self.put_frame = lib.pjmedia_port_put_frame
+            self.active_ports = lib.pjsua_conf_get_active_ports
+            self.thread_is_registered = lib.pj_thread_is_registered
+            self.thread_register = lib.pj_thread_register
+        except AttributeError as exc:
+            raise MasterPortUnavailable(f"pjsua2 does not export {exc}") from exc
+        self.set_no_snd_dev.restype = ctypes.c_void_p
+        self.set_no_snd_dev.argtypes = []
+        for fn in (self.get_frame, self.put_frame):
+            fn.restype = ctypes.c_int
+            fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Frame)]
+        self.active_ports.restype = ctypes.c_uint
+        self.active_ports.argtypes = []
+        self.thread_is_registered.restype = ctypes.c_int
+        self.thread_is_registered.argtypes = []
+        self.thread_register.restype = ctypes.c_int
+        self.thread_register.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+
+
+_api: _PjApi | None = None
+
+
+def _pj() -> _PjApi:
+    global _api
+    if _api is None:
+        _api = _PjApi()
+    return _api
+
+
+class MasterPortClock:
+    """Slot 0 of the conference bridge, ticked by whoever owns the sound devices."""
+
+    def __init__(self, frame_bytes: int) -> None:
+        self.frame_bytes = frame_bytes
+        self._lock = threading.Lock()
+        self._port: int | None = None
+        self._generation = 0
+        self._registered_generation = -1
+        self._desc = (ctypes.c_long * PJ_THREAD_DESC_SIZE)()  # must outlive the registration
+        self._thread_handle = ctypes.c_void_p()
+        self._out = ctypes.create_string_buffer(frame_bytes)
+        self._in = ctypes.create_string_buffer(frame_bytes)
+        self._get = _Frame()
+        self._put = _Frame()
+        self.failures = 0  # pjmedia returned an error for a tick (logged once)
+
+    # ---- SIP thread ----------------------------------------------------------------------
+    def attach(self) -> None:
+        """Close pjsua's sound device and take the bridge's master port (after libStart)."""
+        api = _pj()
+        port = api.set_no_snd_dev()
+        if not port:
+            raise MasterPortUnavailable("pjsua_set_no_snd_dev returned no port")
+        with self._lock:
+            self._port = port
+            self._generation += 1
+
+    def detach(self) -> None:
+        """No tick runs after this returns (call before libDestroy)."""
+        with self._lock:
+            self._port = None
+
+    # ---- audio thread --------------------------------------------------------------------
+    @property
+    def attached(self) -> bool:
+        return self._port is not None
+
+    def bridge_busy(self) -> bool:
+        """True while anything besides slot 0 is in the bridge (a call's media, a recorder)."""
+        with self._lock:
+            if self._port is None:
+                return False
+            self._ensure_registered()
+            return _pj().active_ports() > 1
+
+    def tick(self, mic: bytes | None) -> bytes | None:
+        """One frame through the bridge: ``mic`` in (None: the agent is silent), what the
+        agent hears out (None: nobody is talking to the agent)."""
+        with self._lock:
+            port = self._port
+            if port is None:
+                return None
+            self._ensure_registered()
+            api = _pj()
+            put = self._put
+            if mic is not None:
+                ctypes.memmove(self._in, mic, min(len(mic), self.frame_bytes))
+            else:  # silence as audio: pjmedia's delay buffer for slot 0 stays primed
+                ctypes.memset(self._in, 0, self.frame_bytes)
+            put.type = PJMEDIA_FRAME_TYPE_AUDIO
+            put.buf = ctypes.addressof(self._in)
+            put.size = self.frame_bytes  # the bridge asserts whole frames
+            put.timestamp = 0
+            put.bit_info = 0
+            get = self._get
+            get.type = PJMEDIA_FRAME_TYPE_NONE
+            get.buf = ctypes.addressof(self._out)
+            get.size = self.frame_bytes
+            get.timestamp = 0
+            get.bit_info = 0
+            status = api.put_frame(port, ctypes.byref(put)) | api.get_frame(port, ctypes.byref(get))
+            if status != 0:
+                self.failures += 1
+                if self.failures == 1:
+                    log.warning("conference bridge tick failed (status %d)", status)
+                return None
+            if get.type != PJMEDIA_FRAME_TYPE_AUDIO or not get.size:
+                return None
+            return self._out.raw[: get.size]
+
+    def _ensure_registered(self) -> None:
+        api = _pj()
+        if self._registered_generation == self._generation and api.thread_is_registered():
+            return
+        if not api.thread_is_registered():
+            ctypes.memset(self._desc, 0, ctypes.sizeof(self._desc))
+            status = api.thread_register(b"seatmate-audio", self._desc, ctypes.byref(self._thread_handle))
+            if status != 0:
+                raise MasterPortUnavailable(f"pj_thread_register failed ({status})")
+        self._registered_generation = self._generation
