@@ -16,6 +16,7 @@ APP_NAME = "Seatmate Server"
 ENV_DB = "SEATMATE_SERVER_DB"
 ENV_DATA_DIR = "SEATMATE_SERVER_DATA_DIR"
 ENV_TZ = "SEATMATE_SERVER_TZ"
+ENV_REFRESH_GRACE = "SEATMATE_SERVER_REFRESH_GRACE_S"
 # The floor works in China time; report days ("日报表") are cut at local midnight.
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -35,6 +36,9 @@ class ServerConfig:
     tz: str = DEFAULT_TZ
     access_ttl_s: int = 15 * 60
     refresh_ttl_s: int = 30 * 24 * 3600
+    # A client that lost the answer to its refresh retries with the same token: accepted
+    # this long after the first use, as long as the token issued then was never used.
+    refresh_grace_s: int = 30
     # Login throttling: this many failures within the window locks the key out.
     login_max_failures: int = 5
     login_window_s: int = 300
@@ -48,7 +52,9 @@ class ServerConfig:
     def from_env(cls) -> ServerConfig:
         data_dir = Path(os.environ.get(ENV_DATA_DIR) or default_data_dir())
         db_url = os.environ.get(ENV_DB) or sqlite_url(data_dir / "server.sqlite3")
-        return cls(db_url=db_url, data_dir=data_dir, tz=os.environ.get(ENV_TZ, DEFAULT_TZ))
+        grace = int(os.environ.get(ENV_REFRESH_GRACE) or 30)
+        return cls(db_url=db_url, data_dir=data_dir, tz=os.environ.get(ENV_TZ, DEFAULT_TZ), refresh_grace_s=grace)
 
     def to_env(self) -> dict[str, str]:
-        return {ENV_DB: self.db_url, ENV_DATA_DIR: str(self.data_dir), ENV_TZ: self.tz}
+        return {ENV_DB: self.db_url, ENV_DATA_DIR: str(self.data_dir), ENV_TZ: self.tz,
+                ENV_REFRESH_GRACE: str(self.refresh_grace_s)}

@@ -159,9 +159,14 @@ class RefreshError(Exception):
         self.reason, self.code = reason, code
 
 
-def rotate_refresh(session: Session, token: str) -> tuple[RefreshFamily, User]:
+def rotate_refresh(session: Session, token: str, grace_s: float = 0.0) -> tuple[RefreshFamily, User]:
     """Marks the presented token used and returns its family. A token presented a
-    second time means it leaked (or a race): the whole family is revoked."""
+    second time means it leaked (or a race): the whole family is revoked, with one
+    exception: a retry. If the client lost the answer to its refresh it presents
+    the same token again; when that happens within ``grace_s`` of the first use and
+    the token issued then (its successor) has never been used, the successor is
+    expired instead and the client gets a fresh pair. Once the successor was used,
+    the old token can only come from someone else: revoke."""
     row = session.get(RefreshToken, _hash_token(token))
     if row is None:
         raise RefreshError("unknown refresh token", "invalid_refresh")
@@ -169,23 +174,41 @@ def rotate_refresh(session: Session, token: str) -> tuple[RefreshFamily, User]:
     if fam is None or fam.revoked_at is not None:
         raise RefreshError("refresh token revoked", "revoked")
     if row.used_at is not None:
-        revoke_family(session, fam, "reuse")
-        session.commit()
-        raise RefreshError("refresh token already used; session revoked", "refresh_reused")
-    if row.expires_at < utcnow():
+        if not _retry_within_grace(session, row, grace_s):
+            revoke_family(session, fam, "reuse")
+            session.commit()
+            raise RefreshError("refresh token already used; session revoked", "refresh_reused")
+    elif row.expires_at < utcnow():
         raise RefreshError("refresh token expired", "expired")
-    # Conditional update: two concurrent refreshes with one token cannot both win.
-    res = session.execute(update(RefreshToken).where(RefreshToken.token_hash == row.token_hash,
-                                                     RefreshToken.used_at.is_(None))
-                          .values(used_at=utcnow()))
-    if res.rowcount != 1:
-        revoke_family(session, fam, "reuse")
-        session.commit()
-        raise RefreshError("refresh token already used; session revoked", "refresh_reused")
+    else:
+        # Conditional update: two concurrent refreshes with one token cannot both win.
+        res = session.execute(update(RefreshToken).where(RefreshToken.token_hash == row.token_hash,
+                                                         RefreshToken.used_at.is_(None))
+                              .values(used_at=utcnow()))
+        if res.rowcount != 1:
+            revoke_family(session, fam, "reuse")
+            session.commit()
+            raise RefreshError("refresh token already used; session revoked", "refresh_reused")
     user = session.get(User, fam.user_id)
     if user is None or not user.active:
         raise RefreshError("account disabled", "disabled")
     return fam, user
+
+
+def _retry_within_grace(session: Session, row: RefreshToken, grace_s: float) -> bool:
+    """True (and the unused successors expired) when ``row``'s reuse is a retry."""
+    assert row.used_at is not None
+    now = utcnow()
+    if grace_s <= 0 or now - row.used_at > dt.timedelta(seconds=grace_s):
+        return False
+    successors = session.scalars(select(RefreshToken).where(
+        RefreshToken.family_id == row.family_id, RefreshToken.created_at >= row.used_at,
+        RefreshToken.token_hash != row.token_hash)).all()
+    if any(t.used_at is not None for t in successors):
+        return False
+    for t in successors:  # the answers the client never saw: no longer valid
+        t.expires_at = now - dt.timedelta(seconds=1)
+    return True
 
 
 def revoke_family(session: Session, fam: RefreshFamily, reason: str) -> None:

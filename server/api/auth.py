@@ -97,7 +97,7 @@ def refresh(body: RefreshIn, ctx: Ctx) -> TokenOut:
 
     def rotate(s) -> TokenOut:
         try:
-            fam, user = security.rotate_refresh(s, body.refresh_token)
+            fam, user = security.rotate_refresh(s, body.refresh_token, cfg.refresh_grace_s)
         except security.RefreshError as exc:
             raise ApiError(401, exc.code, str(exc)) from exc
         new_refresh = security.issue_refresh(s, fam.id, cfg.refresh_ttl_s)

@@ -68,17 +68,43 @@ def test_refresh_rotates_and_reuse_revokes_the_family(srv):
         assert second["refresh_token"] != first["refresh_token"]
         h2 = {"Authorization": f"Bearer {second['access_token']}"}
         assert c.get("/api/v1/auth/me", headers=h2).status_code == 200
-        # The old refresh token presented again = stolen: the whole login is revoked.
+        # The client used its new token: it has the answer. The old token presented
+        # again now can only be a stolen copy: the whole login is revoked.
+        r = c.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+        assert r.status_code == 200, r.text
+        third = r.json()
         r = c.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
         assert r.status_code == 401 and r.json()["code"] == "refresh_reused"
-        r = c.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+        r = c.post("/api/v1/auth/refresh", json={"refresh_token": third["refresh_token"]})
         assert r.status_code == 401
+        h3 = {"Authorization": f"Bearer {third['access_token']}"}
         deadline = time.monotonic() + 5
-        while c.get("/api/v1/auth/me", headers=h2).status_code != 401:
+        while c.get("/api/v1/auth/me", headers=h3).status_code != 401:
             assert time.monotonic() < deadline, "access token of a revoked family still works"
             time.sleep(0.2)
         # A new login is a new family and works.
         assert _login(c, t.tsrs[0]).status_code == 200
+
+
+def test_refresh_retry_after_a_lost_answer_is_not_theft(srv):
+    """The answer to a refresh was lost: the client presents the same token again
+    (within the grace period, its successor never used). It gets a fresh pair and
+    stays logged in; the answer it never saw stops working."""
+    t = make_team(srv, n_tsr=1, leads_each=0)
+    with srv.client() as c:
+        first = _login(c, t.tsrs[0]).json()
+        lost = c.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).json()
+        r = c.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        assert r.status_code == 200, r.text
+        retry = r.json()
+        assert retry["refresh_token"] not in (first["refresh_token"], lost["refresh_token"])
+        h = {"Authorization": f"Bearer {retry['access_token']}"}
+        assert c.get("/api/v1/auth/me", headers=h).status_code == 200
+        r = c.post("/api/v1/auth/refresh", json={"refresh_token": lost["refresh_token"]})
+        assert r.status_code == 401 and r.json()["code"] == "expired"
+        # The session goes on with the retry's token.
+        r = c.post("/api/v1/auth/refresh", json={"refresh_token": retry["refresh_token"]})
+        assert r.status_code == 200, r.text
 
 
 def test_logout_revokes_refresh_and_access(srv):
