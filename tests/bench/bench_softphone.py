@@ -537,6 +537,7 @@ def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s:
     uas = ["seatmate", "seatmate-wideband", "seatmate-engine", "baresip", "linphonec"]
     med: dict[tuple[str, str], float] = {}
     metrics = [("call setup (dial → 200 OK)", "ms", lambda r: r.setup_ms),
+               ("  of which dial → INVITE sent", "ms", lambda r: r.extra.get("dial_to_invite_ms")),
                (f"CPU during a {call_s:.0f} s call", "% of one core", lambda r: r.cpu_pct),
                ("RSS idle", "MB", lambda r: r.rss_idle_mb),
                ("RSS in call", "MB", lambda r: r.rss_call_mb)]
@@ -574,7 +575,7 @@ def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s:
               f"speaker underruns {busy.get('speaker_underruns')}, mic underruns {busy.get('mic_underruns')}, "
               f"speaker overruns {busy.get('speaker_overruns')}, mic overruns {busy.get('mic_overruns')}")
     checks = []
-    setup_label, cpu_label = metrics[0][0], metrics[1][0]
+    setup_label, cpu_label = metrics[0][0], metrics[2][0]
     peers = ["baresip", "linphonec"]
     peer_setups = [med[(p, setup_label)] for p in peers if (p, setup_label) in med]
     if (("seatmate", setup_label) in med) and peer_setups:
