@@ -24,6 +24,10 @@ def _rewrite_urls(argv: list[str]) -> list[str]:
 
 
 def launch_gui(args) -> int:
+    if getattr(args, "self_test", False):
+        from app.self_test import run_self_test
+
+        return run_self_test(args)
     from app.application import launch_gui as run
 
     return run(args)

@@ -5,6 +5,8 @@ Commands:
   dial NUMBER     open the window (or hand the number to the running one) and dial
   import-leads    import a CSV/XLSX lead file into a local campaign
   load-demo       load the bundled demo data into the cache
+  --self-test     start the window, wait until leads, workspace and phone are up,
+                  print one JSON line and exit (0 = all up); see app/self_test.py
 
 The GUI is started through the ``launch_gui`` hook that app/__main__.py
 passes in, so this module (and the non-GUI commands) never import Qt.
@@ -48,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seatmate", description="Seatmate 坐席助手 — telesales desktop companion.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     _add_common(parser, top=True)
+    parser.add_argument("--self-test", action="store_true",
+                        help="start, wait until the leads, workspace and phone are up, print a JSON report, exit")
+    parser.add_argument("--self-test-timeout", type=float, default=60.0, metavar="S", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     dial = sub.add_parser("dial", help="dial a number in the running window (tel:/sip: links too)")

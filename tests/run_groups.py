@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS: dict[str, list[str]] = {
-    "core": ["tests/unit", "tests/ui", "tests/server", "tests/integration/sync", "tests/faults"],
+    "core": ["tests/unit", "tests/ui", "tests/server", "tests/integration/sync", "tests/faults", "tests/frozen"],
     "softphone": ["tests/integration/softphone"],
     "audio": ["tests/integration/audio"],
     "workspace": ["tests/workspace"],
