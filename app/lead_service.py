@@ -43,6 +43,8 @@ class SearchRequest:
     campaign_id: str | None = None
     source: str | None = None
     sort: str | None = None
+    # Only new leads never tried that reached this device by then (the 48-hour rule's filter).
+    waiting_since_before: Any = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ class _SearchWorker(QObject):
         try:
             # Unset filters are left to the repository's defaults (e.g. its sort order).
             options = {k: v for k, v in (("campaign_id", request.campaign_id), ("source", request.source),
-                                         ("sort", request.sort)) if v is not None}
+                                         ("sort", request.sort),
+                                         ("waiting_since_before", request.waiting_since_before)) if v is not None}
             ids = self._repo.search_lead_ids(request.text, request.tab, **options)
             first = self._repo.lead_rows(ids[:FIRST_PAGE]) if ids else []
             error = None
@@ -130,7 +133,7 @@ class _SearchWorker(QObject):
     def _first_screen(self, request: SearchRequest) -> None:
         """Start-up: the first page straight from SQL, then the index, then the full list."""
         plain = not request.text and request.campaign_id is None and request.source is None \
-            and request.sort in (None, "priority")
+            and request.sort in (None, "priority") and request.waiting_since_before is None
         complete = False
         if plain:
             start = time.perf_counter()
@@ -268,11 +271,13 @@ class LeadService(QObject):
         campaign_id: str | None = None,
         source: str | None = None,
         sort: str | None = None,
+        waiting_since_before: Any = None,
     ) -> int:
         with self._lock:
             self._generation += 1
             generation = self._generation
-        self._requested.emit(SearchRequest(generation, text.strip(), tab, campaign_id, source, sort))
+        self._requested.emit(SearchRequest(generation, text.strip(), tab, campaign_id, source, sort,
+                                           waiting_since_before))
         return generation
 
     @Slot(object)

@@ -67,6 +67,10 @@ def is_valid(text: str, region: str = DEFAULT_REGION) -> bool:
 @lru_cache(maxsize=4096)
 def mask(e164: str) -> str:
     """"+8613812345678" → "138****5678"; landlines keep the area code ("027****4321")."""
+    if e164 and len(e164) == 14 and e164.startswith("+861") and e164[4] in "3456789" and e164[4:].isdigit():
+        # A Chinese mobile number in E.164 (most leads): what phonenumbers would give, without
+        # the ~15 µs parse — a page of 50 new rows per search keystroke.
+        return f"{e164[3:6]}****{e164[-4:]}"
     try:
         num = phonenumbers.parse(e164, DEFAULT_REGION)
     except phonenumbers.NumberParseException:

@@ -8,6 +8,7 @@ instead of raising inside data().
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
+from PySide6.QtGui import QBrush, QColor
 
 from ui import formatting
 
@@ -51,9 +53,17 @@ STATUS_LABELS = {
 }
 
 LeadIdRole = Qt.ItemDataRole.UserRole + 1
+# True for a lead past the first-contact window (new, never tried, received > 48 h ago).
+FirstContactOverdueRole = Qt.ItemDataRole.UserRole + 2
+STATUS_COLUMN = next(i for i, (attr, _h) in enumerate(COLUMNS) if attr == "status")
+OVERDUE_COLOUR = "#c0392b"
 # data() and flags() run thousands of times per repaint: compare plain ints, build flags once.
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_OVERDUE_ROLE = FirstContactOverdueRole.value if hasattr(FirstContactOverdueRole, "value") \
+    else int(FirstContactOverdueRole)
+_TIP = len(COLUMNS)  # texts[_TIP]: the overdue tooltip ("" when the lead is not overdue)
 _LEAD_ID = LeadIdRole.value if hasattr(LeadIdRole, "value") else int(LeadIdRole)
 _ENABLED = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISABLED = Qt.ItemFlag.NoItemFlags
@@ -71,6 +81,21 @@ class LeadTableModel(QAbstractTableModel):
         # Display strings per row, formatted once (dates/status through QLocale and
         # translators are the costly part of a repaint); dropped with the pages.
         self._texts: dict[int, tuple[str, ...]] = {}
+        # The first-contact rule (set by the workspace): returns the moment a waiting lead
+        # must have reached this device by to be overdue now (naive UTC), or None.
+        self._overdue_before: Callable[[], dt.datetime | None] | None = None
+        self._overdue_brush = QBrush(QColor(OVERDUE_COLOUR))
+
+    def set_first_contact_rule(self, overdue_before: Callable[[], dt.datetime | None] | None) -> None:
+        """Mark leads waiting for a first contact since before ``overdue_before()`` (in Status)."""
+        self._overdue_before = overdue_before
+        self.refresh_flags()
+
+    def refresh_flags(self) -> None:
+        """Re-evaluate the markers (time has passed): formats again, reads nothing."""
+        self._texts.clear()
+        if self._count:
+            self.dataChanged.emit(self.index(0, STATUS_COLUMN), self.index(self._count - 1, STATUS_COLUMN))
 
     # -- feeding -------------------------------------------------------------
     def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = ()) -> None:
@@ -137,6 +162,8 @@ class LeadTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if index.row() in self._texts:
+            return _ENABLED  # formatted, so its row was read (the common case while painting)
         if not index.isValid():
             return _DISABLED
         row = index.row()
@@ -149,23 +176,61 @@ class LeadTableModel(QAbstractTableModel):
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY):
         role = role if role.__class__ is int else int(role.value if hasattr(role, "value") else role)
-        if role != _DISPLAY and role != _TOOLTIP:
-            if role == _LEAD_ID and index.isValid():
-                return self.lead_id(index.row())
-            return None
-        if not index.isValid():
-            return None
-        r = index.row()
+        if role == _DISPLAY:
+            texts = self._texts.get(index.row())
+            if texts is None:
+                if not index.isValid():
+                    return None
+                texts = self._texts_of(index.row())
+                if texts is None:
+                    return "…"
+            return texts[index.column()]
+        if role == _FOREGROUND:  # asked for every painted cell: only the Status column has one
+            if index.column() != STATUS_COLUMN:
+                return None
+            texts = self._texts_of(index.row())
+            return self._overdue_brush if texts and texts[_TIP] else None
+        if role == _TOOLTIP:
+            if not index.isValid():
+                return None
+            texts = self._texts_of(index.row())
+            if texts is None:
+                return None
+            column = index.column()
+            return texts[_TIP] if column == STATUS_COLUMN and texts[_TIP] else texts[column]
+        if role == _OVERDUE_ROLE:
+            texts = self._texts_of(index.row()) if index.isValid() else None
+            return bool(texts and texts[_TIP])
+        if role == _LEAD_ID and index.isValid():
+            return self.lead_id(index.row())
+        return None
+
+    def _texts_of(self, r: int) -> tuple[str, ...] | None:
         texts = self._texts.get(r)
-        if texts is None:
+        if texts is None and r >= 0:
             row = self._row(r)
             if row is None:
-                return "…" if role == _DISPLAY else None
-            texts = tuple(self._display(attr, getattr(row, attr, None)) for attr, _h in COLUMNS)
+                return None
+            texts = (*(self._display(attr, getattr(row, attr, None)) for attr, _h in COLUMNS), "")
+            waiting = getattr(row, "waiting_since", None)
+            limit = self._overdue_before() if waiting is not None and self._overdue_before is not None else None
+            if limit is not None and waiting <= limit:
+                texts = self._overdue_texts(texts, waiting)
             if len(self._texts) > PAGE * MAX_PAGES:
                 self._texts.clear()
             self._texts[r] = texts
-        return texts[index.column()]
+        return texts
+
+    @staticmethod
+    def _overdue_texts(texts: tuple[str, ...], waiting: dt.datetime) -> tuple[str, ...]:
+        local = waiting.replace(tzinfo=dt.timezone.utc).astimezone().replace(tzinfo=None)
+        status = QCoreApplication.translate("LeadTableModel", "Not contacted > 48 h")
+        tip = QCoreApplication.translate(
+            "LeadTableModel", "New lead, received %1, not called within 48 hours: call it first"
+        ).replace("%1", formatting.datetime_short(local))
+        out = list(texts)
+        out[STATUS_COLUMN], out[_TIP] = status, tip
+        return tuple(out)
 
     # -- helpers -------------------------------------------------------------
     @staticmethod

@@ -65,12 +65,16 @@ class MainWindow(QMainWindow):
         self._handed_over_number: str | None = None
         self._selecting_programmatically = False
         self._script_campaign: str | None = None
+        # Set by the workspace's "not contacted within 48 h" filter: only new leads, never
+        # tried, received before this moment (naive UTC); None shows every lead.
+        self._waiting_before: Any = None
 
         self._card_timer = QTimer(self, singleShot=True, interval=CARD_SETTLE_MS)
         self._card_timer.timeout.connect(self._request_detail)
         # Background changes (sync pages) refresh the list at most once per interval.
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_COALESCE_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.timeout.connect(self._refresh_if_due)
+        self._refresh_due = False
 
         self.search = QLineEdit(objectName="searchBox")
         self.search.setClearButtonEnabled(True)
@@ -90,7 +94,8 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((64, 96, 48, 84, 110, 88, 48, 56, 100)):
+        # Status is wide enough for the first-contact marker ("超48小时未联系").
+        for col, width in enumerate((64, 96, 48, 84, 110, 88, 48, 100, 100)):
             self.table.setColumnWidth(col, width)
 
         left = QWidget()
@@ -182,13 +187,36 @@ class MainWindow(QMainWindow):
         return TABS[max(self.tabs.currentIndex(), 0)][0]
 
     def refresh(self) -> int:
+        self._refresh_due = False
+        if self._waiting_before is not None:
+            return self._leads.search(self.search.text(), self.current_tab(),
+                                      waiting_since_before=self._waiting_before)
         return self._leads.search(self.search.text(), self.current_tab())
+
+    def set_waiting_filter(self, before: Any) -> None:
+        """Show only new leads never tried that arrived before ``before`` (None: all leads)."""
+        if before == self._waiting_before:
+            return
+        self._waiting_before = before
+        self.refresh()
+
+    def waiting_filter(self) -> Any:
+        return self._waiting_before
 
     def refresh_soon(self) -> None:
         """Refresh the list after background changes, coalesced: a sync applying pages of
-        1,000 changes triggers one refresh per REFRESH_COALESCE_MS, not one per page."""
+        1,000 changes triggers one refresh per REFRESH_COALESCE_MS, not one per page.
+
+        Skipped if the list is searched again meanwhile (the agent typing): every search
+        catches up with the cache's changes, so that result is already fresh.
+        """
+        self._refresh_due = True
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    def _refresh_if_due(self) -> None:
+        if self._refresh_due:
+            self.refresh()
 
     def _on_search_changed(self, _text: str) -> None:
         self.refresh()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from ui import formatting
@@ -17,12 +17,16 @@ class StatusBar(QStatusBar):
         self.leads = QLabel(objectName="leadCount")
         for w in (self.leads, self.sip, self.sync, self.kpi):
             self.addPermanentWidget(w)
+        # The count changes on every search keystroke; a label whose size hint changed with
+        # it ("240 条" → "36,377 条") made the whole status bar lay out and repaint each time.
+        self.leads.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._sip_state = "offline"
         self._sync_state = "local"
         self._pending = 0
         self._calls, self._calls_target = 0, 30
         self._talk_s, self._talk_target_min = 0, 50
         self._lead_count = 0
+        self._count_font = None
         self.retranslate()
 
     def set_sip_state(self, state: str) -> None:
@@ -40,7 +44,23 @@ class StatusBar(QStatusBar):
 
     def set_lead_count(self, count: int) -> None:
         self._lead_count = count
-        self.leads.setText(QCoreApplication.translate("StatusBar", "%1 leads").replace("%1", formatting.integer(count)))
+        font = self.leads.font()
+        if font != self._count_font:  # a style sheet or language change: measure again
+            self._count_font = font
+            self._fix_count_width()
+        self.leads.setText(self._count_text(count))
+
+    def _count_text(self, count: int) -> str:
+        return QCoreApplication.translate("StatusBar", "%1 leads").replace("%1", formatting.integer(count))
+
+    def _fix_count_width(self) -> None:
+        """A fixed size, wide enough for any count up to 9,999,999 in the current language and
+        font: Qt skips the layout pass for a widget whose minimum and maximum size are equal."""
+        metrics = self.leads.fontMetrics()
+        margins = self.leads.contentsMargins()
+        self.leads.setFixedSize(metrics.horizontalAdvance(self._count_text(8_888_888)) + 8
+                                + margins.left() + margins.right(),
+                                metrics.height() + margins.top() + margins.bottom())
 
     def retranslate(self) -> None:
         sip = {"offline": QCoreApplication.translate("StatusBar", "SIP: not connected"), "registered": QCoreApplication.translate("StatusBar", "SIP: registered")}
@@ -58,6 +78,7 @@ class StatusBar(QStatusBar):
             .replace("%3", formatting.integer(self._talk_s // 60))
             .replace("%4", formatting.integer(self._talk_target_min))
         )
+        self._count_font = None  # the width depends on the language's text too
         self.set_lead_count(self._lead_count)
 
     def changeEvent(self, event: QEvent) -> None:

@@ -25,6 +25,9 @@ class LeadRow:
     source: str
     campaign_id: str
     last_disposition: str | None
+    # A new lead never tried: when it reached this device (naive UTC); None otherwise.
+    # The workspace flags it once the first-contact window (48 h) has passed.
+    waiting_since: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ in the background; the workspace attaches when it is ready.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -39,19 +40,21 @@ FIRST_SCREEN_WAIT_MS = 1500
 
 
 def _attach_after_first_screen(app: Any) -> None:
-    """Attach once the first lead page is on screen, not before it.
+    """Attach once the first lead page is on screen, not before it, and without blocking it.
 
-    Building the workspace costs 0.3–0.5 s of GUI-thread time (imports of the
-    runtime and the softphone engine, the first KPI/state reads). Run on
-    ``opened`` it delays the first page by that much; run after the first
-    paint, the agent sees the list at once and the call loop joins a moment later.
+    Building the workspace costs 0.3–0.5 s (imports of the runtime and its widgets, the
+    first reads, the widgets themselves). Run on ``opened`` it delayed the first page by
+    that much; run in one go after the first paint it froze the painted window for as long.
+    Now the imports run on a thread while the list is shown, and the rest is cut into
+    steps of a few tens of milliseconds, one per turn of the event loop, so paints and
+    keystrokes get through in between (see :func:`_attach_in_steps`).
     """
     from PySide6.QtCore import QEvent, QObject, QTimer
 
     window = getattr(app, "window", None)
     table = getattr(window, "table", None)
     if window is None or table is None or not window.isVisible():
-        QTimer.singleShot(0, lambda: _attach_now(app))
+        QTimer.singleShot(0, lambda: _attach_in_steps(app))
         return
     state = {"done": False, "shown": False}
 
@@ -64,8 +67,9 @@ def _attach_after_first_screen(app: Any) -> None:
             window.leadsShown.disconnect(on_shown)
         except (RuntimeError, TypeError):
             pass  # the window is already gone (shutdown before the first paint)
-        # After the paint event has returned: the frame is flushed before we block.
-        QTimer.singleShot(0, lambda: _attach_now(app))
+        # After the paint event has returned: the frame is flushed before we go on. (Waiting
+        # for the search index too was tried: no smaller stalls, the call loop 0.4 s later.)
+        QTimer.singleShot(0, lambda: _attach_in_steps(app))
 
     class _FirstPaint(QObject):
         def eventFilter(self, obj, event) -> bool:
@@ -85,37 +89,140 @@ def _attach_after_first_screen(app: Any) -> None:
     QTimer.singleShot(FIRST_SCREEN_WAIT_MS, watcher, go)
 
 
-def _attach_now(app: Any) -> Any:
-    if getattr(app, "workspace", None) is not None:
-        return app.workspace
-    if getattr(app, "_closing", False):
-        return None  # the cache finished opening after the app began shutting down
-    from app.workspace.runtime import WorkspaceRuntime
-    from ui.workspace.wiring import WorkspaceUi
+# Pause between two attach steps (see _attach_in_steps).
+STEP_GAP_MS = 8
 
+# What the workspace imports: ~0.1 s of module loading, done on a thread (see below).
+_PRELOAD = ("app.workspace.runtime", "ui.workspace.wiring", "app.session_service", "ui.login_dialog",
+            "softphone.engine")
+_preload_thread: threading.Thread | None = None
+
+
+def _preload_in_background() -> threading.Thread:
+    """Import the workspace's modules on a thread (once per process).
+
+    Module code runs in Python and holds the GIL, but the interpreter hands it to the GUI
+    thread every few milliseconds; done on the GUI thread it was one 0.1 s freeze. The
+    modules only define classes (no widget is made at import time).
+    """
+    global _preload_thread
+    if _preload_thread is None:
+        def work() -> None:
+            import importlib
+
+            for name in _PRELOAD:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # reported where the module is really used
+                    log.debug("preloading %s failed", name, exc_info=True)
+
+        _preload_thread = threading.Thread(target=work, name="workspace-preload", daemon=True)
+        _preload_thread.start()
+    return _preload_thread
+
+
+def _attach_in_steps(app: Any) -> None:
+    """The attach as a chain of short GUI-thread steps (each ≲ 40 ms on 100k leads).
+
+    Waits for the preload thread without blocking (polling every 10 ms), then runs one
+    step per event-loop turn: services, widgets, start (first reads, the phone thread),
+    then the login/sync wiring and ``app.workspace``. A shutdown in between stops the chain.
+    """
+    from PySide6.QtCore import QTimer
+
+    if getattr(app, "workspace", None) is not None or getattr(app, "_workspace_steps", None) is not None:
+        return
+    preload = _preload_in_background()
+    steps = _attach_steps(app)
+    app._workspace_steps = steps
+    started = time.perf_counter()
+
+    def run_next() -> None:
+        if getattr(app, "_closing", False):
+            app._workspace_steps = None
+            return
+        if preload.is_alive() and time.perf_counter() - started < 10:
+            QTimer.singleShot(10, run_next)  # bounded: after 10 s the imports happen here
+            return
+        try:
+            step = next(steps)
+        except StopIteration:
+            app._workspace_steps = None
+            return
+        t0 = time.perf_counter()
+        try:
+            step()
+        except Exception:
+            app._workspace_steps = None
+            log.exception("attaching the workspace failed at %s", getattr(step, "__name__", step))
+            raise
+        log.debug("workspace attach: %s in %.0f ms", getattr(step, "__name__", step),
+                  (time.perf_counter() - t0) * 1000)
+        # Not 0: a step's widgets are laid out and painted on the next turn, and timers
+        # that fell due meanwhile (the call bar clock, the UI's own) run before the next step.
+        QTimer.singleShot(STEP_GAP_MS, run_next)
+
+    run_next()
+
+
+def _attach_now(app: Any) -> Any:
+    """The whole attach at once (tools and tests that attach to a ready cache)."""
+    for step in _attach_steps(app):
+        if getattr(app, "_closing", False):
+            return None
+        step()
+    return getattr(app, "workspace", None)
+
+
+def _attach_steps(app: Any) -> Iterator[Callable[[], None]]:
+    """The attach, step by step: each yielded function is one bounded piece of GUI-thread work."""
+    if getattr(app, "workspace", None) is not None or getattr(app, "_closing", False):
+        return  # the cache finished opening after the app began shutting down
+    made: dict[str, Any] = {}
     demo = not getattr(app.settings, "server_url", None)
-    runtime = WorkspaceRuntime(app.cache, app.settings, app.paths.data_dir, demo=demo,
-                               repository=getattr(app, "repository", None), parent=app)
-    ui = WorkspaceUi(app.window, runtime, getattr(app.settings, "shortcuts", None))
-    runtime.start()
-    register = getattr(app, "_on_shutdown", None)
-    if callable(register):
-        register("workspace", runtime.stop)  # cleanups run in reverse: before the cache closes
-    else:
-        app.shuttingDown.connect(runtime.stop)
-    app.workspace = ui
-    # tel:/sip: links and a second `seatmate dial …` go through the same gate as every dial.
-    app.window.dialRequested.connect(runtime.controller.dial_number)
-    if runtime.options.get("start_minimised"):
-        # The tray icon stays; an incoming call or a callback reminder brings the window back.
-        app.window.showMinimized()
-    if not demo:
-        _attach_sync(app, runtime, ui)
-    else:
-        app.window.status.set_sync_state("local", 0)
-        _offer_login(app, None)  # the 账号 menu explains how to connect to a server
-    log.info("workspace attached (%s)", "embedded demo" if demo else "server mode")
-    return ui
+
+    def build_services() -> None:
+        from app.workspace.runtime import WorkspaceRuntime
+
+        made["runtime"] = WorkspaceRuntime(app.cache, app.settings, app.paths.data_dir, demo=demo,
+                                           repository=getattr(app, "repository", None), parent=app)
+
+    def build_widgets() -> None:
+        from ui.workspace.wiring import WorkspaceUi
+
+        made["ui"] = WorkspaceUi(app.window, made["runtime"], getattr(app.settings, "shortcuts", None))
+
+    def start_services() -> None:
+        runtime = made["runtime"]
+        register = getattr(app, "_on_shutdown", None)
+        if callable(register):
+            register("workspace", runtime.stop)  # cleanups run in reverse: before the cache closes
+        else:
+            app.shuttingDown.connect(runtime.stop)
+        runtime.start()
+
+    def connect_and_finish() -> None:
+        runtime, ui = made["runtime"], made["ui"]
+        # tel:/sip: links and a second `seatmate dial …` go through the same gate as every dial.
+        app.window.dialRequested.connect(runtime.controller.dial_number)
+        if runtime.options.get("start_minimised"):
+            # The tray icon stays; an incoming call or a callback reminder brings the window back.
+            app.window.showMinimized()
+        if not demo:
+            _attach_sync(app, runtime, ui)
+        else:
+            app.window.status.set_sync_state("local", 0)
+            _offer_login(app, None)  # the 账号 menu explains how to connect to a server
+        app.workspace = ui
+        log.info("workspace attached (%s)", "embedded demo" if demo else "server mode")
+        ready = getattr(app, "workspaceReady", None)
+        if ready is not None:
+            ready.emit()
+
+    yield build_services
+    yield build_widgets
+    yield start_services
+    yield connect_and_finish
 
 
 def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
@@ -183,6 +290,7 @@ def sync_changes_handler(app: Any, runtime: Any) -> Callable[[Any], None]:
         first[0] = 0.0
         runtime.controller.refresh_preview()
         runtime.controller.refresh_kpis()
+        runtime.controller.refresh_first_contact()
 
     timer.timeout.connect(flush)
 

@@ -4,6 +4,14 @@
 timer, reminds once per callback when it falls due, and publishes the overdue
 count for the status bar. :func:`stale_new_leads` flags new leads nobody has
 contacted within 48 hours (the floor's follow-up rule).
+
+The 48-hour rule, precisely: a lead is *waiting for its first contact* while its status
+is ``new`` and no call attempt was ever made to it (``last_attempt_at`` is empty — an
+attempt counts whatever its outcome: answered, busy or not answered, made here or synced
+from another device). It waits since it reached this device (``created_at`` in the cache:
+the pull after the TL assigned it, or the import). It is *overdue* once it has waited
+:data:`FIRST_CONTACT_HOURS`; the first dial attempt ends it (it is written with the
+attempt, before the call connects), as does any disposition that moves it out of ``new``.
 """
 
 from __future__ import annotations
@@ -53,11 +61,16 @@ def split_due(callbacks: Iterable[DueCallback], now: dt.datetime) -> tuple[list[
     return due, overdue
 
 
+def first_contact_cutoff(now: dt.datetime, hours: int = FIRST_CONTACT_HOURS) -> dt.datetime:
+    """Leads waiting since this moment or earlier (naive UTC) are overdue at ``now``."""
+    return _naive(now) - dt.timedelta(hours=hours)
+
+
 def stale_new_leads(
     leads: Iterable[NewLeadFact], now: dt.datetime, hours: int = FIRST_CONTACT_HOURS
 ) -> list[str]:
     """Ids of new leads never attempted within ``hours`` of being handed out."""
-    limit = _naive(now) - dt.timedelta(hours=hours)
+    limit = first_contact_cutoff(now, hours)
     return [
         lead.lead_id
         for lead in leads
@@ -68,6 +81,7 @@ def stale_new_leads(
 class CallbackMonitor(QObject):
     reminder = Signal(object)  # DueCallback, once per callback when it falls due
     counts_changed = Signal(int, int)  # due, overdue
+    checked = Signal()  # after every check (time-based flags, e.g. the 48-hour rule, follow it)
 
     def __init__(
         self,
@@ -109,3 +123,4 @@ class CallbackMonitor(QObject):
         if counts != self._counts:
             self._counts = counts
             emit(self.counts_changed, *counts)
+        emit(self.checked)

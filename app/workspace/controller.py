@@ -27,7 +27,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from app.phone import PhoneError, mask, normalise
 from app.workspace import kpi
 from app.workspace.agent_state import AgentState, AgentStateMachine, AgentStatus
-from app.workspace.callbacks import CallbackMonitor
+from app.workspace.callbacks import CallbackMonitor, first_contact_cutoff
 from app.workspace.compliance import ComplianceGate, GateResult
 from app.workspace.dialing import DialMode, PowerDialer, rank_leads
 from app.workspace.qt_emit import emit
@@ -112,6 +112,10 @@ class WorkspaceController(QObject):
     _dial_done = Signal(str, object)  # from the SIP thread: our call id, the engine's Future
     _prefetched = Signal(int, object)  # from a worker thread: generation, lead id or None
     _kpis_ready = Signal(object)  # from the worker thread
+    #: New leads past the 48-hour first-contact window: (count, cutoff — naive UTC: leads
+    #: waiting since then or earlier are overdue). See app.workspace.callbacks.
+    first_contact_changed = Signal(int, object)
+    _first_contact_ready = Signal(int, object)  # from the worker thread
 
     def __init__(
         self,
@@ -148,6 +152,7 @@ class WorkspaceController(QObject):
         self._dial_done.connect(self._on_dial_done, Qt.ConnectionType.QueuedConnection)
         self._prefetched.connect(self._on_prefetched, Qt.ConnectionType.QueuedConnection)
         self._kpis_ready.connect(self._on_kpis_ready, Qt.ConnectionType.QueuedConnection)
+        self._first_contact_ready.connect(self.first_contact_changed, Qt.ConnectionType.QueuedConnection)
         self._reads = _ReadWorker()
         self._prefetch_gen = 0
         self._next_cached: str | None = None
@@ -232,6 +237,18 @@ class WorkspaceController(QObject):
     def refresh_kpis(self) -> None:
         """Recompute on the worker thread; ``kpi_changed`` follows within milliseconds."""
         self._reads.submit(lambda: emit(self._kpis_ready, self.compute_kpis()))
+
+    def first_contact_cutoff(self) -> dt.datetime:
+        """Now's cutoff of the 48-hour rule (naive UTC), on the workspace clock."""
+        return first_contact_cutoff(self.now())
+
+    def refresh_first_contact(self) -> None:
+        """Count the overdue new leads on the worker thread; ``first_contact_changed`` follows."""
+        def work() -> None:
+            now = self.now()
+            emit(self._first_contact_ready, self.store.stale_new_lead_count(now), first_contact_cutoff(now))
+
+        self._reads.submit(work)
 
     def _on_kpis_ready(self, snapshot: kpi.KpiSnapshot) -> None:
         self.kpis = snapshot

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ class WorkspaceRuntime(QObject):
 
     def __init__(self, cache: Any, settings: Any, data_dir: Path, demo: bool,
                  phone: Any | None = None, repository: Any | None = None,
-                 parent: QObject | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cache = cache
         self.settings = settings
@@ -96,7 +97,7 @@ class WorkspaceRuntime(QObject):
         self.demo_process: Any = None
         self.controller = WorkspaceController(self.store, phone, self.agent, self.wrapup, self.power,
                                               gate=self.gate, callbacks=self.callbacks,
-                                              timezone=self.options["timezone"])
+                                              timezone=self.options["timezone"], clock=clock)
         self.controller.recording_file = self.recording_file
         self.controller.set_mode(DialMode(self.options["dial_mode"])
                                  if self.options["dial_mode"] in ("preview", "power") else DialMode.PREVIEW)

@@ -314,6 +314,14 @@
         <source>Last result</source>
         <translation>上次结果</translation>
     </message>
+    <message>
+        <source>Not contacted &gt; 48 h</source>
+        <translation>超48小时未联系</translation>
+    </message>
+    <message>
+        <source>New lead, received %1, not called within 48 hours: call it first</source>
+        <translation>新名单，%1 到达本机，48 小时内未拨打：请优先联系</translation>
+    </message>
 </context>
 <context>
     <name>LoginDialog</name>
@@ -350,16 +358,8 @@
         <translation>未登录时也可以继续工作：所有记录保存在本机，登录后自动上传。</translation>
     </message>
     <message>
-        <source>Enter your user name and password</source>
-        <translation>请输入用户名和密码</translation>
-    </message>
-    <message>
         <source>Logging in…</source>
         <translation>正在登录…</translation>
-    </message>
-    <message>
-        <source>Login failed: %1</source>
-        <translation>登录失败：%1</translation>
     </message>
 </context>
 <context>
@@ -787,8 +787,20 @@
         <translation>待回访 %1 · 逾期 %2</translation>
     </message>
     <message>
+        <source>Click to list only these leads; click again to list all</source>
+        <translation>点击只显示这些客户；再次点击显示全部</translation>
+    </message>
+    <message>
+        <source>Click to list all leads again</source>
+        <translation>点击恢复显示全部客户</translation>
+    </message>
+    <message>
         <source>Callback due: %1 (%2)</source>
         <translation>回访到期：%1（%2）</translation>
+    </message>
+    <message>
+        <source>%1 callbacks due, the first: %2</source>
+        <translation>%1 个回访已到期，第一个：%2</translation>
     </message>
     <message>
         <source>Callback reminder</source>

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
-from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QMenu, QSystemTrayIcon, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QMenu, QSystemTrayIcon, QToolButton, QVBoxLayout
 
 from app.workspace.agent_state import AgentState, AgentStatus
 from app.workspace.dialing import DialMode
@@ -90,11 +90,22 @@ class WorkspaceUi(QObject):
         self.state_label.setObjectName("statusAgentState")
         self.callback_label = QLabel()
         self.callback_label.setObjectName("statusCallbacks")
+        # New leads past the 48-hour first-contact window: the count, and a click shows only them.
+        self.first_contact = QToolButton()
+        self.first_contact.setObjectName("firstContactFilter")
+        self.first_contact.setCheckable(True)
+        self.first_contact.setAutoRaise(True)
+        self.first_contact.setStyleSheet(
+            "QToolButton { color: #c0392b; font-weight: bold; } QToolButton:checked { background: #fdecea; }")
+        self.first_contact.hide()
+        self._first_contact = (0, None)
+        self._reminders: list[Any] = []
         self.recording = QLabel()
         self.recording.setObjectName("recordingIndicator")
         self.recording.setStyleSheet("color: #c0392b; font-weight: bold;")
         window.status.addPermanentWidget(self.state_label)
         window.status.addPermanentWidget(self.callback_label)
+        window.status.addPermanentWidget(self.first_contact)
         window.call_bar.layout().insertWidget(2, self.recording)
         window.call_bar.agent_state.hide()  # the strip's state control replaces the placeholder
 
@@ -172,6 +183,14 @@ class WorkspaceUi(QObject):
         self.agent.changed.connect(self._on_agent)
         runtime.callbacks.reminder.connect(self._on_reminder)
         runtime.callbacks.counts_changed.connect(self._on_callback_counts)
+        # The 48-hour rule: a marker per lead in the list (Status), the count in the status bar.
+        window.model.set_first_contact_rule(self.ctl.first_contact_cutoff)
+        self.ctl.first_contact_changed.connect(self._on_first_contact)
+        runtime.callbacks.checked.connect(self.ctl.refresh_first_contact)  # time passes
+        self.first_contact.toggled.connect(self._filter_first_contact)
+        # An attempt ends a lead's wait: the marker and the count follow at once.
+        self.ctl.call_placed.connect(self._after_attempt)
+        self.ctl.call_finished.connect(self._after_attempt)
         runtime.registration.connect(self._on_registration)
         runtime.phone_ready.connect(self._on_phone_ready)
 
@@ -331,7 +350,10 @@ class WorkspaceUi(QObject):
         self.wrapup.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_saved(self, saved: Any) -> None:
-        self.window.refresh()  # the lead moved tab (done, callback…)
+        # The lead moved tab (done, callback…). Within 250 ms, not at once: the agent may be
+        # typing a search already, and the save's own background work (next lead, KPIs,
+        # presence) is running; a search typed meanwhile shows the new state anyway.
+        self.window.refresh_soon()
         self.window.setFocus()
 
     def _on_incoming(self, info: Any) -> None:
@@ -368,6 +390,7 @@ class WorkspaceUi(QObject):
         self.dialpad_dialog.setWindowTitle(self.tr("Dialpad"))
         self._on_agent(self.agent.status)
         self._on_callback_counts(*self._counts)
+        self._show_first_contact()
         self._on_preview(self._preview)
         if self.recording.text():
             self.recording.setText(self.tr("● Recording"))
@@ -376,18 +399,53 @@ class WorkspaceUi(QObject):
         self._counts = (due, overdue)
         self._overdue = overdue
         text = self.tr("Callbacks due %1 · overdue %2").replace("%1", str(due)).replace("%2", str(overdue))
-        try:
-            stale = self.runtime.store.stale_new_lead_count(dt.datetime.now(dt.timezone.utc))
-        except Exception:
-            stale = 0
-        if stale:
-            text += " · " + self.tr("%1 new leads not contacted within 48 h").replace("%1", str(stale))
         self.callback_label.setText(text)
         self.callback_label.setStyleSheet("color: #c0392b; font-weight: bold;" if overdue else "")
 
+    def _on_first_contact(self, count: int, cutoff: Any) -> None:
+        """The overdue count (worked out on the workspace's worker) and the rule's cutoff now."""
+        previous = self._first_contact[0]
+        self._first_contact = (count, cutoff)
+        self._show_first_contact()
+        if count != previous:
+            self.window.model.refresh_flags()  # a lead crossed the 48 h line, or was called
+        if self.first_contact.isChecked():
+            self.window.set_waiting_filter(cutoff)
+
+    def _show_first_contact(self) -> None:
+        count = self._first_contact[0]
+        self.first_contact.setText(self.tr("%1 new leads not contacted within 48 h").replace("%1", str(count)))
+        self.first_contact.setToolTip(
+            self.tr("Click to list only these leads; click again to list all")
+            if not self.first_contact.isChecked() else self.tr("Click to list all leads again"))
+        self.first_contact.setVisible(count > 0 or self.first_contact.isChecked())
+
+    def _filter_first_contact(self, on: bool) -> None:
+        if on and self.window.tabs.currentIndex() != 0:
+            self.window.tabs.setCurrentIndex(0)  # they are all in 待拨打 (new, no callback)
+        self.window.set_waiting_filter(self.ctl.first_contact_cutoff() if on else None)
+        self._show_first_contact()
+
+    def _after_attempt(self, _call: Any) -> None:
+        self.window.refresh_soon()
+        self.ctl.refresh_first_contact()
+
     def _on_reminder(self, cb: Any) -> None:
+        # Coalesced: at start-up (or after a day off) hundreds can fall due in one check;
+        # one notice says so instead of hundreds replacing each other.
+        self._reminders.append(cb)
+        if len(self._reminders) == 1:
+            QTimer.singleShot(0, self._show_reminders)
+
+    def _show_reminders(self) -> None:
+        due, self._reminders = self._reminders, []
+        if not due:
+            return
+        cb = due[0]
         local = cb.due_at.replace(tzinfo=dt.timezone.utc).astimezone()
         text = self.tr("Callback due: %1 (%2)").replace("%1", cb.lead_name).replace("%2", f"{local:%H:%M}")
+        if len(due) > 1:
+            text = self.tr("%1 callbacks due, the first: %2").replace("%1", str(len(due))).replace("%2", text)
         self._notice(text)
         if self.tray is not None:
             self.tray.showMessage(self.tr("Callback reminder"), text, QSystemTrayIcon.MessageIcon.Information, 10000)
