@@ -107,7 +107,10 @@ class SeatmateUA(UA):
         self.clock_rate = clock_rate
         self.gui_busy = gui_busy
         self.audio = audio
-        self.name = "seatmate" if audio == "qt" else "seatmate-engine"
+        if audio != "qt":
+            self.name = "seatmate-engine"
+        else:
+            self.name = "seatmate-wideband" if clock_rate == 16000 else "seatmate"
         self.proc: subprocess.Popen[str] | None = None
         self._buf = ""
 
