@@ -162,10 +162,15 @@ class PulseDaemon:
         config.write_text("\n".join(lines) + "\n")
         env = {**os.environ, **self.env}
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no session-bus device reservation games
+        # --disable-shm: blocks travel over the socket. PulseAudio 16's memfd block references
+        # can go stale when modules are unloaded under live streams (the hot-plug tests do
+        # exactly that): "Cannot send block reference with non-registered memfd ID", then an
+        # assertion in memblock_replace_import aborts the daemon
+        # (gitlab.freedesktop.org/pulseaudio/pulseaudio/issues/824). The audio is the same.
         self.proc = subprocess.Popen(
             [binary, "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
              "--disallow-exit", "--use-pid-file=no", "--log-target=stderr", "--log-level=warning",
-             "-F", str(config)],
+             "--disable-shm=yes", "-F", str(config)],
             env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
             preexec_fn=_die_with_parent,
         )
