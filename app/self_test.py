@@ -123,6 +123,11 @@ class _Probe:
         # Embedded demo and a configured account register; a phone without a registrar cannot.
         if not (phone["started"] and (phone["registered"] or not self._expects_registration())):
             return False
+        # The selected lead's card and filled-in script follow the list (after the selection
+        # settles and the workspace's script panel took over).
+        if not _script_text(self.app.window) and time.monotonic() - (self.up_since or time.monotonic()) < 10:
+            self.up_since = self.up_since or time.monotonic()
+            return False
         # The device list comes from the audio thread a moment later; a machine without
         # any device gets AUDIO_WAIT_S, then the report says so.
         self.up_since = self.up_since or time.monotonic()
@@ -160,6 +165,8 @@ class _Probe:
             schema: dict[str, Any] = _schema_report(app) if app.cache is not None else {"error": "cache not open"}
         except Exception as exc:
             schema = {"error": f"{type(exc).__name__}: {exc}"}
+        script = _script_text(window)
+        name = getattr(getattr(window.card, "_detail", None), "name", "") or ""
         out: dict[str, Any] = {
             "version": _version(),
             "frozen": bool(getattr(sys, "frozen", False)),
@@ -174,6 +181,10 @@ class _Probe:
             "schema": schema,
             "phone": phone,
             "sip_status_text": window.status.sip.text(),
+            "customer_card": window.card.title.text(),
+            "script_shown": bool(script),
+            # the script's placeholders are filled with the customer's name
+            "script_names_customer": bool(script and name and name in script),
             "audio": self._audio(),
             "platform": app.qt_app.platformName(),
             "keyring": _keyring_report(os.environ.get(ENV_KEYRING) == "1"),
@@ -189,8 +200,15 @@ class _Probe:
         phone_ok = (phone["started"] and "error" not in phone
                     and (phone["registered"] or not self._expects_registration()))
         out["ok"] = bool(not timed_out and not self.failure and out["window_visible"] and out["leads_shown"] > 0
-                         and out["workspace"] and translated and schema_ok and phone_ok)
+                         and out["workspace"] and translated and schema_ok and phone_ok
+                         and out["script_names_customer"])
         return out
+
+
+def _script_text(window: Any) -> str:
+    """What the script panel shows (the workspace's panel or the plain one)."""
+    browser = getattr(window.script, "browser", None)
+    return browser.toPlainText() if browser is not None and hasattr(browser, "toPlainText") else ""
 
 
 def run_self_test(args: argparse.Namespace) -> int:

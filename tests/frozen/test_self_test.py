@@ -36,4 +36,7 @@ def test_self_test_reports_the_demo_window_cache_and_phone(tmp_path: Path) -> No
     assert report["schema"] == {"revision": HEAD_REVISION, "expected": HEAD_REVISION,
                                 "migrations_head": HEAD_REVISION}
     assert report["phone"]["registered"] is True
+    # The selected customer's card and the campaign script, filled in with that customer,
+    # are on screen (the workspace's script panel replaces the plain one after start-up).
+    assert report["customer_card"] and report["script_shown"] and report["script_names_customer"], report
     assert report["sip_status_text"] == "SIP：已注册"

@@ -65,14 +65,8 @@ class WorkspaceUi(QObject):
         self.ctl.wait_for_ui = True
         self.wrapup.painted.connect(self.ctl.ui_settled)
         self.script = WorkspaceScriptPanel()
-        old = window.script
-        splitter = old.parentWidget()
-        splitter.replaceWidget(splitter.indexOf(old), self.script)
-        old.hide()
-        old.setParent(None)
-        old.deleteLater()
-        window.script = self.script
         self.script.set_agent(runtime.agent_info())
+        window.adopt_script_panel(self.script)
         self.script.question_recorded.connect(
             lambda text, section: self.ctl.record_question(text, section, _current_lead(window)))
         self.help = HelpOverlay(window)
