@@ -95,12 +95,7 @@ def keyring_daemon(env: dict[str, str]):
         yield
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            _stop(proc)
 
 
 @contextlib.contextmanager
@@ -130,12 +125,17 @@ def desktop(env: dict[str, str]):
                        PULSE_SERVER=pulse.env["PULSE_SERVER"])
     finally:
         os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate, then kill if it has not gone within 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def set_audio_backend(home: Path, backend: str) -> None:
