@@ -138,10 +138,6 @@ class MasterPortClock:
             self._port = None
 
     # ---- audio thread --------------------------------------------------------------------
-    @property
-    def attached(self) -> bool:
-        return self._port is not None
-
     def bridge_busy(self) -> bool:
         """True while anything besides slot 0 is in the bridge (a call's media, a recorder)."""
         with self._lock:

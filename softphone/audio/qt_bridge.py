@@ -93,6 +93,7 @@ class AudioStats:
     mic_underruns: int = 0  # the bridge asked for the agent's voice and none was buffered
     mic_overruns: int = 0  # microphone audio dropped because the bridge fell behind
     device_switches: int = 0  # streams (re)opened on another device during audio
+    late_ticks: int = 0  # bridge frames dropped because the audio thread was stalled > 120 ms
     streams_open: bool = False
 
 
@@ -681,6 +682,7 @@ class AudioEngine(QObject):
             mic_underruns=s.mic.underruns,
             mic_overruns=s.mic.overruns,
             device_switches=s.device_switches,
+            late_ticks=s.late_ticks,
             streams_open=s.streams_open,
         )
 
