@@ -68,7 +68,7 @@ class Application(QObject):
         """Returns an exit code when the process should end right away (hand-off done)."""
         self.paths = AppPaths.resolve(getattr(self.args, "data_dir", None)).ensure()
         # The integrity check runs beside start-up; open_cache uses it only if the file is unchanged.
-        from app.cache.precheck import start_check
+        from cache.precheck import start_check
 
         start_check(self.paths.cache_db)
         self._init_logging()
@@ -115,8 +115,8 @@ class Application(QObject):
         self.qt_app.aboutToQuit.connect(self._shutdown)
 
     def _init_single_instance(self) -> int | None:
-        from app.phone import PhoneError, mask
         from app.single_instance import SingleInstance, number_from_argument, send_to_running, server_name
+        from core.phone import PhoneError, mask
 
         name = server_name(self.paths.data_dir)
         number = None
@@ -149,8 +149,8 @@ class Application(QObject):
 
     def _open_cache(self) -> Any:
         """Runs on the lead worker thread: check/repair/migrate, demo data, search index."""
-        from app.cache.db import open_cache
-        from app.cache.repository import Repository
+        from cache.db import open_cache
+        from cache.repository import Repository
 
         self.cache = _timed("cache open", lambda: open_cache(self.paths.cache_db,
                                                              language=self.translations.language))

@@ -102,9 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _open_repository(args: argparse.Namespace):
     from app import logging_setup
-    from app.cache.db import open_cache
-    from app.cache.repository import Repository
     from app.paths import AppPaths
+    from cache.db import open_cache
+    from cache.repository import Repository
 
     paths = AppPaths.resolve(args.data_dir).ensure()
     logging_setup.configure(paths, console=False)
@@ -115,7 +115,8 @@ def _open_repository(args: argparse.Namespace):
 
 
 def _import_leads(args: argparse.Namespace) -> int:
-    from app.leads_import import ImportFileError, parse_file
+    from app.lead_import import import_file
+    from core.lead_file import ImportFileError, parse_file
 
     # Read the file before touching the cache: an unreadable file changes nothing.
     try:
@@ -125,7 +126,7 @@ def _import_leads(args: argparse.Namespace) -> int:
         return 1
     handle, repo = _open_repository(args)
     try:
-        result = repo.import_leads(args.file, args.campaign)
+        result = import_file(repo, Path(args.file), args.campaign)
     except ImportFileError as exc:
         print(f"seatmate: {exc}", file=sys.stderr)
         return 1
@@ -144,7 +145,7 @@ def _import_leads(args: argparse.Namespace) -> int:
 
 
 def _load_demo(args: argparse.Namespace) -> int:
-    from app.demo import load_demo
+    from app.demo.campaign import load_demo
 
     handle, repo = _open_repository(args)
     try:

@@ -92,7 +92,7 @@ class _SearchWorker(QObject):
     @Slot(object)
     def open(self, opener: Callable[[], Any]) -> None:
         # Runs before any search: queued calls to this worker are handled in order.
-        from app.cache.repository import defer_warm_up
+        from cache.repository import defer_warm_up
 
         try:
             with defer_warm_up():  # the index is built after the first page (see run)

@@ -39,7 +39,7 @@ def _keyring_report(roundtrip: bool) -> dict[str, Any]:
     try:
         import keyring
 
-        from app import credentials
+        from sync import credentials
 
         backend = keyring.get_keyring()
         out: dict[str, Any] = {"backend": f"{type(backend).__module__}.{type(backend).__name__}",
@@ -56,7 +56,7 @@ def _keyring_report(roundtrip: bool) -> dict[str, Any]:
 def _schema_report(app: Any) -> dict[str, Any]:
     from alembic.script import ScriptDirectory
 
-    from app.cache.db import HEAD_REVISION, alembic_config, current_revision
+    from cache.db import HEAD_REVISION, alembic_config, current_revision
 
     # The migration scripts are files (shipped as data when frozen): read them, not just the cache.
     return {"revision": current_revision(app.cache.engine), "expected": HEAD_REVISION,

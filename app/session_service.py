@@ -299,7 +299,7 @@ class SessionService(QObject):
     def _rejected_items(self, events: list) -> list[RejectedItem]:
         from sqlalchemy import select
 
-        from app.cache import models as m
+        from cache import models as m
 
         ids = sorted({e.lead_id for e in events if getattr(e, "lead_id", None)})
         names: dict[str, str] = {}
@@ -316,7 +316,7 @@ class SessionService(QObject):
         """What a logout would lose: pending events, an unsaved wrap-up, recordings not uploaded."""
         from sqlalchemy import func, select
 
-        from app.cache import models as m
+        from cache import models as m
 
         with self.cache.session() as s:
             pending = s.scalar(select(func.count()).select_from(m.OutboxEvent)
@@ -364,7 +364,7 @@ class SessionService(QObject):
         """Everything not on the server yet, as JSON (durable before anything is removed)."""
         from sqlalchemy import select
 
-        from app.cache import models as m
+        from cache import models as m
 
         with self.cache.session() as s:
             rows = s.execute(select(m.OutboxEvent).where(m.OutboxEvent.status != "accepted")
@@ -433,7 +433,7 @@ class SessionService(QObject):
     def _state(self, key: str) -> str | None:
         from sqlalchemy import select
 
-        from app.cache import models as m
+        from cache import models as m
 
         if self.cache is None:
             return None
@@ -452,7 +452,7 @@ def cached_server_url(cache: Any) -> str | None:
     """The server of the identity cached in this cache (server mode without settings), else None."""
     from sqlalchemy import select
 
-    from app.cache import models as m
+    from cache import models as m
 
     with cache.session() as s:
         rows = dict(s.execute(select(m.SyncState.key, m.SyncState.value)
@@ -464,7 +464,7 @@ def clear_customer_data(cache: Any) -> dict[str, int]:
     """Remove every customer record (and the sync history) from the cache in one transaction."""
     from sqlalchemy import delete, func, select
 
-    from app.cache import models as m
+    from cache import models as m
 
     counts: dict[str, int] = {}
     with cache.write() as s:

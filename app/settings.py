@@ -1,6 +1,6 @@
 """User settings: one JSON file in the config dir, never holding a secret.
 
-Credentials live in the OS keyring (app.credentials); :meth:`Settings.save`
+Credentials live in the OS keyring (sync.credentials); :meth:`Settings.save`
 refuses any key that looks like one, so a slip in some dialog cannot write a
 password to disk. A corrupt or hand-broken file never stops the app: it is
 kept as ``settings.json.bad`` for the user to look at, and defaults are used.

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.phone import PhoneError, mask, normalise
+from core.phone import PhoneError, mask, normalise
 
 log = logging.getLogger(__name__)
 

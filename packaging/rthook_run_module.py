@@ -1,6 +1,6 @@
 """PyInstaller runtime hook: let the frozen binary stand in for ``python -m MODULE``.
 
-The app starts helper processes as ``[sys.executable, "-m", "app.demo_customer", ...]``
+The app starts helper processes as ``[sys.executable, "-m", "app.demo.customer", ...]``
 (the embedded demo's SIP customer runs in its own process: pjsua2 allows one
 Endpoint per process). Frozen, ``sys.executable`` is the ``seatmate`` binary, which
 would read ``-m`` as a bad option. This hook runs before the app's entry point and,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.grant_token import public_key_b64
+from core.grant_token import public_key_b64
 from server.models import ServerSecret
 
 GRANT_KEY = "grant_ed25519"

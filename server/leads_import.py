@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.leads_import import ImportFileError, parse_file
+from core.lead_file import ImportFileError, parse_file
 
 __all__ = ["ImportFileError", "ParseResult", "RowError", "parse_leads"]
 

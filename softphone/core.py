@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
-from app.grant_token import SIP_HEADER, GrantError
+from core.grant_token import SIP_HEADER, GrantError
 
 from . import ownership
 from .account import AccountSettings, RegistrarProbe, Transport, build_account_config, host_port_of

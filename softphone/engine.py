@@ -36,7 +36,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.grant_token import SIP_HEADER
+from core.grant_token import SIP_HEADER
 
 from .account import AccountSettings
 from .audio_api import AudioFactory, RecorderFactory

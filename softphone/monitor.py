@@ -3,7 +3,7 @@
 Agent side
     A TL's softphone calls the agent with a grant token in the
     ``X-Seatmate-Monitor`` header. The engine hands the token to a pluggable
-    verifier (``app.grant_token.GrantVerifier``: Ed25519 signature, expiry,
+    verifier (``core.grant_token.GrantVerifier``: Ed25519 signature, expiry,
     addressed agent, single use). Refused tokens get ``403 Forbidden`` and a log
     line; the agent's call is not touched. With no call in progress the monitor
     call gets ``480``. An admitted call is answered at once, silently (no ringer,
@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.grant_token import MODES, SIP_HEADER, Grant, GrantError
+from core.grant_token import MODES, SIP_HEADER, Grant, GrantError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ _URI_USER = re.compile(r"^(?:\"[^\"]*\"\s*)?<?(?:sips?:)?([^@;>]+)")
 
 def _mask_digits(digits: str) -> str:
     try:  # the app's masking rule when it exists (138****5678)
-        from app.phone import mask  # type: ignore[import-not-found]
+        from core.phone import mask  # type: ignore[import-not-found]
 
         return str(mask(digits))
     except Exception:

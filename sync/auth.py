@@ -1,8 +1,8 @@
-"""Where the refresh token lives: the OS keyring, through app.credentials only.
+"""Where the refresh token lives: the OS keyring, through sync.credentials only.
 
 The key names the server and the user, so two accounts (or a test server and
 the real one) on one workstation never overwrite each other's session.
-``app.credentials`` raises when no secure keyring is available: then the user
+``sync.credentials`` raises when no secure keyring is available: then the user
 can still log in for this run, but has to log in again after a restart.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from app import credentials
+from sync import credentials
 from sync.client import TokenSet
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from app.cache.sync_store import ChangeSummary, PreparedLeads, SyncStore, parse_datetime, prepare_leads
-from app.pinyin_index import warm as warm_pinyin
+from cache.sync_store import ChangeSummary, PreparedLeads, SyncStore, parse_datetime, prepare_leads
+from core.pinyin import warm as warm_pinyin
 from sync.client import MAX_PUSH_BATCH, ApiClient, PullPage, PushResult, RequestRejected
 
 log = logging.getLogger(__name__)

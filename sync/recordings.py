@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from app.cache import models as m
-from app.cache.sync_store import SyncStore, format_datetime, parse_datetime
+from cache import models as m
+from cache.sync_store import SyncStore, format_datetime, parse_datetime
 from sync.client import ApiClient, RequestRejected
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ import random
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from app.cache.sync_store import ChangeSummary, IdentityConflict, SyncStore
+from cache.sync_store import ChangeSummary, IdentityConflict, SyncStore
 from sync.auth import KeyringVault
 from sync.client import ApiClient, AuthError, Identity, RequestRejected, SyncError, TokenVault
 from sync.engine import RoundResult, SyncEngine

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.lead_service import DetailResult, LeadService, SearchResult
-from app.phone import mask
+from core.phone import mask
 from ui.call_bar import CallBar
 from ui.customer_card import CustomerCard
 from ui.lead_table_model import LeadTableModel

@@ -12,31 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 
 from app.workspace.qt_emit import emit
-
-
-class AgentState(str, Enum):
-    READY = "ready"
-    ON_CALL = "on_call"
-    WRAP_UP = "wrap_up"
-    PAUSED = "paused"
-    OFFLINE = "offline"
-
-
-PAUSE_REASONS = ("休息", "用餐", "会议", "培训", "辅导")
-
-STATE_LABELS = {
-    AgentState.READY: "就绪",
-    AgentState.ON_CALL: "通话中",
-    AgentState.WRAP_UP: "话后处理",
-    AgentState.PAUSED: "小休",
-    AgentState.OFFLINE: "离线",
-}
+from core.agent_state import _ALLOWED, PAUSE_REASONS, AgentState, AgentStatus, TransitionError
 
 # English source names for the UI (context "AgentState"); STATE_LABELS stay the Chinese
 # defaults for logs and anything without a translator.
@@ -47,38 +27,6 @@ STATE_NAMES = {
     AgentState.PAUSED: QT_TRANSLATE_NOOP("AgentState", "Paused"),
     AgentState.OFFLINE: QT_TRANSLATE_NOOP("AgentState", "Offline"),
 }
-
-_ALLOWED: dict[AgentState, set[AgentState]] = {
-    AgentState.OFFLINE: {AgentState.READY, AgentState.PAUSED, AgentState.WRAP_UP},
-    AgentState.READY: {AgentState.ON_CALL, AgentState.PAUSED, AgentState.OFFLINE},
-    # Inbound calls may ring while paused (a returned call); answering moves to on_call.
-    AgentState.PAUSED: {AgentState.READY, AgentState.ON_CALL, AgentState.OFFLINE},
-    AgentState.ON_CALL: {AgentState.WRAP_UP, AgentState.OFFLINE},
-    AgentState.WRAP_UP: {AgentState.READY, AgentState.PAUSED, AgentState.OFFLINE},
-}
-
-
-class TransitionError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class AgentStatus:
-    state: AgentState
-    reason: str | None = None
-    since: dt.datetime | None = None
-    pending_pause: str | None = None
-
-    @property
-    def label(self) -> str:
-        text = STATE_LABELS[self.state]
-        return f"{text}（{self.reason}）" if self.state is AgentState.PAUSED and self.reason else text
-
-    def presence_payload(self) -> dict:
-        payload: dict = {"state": self.state.value}
-        if self.reason:
-            payload["reason"] = self.reason
-        return payload
 
 
 class AgentStateMachine(QObject):

@@ -17,65 +17,12 @@ attempt, before the call connects), as does any disposition that moves it out of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.workspace.dialing import OVERDUE_GRACE
 from app.workspace.qt_emit import emit
-
-FIRST_CONTACT_HOURS = 48
-
-
-@dataclass(frozen=True)
-class DueCallback:
-    lead_id: str
-    lead_name: str
-    due_at: dt.datetime  # naive UTC
-    callback_id: str = ""
-
-
-@dataclass(frozen=True)
-class NewLeadFact:
-    lead_id: str
-    status: str
-    created_at: dt.datetime  # naive UTC
-    last_attempt_at: dt.datetime | None = None
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
-def split_due(callbacks: Iterable[DueCallback], now: dt.datetime) -> tuple[list[DueCallback], list[DueCallback]]:
-    """(due, overdue) among callbacks whose time has come."""
-    now = _naive(now)
-    due, overdue = [], []
-    for cb in callbacks:
-        at = _naive(cb.due_at)
-        if at < now - OVERDUE_GRACE:
-            overdue.append(cb)
-        elif at <= now:
-            due.append(cb)
-    return due, overdue
-
-
-def first_contact_cutoff(now: dt.datetime, hours: int = FIRST_CONTACT_HOURS) -> dt.datetime:
-    """Leads waiting since this moment or earlier (naive UTC) are overdue at ``now``."""
-    return _naive(now) - dt.timedelta(hours=hours)
-
-
-def stale_new_leads(
-    leads: Iterable[NewLeadFact], now: dt.datetime, hours: int = FIRST_CONTACT_HOURS
-) -> list[str]:
-    """Ids of new leads never attempted within ``hours`` of being handed out."""
-    limit = first_contact_cutoff(now, hours)
-    return [
-        lead.lead_id
-        for lead in leads
-        if lead.status == "new" and lead.last_attempt_at is None and _naive(lead.created_at) <= limit
-    ]
+from core.callbacks import DueCallback, _naive, split_due
 
 
 class CallbackMonitor(QObject):

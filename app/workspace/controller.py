@@ -24,15 +24,19 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from app.phone import PhoneError, mask, normalise
 from app.workspace import kpi
-from app.workspace.agent_state import AgentState, AgentStateMachine, AgentStatus
-from app.workspace.callbacks import CallbackMonitor, first_contact_cutoff
-from app.workspace.compliance import ComplianceGate, GateResult
-from app.workspace.dialing import DialMode, PowerDialer, rank_leads
+from app.workspace.agent_state import AgentStateMachine
+from app.workspace.callbacks import CallbackMonitor
+from app.workspace.dialing import PowerDialer
 from app.workspace.qt_emit import emit
 from app.workspace.store import CallStart, WorkspaceStore
-from app.workspace.wrapup import CallOutcome, SavedDisposition, WrapupService
+from app.workspace.wrapup import WrapupService
+from core.agent_state import AgentState, AgentStatus
+from core.callbacks import first_contact_cutoff
+from core.compliance import ComplianceGate, GateResult
+from core.dialing import DialMode, rank_leads
+from core.phone import PhoneError, mask, normalise
+from core.wrapup import CallOutcome, SavedDisposition
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc

@@ -3,7 +3,7 @@
 Order at start: store → gate → agent state → wrap-up (restoring an unsaved
 draft) → dial modes → callbacks → phone → controller. With no server
 configured it also starts the embedded demo's customer (a SIP peer on
-127.0.0.1, ``app.demo_customer``) and registers the softphone with it, and
+127.0.0.1, ``app.demo.customer``) and registers the softphone with it, and
 evaluates calling windows at a simulated 10:30 so the loop can be tried at
 any hour (counts, gaps and do-not-call are enforced as usual).
 
@@ -24,12 +24,13 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from app.workspace.agent_state import AgentStateMachine
 from app.workspace.callbacks import CallbackMonitor
-from app.workspace.compliance import ComplianceGate, fixed_time_of_day
 from app.workspace.controller import WorkspaceController
-from app.workspace.dialing import DialMode, PowerDialer
+from app.workspace.dialing import PowerDialer
 from app.workspace.qt_emit import emit
 from app.workspace.store import WorkspaceStore
 from app.workspace.wrapup import DraftStore, WrapupService
+from core.compliance import ComplianceGate, fixed_time_of_day
+from core.dialing import DialMode
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class WorkspaceRuntime(QObject):
 
         audio = self._audio_factory()
         if self.demo:
-            from app.demo_line import DemoCustomerProcess
+            from app.demo.line import DemoCustomerProcess
 
             self.demo_process = DemoCustomerProcess(behaviour=self.options["demo_behaviour"],
                                                     answer_delay=self.options["demo_answer_delay_s"])
@@ -175,7 +176,7 @@ class WorkspaceRuntime(QObject):
             raise RuntimeError("no SIP account configured")
         password = ""
         try:
-            from app.credentials import get_secret
+            from sync.credentials import get_secret
 
             password = get_secret(f"sip:{sip.get('user')}") or ""
         except Exception:
@@ -285,7 +286,7 @@ class WorkspaceRuntime(QObject):
     def store_pending(self) -> int:
         from sqlalchemy import func, select
 
-        from app.cache import models as m
+        from cache import models as m
 
         with self.cache.session() as s:
             return s.scalar(select(func.count()).select_from(m.OutboxEvent)

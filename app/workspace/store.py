@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.orm import Session
 
-from app.cache import models as m
-from app.cache.repository import Repository
-from app.workspace.callbacks import FIRST_CONTACT_HOURS, DueCallback, first_contact_cutoff
-from app.workspace.compliance import ComplianceRules, DialFacts, DncEntry
-from app.workspace.dialing import LeadCandidate
-from app.workspace.kpi import CallFact, Targets
-from app.workspace.wrapup import CodeRule, SavedDisposition, WrapupDraft
+from cache import models as m
+from cache.repository import Repository
+from core.callbacks import FIRST_CONTACT_HOURS, DueCallback, first_contact_cutoff
+from core.compliance import ComplianceRules, DialFacts, DncEntry
+from core.dialing import LeadCandidate
+from core.kpi import CallFact, Targets
+from core.wrapup import CodeRule, SavedDisposition, WrapupDraft
 
 UTC = dt.timezone.utc
 DNC_DAYS = 180

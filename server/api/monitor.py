@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from app import grant_token
+from core import grant_token
 from server import presence
 from server.api.common import ERRORS, ApiError, Ctx, In, require, run_write
 from server.models import MonitorAudit, Presence, User, utcnow

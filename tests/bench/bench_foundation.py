@@ -146,10 +146,10 @@ def _python_env() -> dict:
 
 
 def build_cache(n: int) -> Path:
-    from app.cache import db
-    from app.cache.db import open_cache
-    from app.cache.demo_gen import generate_leads
+    from app.demo.generated import generate_leads
     from app.paths import AppPaths
+    from cache import db
+    from cache.db import open_cache
 
     root = Path(tempfile.gettempdir()) / f"seatmate-bench-{n}-{db.HEAD_REVISION}"
     marker = root / "built.ok"

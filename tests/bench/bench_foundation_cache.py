@@ -30,8 +30,8 @@ CHILD = r"""
 import json, sys, time
 t_spawn = float(sys.argv[2])
 from pathlib import Path
-from app.cache.db import open_cache
-from app.cache.repository import Repository
+from cache.db import open_cache
+from cache.repository import Repository
 t_imports = time.time()
 h = open_cache(Path(sys.argv[1]))
 repo = Repository(h)
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leads", type=int, default=100_000)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from app.cache.db import open_cache
-    from app.cache.demo_gen import generate_leads
+    from app.demo.generated import generate_leads
+    from cache.db import open_cache
 
     with tempfile.TemporaryDirectory(prefix="seatmate-bench-") as tmp:
         path = Path(tmp) / "cache.sqlite3"

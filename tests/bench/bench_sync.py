@@ -29,10 +29,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.cache import models as m
-from app.cache.db import open_cache
-from app.cache.repository import Repository
-from app.cache.sync_store import SyncStore, format_datetime, parse_datetime
+from cache import models as m
+from cache.db import open_cache
+from cache.repository import Repository
+from cache.sync_store import SyncStore, format_datetime, parse_datetime
 from sync.client import ApiClient, MemoryVault
 from sync.engine import SyncEngine
 from tests.faults.harness import ROOT, ServerProcess

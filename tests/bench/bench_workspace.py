@@ -100,7 +100,7 @@ def run(data: Path, args: argparse.Namespace) -> list[tuple[str, float, str]]:
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 
     from app.application import Application
-    from app.workspace.dialing import DialMode
+    from core.dialing import DialMode
     from ui.typing import type_char
 
     app = Application(argparse.Namespace(data_dir=str(data), number=None, lang="zh_CN", command=None))
@@ -249,19 +249,19 @@ def run(data: Path, args: argparse.Namespace) -> list[tuple[str, float, str]]:
     wait_shown()
 
     # -- 4: GUI stalls while a sync applies 10,000 changes ---------------------------------------
-    from app.cache.sync_store import SyncStore
+    from cache.sync_store import SyncStore
     from sync.client import Change
 
     store = SyncStore(app.cache)
     # A running app has synced before: pypinyin (a one-time ~0.5 s import that holds the GIL
     # while it unmarshals its dictionaries) is loaded already. Measure the steady state.
-    from app.pinyin_index import name_keys
+    from core.pinyin import name_keys
 
     name_keys("预热")
     with app.cache.session() as s:
         from sqlalchemy import select
 
-        from app.cache import models as m
+        from cache import models as m
 
         lead_rows = s.execute(select(m.Lead.id, m.Lead.campaign_id, m.Lead.external_id, m.Lead.name)
                               .limit(args.changes)).all()

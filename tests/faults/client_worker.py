@@ -22,10 +22,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.cache import models as m
-from app.cache.db import open_cache
-from app.cache.repository import Repository
-from app.cache.sync_store import SyncStore, format_datetime
+from cache import models as m
+from cache.db import open_cache
+from cache.repository import Repository
+from cache.sync_store import SyncStore, format_datetime
 from sync.auth import KeyringVault
 from sync.client import ApiClient, AuthError, SyncError
 from sync.engine import SyncEngine

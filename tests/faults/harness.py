@@ -4,7 +4,7 @@
 loopback port with a private SQLite file and data dir; ``kill()`` is SIGKILL,
 ``restart()`` starts it again on the same port and database.
 ``secret_service()`` makes sure a real gnome-keyring answers on the session
-bus (the sync client keeps its session there, through app.credentials).
+bus (the sync client keeps its session there, through sync.credentials).
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ pytest test: it needs a build made first (scripts/build-installer.sh, ~1 min).
 Checks, each on the frozen binary with a private HOME / XDG folders:
   1. ``seatmate --self-test`` on the embedded demo: the window shows the demo leads,
      the UI is in Chinese (a translated title), the cache was created through the
-     Alembic migration files (revision == app/cache/db.py HEAD_REVISION), the
+     Alembic migration files (revision == cache/db.py HEAD_REVISION), the
      workspace attached, the softphone (a pjsua2 Endpoint) registered with the demo
-     line (a second frozen process: ``seatmate -m app.demo_customer``), and the OS
+     line (a second frozen process: ``seatmate -m app.demo.customer``), and the OS
      keyring (gnome-keyring over D-Bus) stores and returns a secret.
   2. ``seatmate import-leads <the demo CSV shipped in the build> --json`` imports rows.
   3. ``seatmate --lang en --self-test`` again on that cache: English UI, the imported
@@ -188,7 +188,7 @@ def log_problems(home: Path) -> list[str]:
 
 
 def main() -> int:
-    from app.cache.db import HEAD_REVISION
+    from cache.db import HEAD_REVISION
 
     if not BINARY.exists():
         print(f"smoke-frozen: {BINARY.relative_to(ROOT)} is missing: run scripts/build-installer.sh first",

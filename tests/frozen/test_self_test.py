@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.cache.db import HEAD_REVISION
+from cache.db import HEAD_REVISION
 
 ROOT = Path(__file__).resolve().parents[2]
 

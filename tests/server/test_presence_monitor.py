@@ -10,7 +10,7 @@ import time
 import httpx
 from sqlalchemy import select
 
-from app.grant_token import GrantVerifier, load_public_key
+from core.grant_token import GrantVerifier, load_public_key
 from server.models import MonitorAudit
 from tests.server.helpers import hdr, make_team
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import uuid
 
-from app.grant_token import load_public_key
+from core.grant_token import load_public_key
 from server import admin
 from server.models import Lead, User
 from tests.server.helpers import event, hdr, make_team, now_iso, pull_all

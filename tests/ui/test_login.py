@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.cache import models as m
+from cache import models as m
 from tests.faults.harness import ServerProcess, free_port, secret_service
 
 # Server mode without a SIP account: the softphone logs (ERROR) that it did not start.
@@ -105,7 +105,7 @@ def _calls_made(server_url: str, username: str) -> tuple[int, int]:
 def _record_offline_call(app) -> str:
     """A call and its disposition, through the workspace's own services (no phone needed)."""
     from app.workspace.store import CallStart
-    from app.workspace.wrapup import CallOutcome
+    from core.wrapup import CallOutcome
 
     runtime = app.workspace.runtime
     lead_id = app.window.model.lead_id(0)
@@ -190,7 +190,7 @@ def test_login_offline_restart_reconnect_rejected_logout(qtbot, qapp, tmp_path, 
         assert _count(app, m.OutboxEvent, m.OutboxEvent.payload["call_id"].as_string() == call_id) == 3
 
         # -- a record the server refuses: listed with its reason, the queue goes on ------------------
-        from app.cache.repository import Repository
+        from cache.repository import Repository
 
         with app.cache.write() as s:
             Repository.append_event(s, "disposition_recorded", app.window.model.lead_id(1), {"code": "NO_SUCH_CODE"})
@@ -218,7 +218,7 @@ def test_login_offline_restart_reconnect_rejected_logout(qtbot, qapp, tmp_path, 
             assert _count(app, model) == 0, model.__tablename__
         assert not app.session.state().logged_in
         qtbot.waitUntil(app.login_dialog.isVisible, timeout=5000)  # ready for the next agent
-        from app import credentials
+        from sync import credentials
         from sync.auth import refresh_key
 
         assert credentials.get_secret(refresh_key(server.url, "lina")) is None
@@ -247,7 +247,7 @@ def test_auth_required_reopens_the_dialog_and_keeps_queued_work(qtbot, qapp, tmp
         finally:
             other.close()
         with app.cache.write() as s:
-            from app.cache.repository import Repository
+            from cache.repository import Repository
 
             Repository.append_event(s, "unscripted_question", None, {"text": "保费能分期吗？"})
         app.sync.sync_now()
@@ -259,7 +259,7 @@ def test_auth_required_reopens_the_dialog_and_keeps_queued_work(qtbot, qapp, tmp
 
         # Logging out with unsynced work: refused unless exported; the export holds the event.
         with app.cache.write() as s:
-            from app.cache.repository import Repository
+            from cache.repository import Repository
 
             event_id = Repository.append_event(s, "unscripted_question", None, {"text": "能开发票吗？"})
         refused = app.session.logout(export=False)

@@ -13,7 +13,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, null
 
-from app import credentials
+from sync import credentials
 
 
 def _secret_service_up() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.grant_token import GrantError, GrantVerifier, load_public_key, public_key_b64, sign
+from core.grant_token import GrantError, GrantVerifier, load_public_key, public_key_b64, sign
 
 NOW = 1_800_000_000
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.cache.db import open_cache
-from app.cache.repository import Repository
 from app.workspace.store import WorkspaceStore
+from cache.db import open_cache
+from cache.repository import Repository
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ws_seed import seed_demo
@@ -42,7 +42,7 @@ def store(cache) -> WorkspaceStore:
 @pytest.fixture
 def customer():
     """The product's own demo customer (a pjsua2 peer in a child process), answering by default."""
-    from app.demo_line import DemoCustomerProcess
+    from app.demo.line import DemoCustomerProcess
 
     proc = DemoCustomerProcess(behaviour="answer", answer_delay=0.3, ring_timeout=2.0)
     proc.start()
@@ -71,10 +71,10 @@ def engine(customer, qapp):
 def loop(store, engine, tmp_path, qapp):
     """The workspace controller wired to the real engine and cache, windows evaluated at 10:30."""
     from app.workspace.agent_state import AgentStateMachine
-    from app.workspace.compliance import ComplianceGate, fixed_time_of_day
     from app.workspace.controller import WorkspaceController
     from app.workspace.dialing import PowerDialer
     from app.workspace.wrapup import DraftStore, WrapupService
+    from core.compliance import ComplianceGate, fixed_time_of_day
 
     agent = AgentStateMachine()
     wrapup = WrapupService(DraftStore(tmp_path / "wrapup-draft.json"), store.save_disposition,

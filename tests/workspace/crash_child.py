@@ -14,10 +14,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from ws_seed import seed_demo
 
-from app.cache.db import open_cache
-from app.cache.repository import Repository
 from app.workspace.store import CallStart, WorkspaceStore
-from app.workspace.wrapup import CallOutcome, DraftStore, WrapupService
+from app.workspace.wrapup import DraftStore, WrapupService
+from cache.db import open_cache
+from cache.repository import Repository
+from core.wrapup import CallOutcome
 
 
 def main() -> None:

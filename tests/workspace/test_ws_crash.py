@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.cache.db import open_cache
 from app.workspace.store import WorkspaceStore
 from app.workspace.wrapup import DraftStore, WrapupService
+from cache.db import open_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,12 +54,13 @@ def test_restart_after_a_crash_before_the_call_record_reopens_wrapup(tmp_path, q
 
     from ws_seed import seed_demo
 
-    from app.cache.repository import Repository
-    from app.workspace.agent_state import AgentState, AgentStateMachine
+    from app.workspace.agent_state import AgentStateMachine
     from app.workspace.controller import WorkspaceController
     from app.workspace.dialing import PowerDialer
     from app.workspace.store import CallStart
-    from app.workspace.wrapup import CallOutcome
+    from cache.repository import Repository
+    from core.agent_state import AgentState
+    from core.wrapup import CallOutcome
 
     handle = open_cache(tmp_path / "cache.sqlite3")
     seed_demo(Repository(handle))

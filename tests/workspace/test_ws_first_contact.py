@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select, text
 
-from app.cache import models as m
 from app.i18n import Translations
 from app.lead_service import LeadService
 from app.settings import Settings
 from app.workspace.runtime import WorkspaceRuntime
+from cache import models as m
 from ui.lead_table_model import STATUS_COLUMN
 
 MARKER = "超48小时未联系"

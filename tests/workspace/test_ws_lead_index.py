@@ -8,10 +8,10 @@ import random
 
 import numpy as np
 
-from app.cache.db import open_cache
-from app.cache.demo_gen import generate_leads
-from app.cache.repository import Repository
-from app.cache.search_index import LeadIndex
+from app.demo.generated import generate_leads
+from cache.db import open_cache
+from cache.repository import Repository
+from cache.search_index import LeadIndex
 
 SORTS = ("priority", "expiry", "callback", "recent")
 

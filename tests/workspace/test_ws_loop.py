@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from app.workspace.agent_state import AgentState
-from app.workspace.dialing import DialMode
+from core.agent_state import AgentState
+from core.dialing import DialMode
 
 
 def run_call(qtbot, loop, hang_up_after_answer: bool = True):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from app.workspace import compliance as c
 from app.workspace import kpi, script_doc
-from app.workspace.callbacks import DueCallback, NewLeadFact, split_due, stale_new_leads
-from app.workspace.dialing import LeadCandidate, rank_leads
+from core.callbacks import DueCallback, NewLeadFact, split_due, stale_new_leads
+from core.dialing import LeadCandidate, rank_leads
 
 UTC = dt.timezone.utc
 ROOT = Path(__file__).resolve().parents[2]

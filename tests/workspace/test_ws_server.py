@@ -12,8 +12,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.cache import models as m
-from app.demo_line import DemoCustomerProcess
+from app.demo.line import DemoCustomerProcess
+from cache import models as m
 from tests.faults.harness import ServerProcess, secret_service
 
 PASSWORD = "demo-2026"  # the server's demo accounts (seatmate-server demo)

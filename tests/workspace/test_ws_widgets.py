@@ -8,12 +8,13 @@ import uuid
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from app.cache import models as m
 from app.workspace import kpi
 from app.workspace.agent_state import AgentStateMachine
 from app.workspace.shortcuts import resolve
 from app.workspace.store import CallStart
-from app.workspace.wrapup import CallOutcome, DraftStore, WrapupService
+from app.workspace.wrapup import DraftStore, WrapupService
+from cache import models as m
+from core.wrapup import CallOutcome
 from ui.workspace.agent_state_widget import AgentStateWidget
 from ui.workspace.dialpad import Dialpad
 from ui.workspace.help_overlay import HelpOverlay

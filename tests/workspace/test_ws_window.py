@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 
 from app.lead_service import LeadService
 from app.settings import Settings
-from app.workspace.agent_state import AgentState
 from app.workspace.runtime import WorkspaceRuntime
+from core.agent_state import AgentState
 
 
 @pytest.fixture
@@ -153,8 +153,8 @@ def test_inbound_call_from_a_known_number_pops_that_customer_card(qtbot, workspa
     window shows that lead's card; the number itself is only ever shown masked."""
     from sqlalchemy import select
 
-    from app.cache import models as m
-    from app.phone import mask
+    from cache import models as m
+    from core.phone import mask
 
     window, runtime, ui = workspace
     ctl = runtime.controller

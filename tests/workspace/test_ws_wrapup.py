@@ -8,11 +8,13 @@ import uuid
 
 from sqlalchemy import select
 
-from app.cache import models as m
-from app.workspace.agent_state import AgentState, AgentStateMachine
-from app.workspace.compliance import ComplianceGate
+from app.workspace.agent_state import AgentStateMachine
 from app.workspace.store import CallStart
-from app.workspace.wrapup import CallOutcome, DraftStore, WrapupService
+from app.workspace.wrapup import DraftStore, WrapupService
+from cache import models as m
+from core.agent_state import AgentState
+from core.compliance import ComplianceGate
+from core.wrapup import CallOutcome
 
 UTC = dt.timezone.utc
 

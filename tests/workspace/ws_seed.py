@@ -8,11 +8,11 @@ import json
 
 from sqlalchemy import select
 
-from app.cache import models as m
-from app.cache.repository import Repository
-from app.cache.views import LeadInput
-from app.phone import normalise
 from app.resource_files import resource
+from cache import models as m
+from cache.repository import Repository
+from core.lead_file import LeadInput
+from core.phone import normalise
 
 
 def seed_demo(repo: Repository, lead_count: int = 12) -> str:

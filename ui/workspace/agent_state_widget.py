@@ -8,8 +8,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
-from app.workspace.agent_state import STATE_NAMES, AgentState, AgentStateMachine, AgentStatus, TransitionError
-from app.workspace.kpi import format_duration
+from app.workspace.agent_state import STATE_NAMES, AgentStateMachine
+from core.agent_state import AgentState, AgentStatus, TransitionError
+from core.kpi import format_duration
 
 _COLOURS = {
     AgentState.READY: "#27ae60",

@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QRectF, QSize
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.workspace.kpi import KpiSnapshot, format_duration
+from core.kpi import KpiSnapshot, format_duration
 
 
 def _percent(value: float) -> str:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.workspace import script_doc
 from app.workspace.qt_emit import emit
-from app.workspace.script_doc import ScriptDoc
+from core.script_doc import ScriptDoc
 
 
 class WorkspaceScriptPanel(QWidget):

@@ -17,10 +17,10 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QMenu, QSystemTrayIcon, QToolButton, QVBoxLayout
 
-from app.workspace.agent_state import AgentState, AgentStatus
-from app.workspace.dialing import DialMode
-from app.workspace.kpi import KpiSnapshot, format_duration
 from app.workspace.shortcuts import resolve
+from core.agent_state import AgentState, AgentStatus
+from core.dialing import DialMode
+from core.kpi import KpiSnapshot, format_duration
 from ui.workspace.agent_state_widget import state_text
 from ui.workspace.dialpad import Dialpad
 from ui.workspace.help_overlay import HelpOverlay

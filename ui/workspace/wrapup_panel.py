@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.workspace.kpi import format_duration
 from app.workspace.qt_emit import emit
-from app.workspace.wrapup import CodeRule, SavedDisposition, WrapupDraft, WrapupService
+from app.workspace.wrapup import WrapupService
+from core.kpi import format_duration
+from core.wrapup import CodeRule, SavedDisposition, WrapupDraft
 
 _NUMBER_KEYS = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5,
                 Qt.Key.Key_6, Qt.Key.Key_7, Qt.Key.Key_8, Qt.Key.Key_9, Qt.Key.Key_0]

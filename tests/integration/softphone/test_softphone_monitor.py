@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app import grant_token
+from core import grant_token
 from softphone.types import CallState
 from tests.sip.agent import AGENT_HZ, CUSTOMER_HZ, TL_HZ, Agent
 from tests.sip.peer import PeerProcess, band_levels, read_wav

@@ -8,9 +8,9 @@ import zoneinfo
 
 import pytest
 
-from app.cache.db import open_cache
-from app.cache.repository import Repository
-from app.cache.sync_store import SyncStore, format_datetime
+from cache.db import open_cache
+from cache.repository import Repository
+from cache.sync_store import SyncStore, format_datetime
 from sync.auth import KeyringVault
 from sync.client import ApiClient, MemoryVault
 from sync.engine import SyncEngine
@@ -56,7 +56,7 @@ class Agent:
     def leads(self):
         from sqlalchemy import select
 
-        from app.cache import models as m
+        from cache import models as m
 
         with self.handle.session() as s:
             return {r.id: r for r in s.execute(select(m.Lead.id, m.Lead.status, m.Lead.last_disposition,
@@ -65,7 +65,7 @@ class Agent:
     def first_phone(self, lead_id: str) -> str:
         from sqlalchemy import select
 
-        from app.cache import models as m
+        from cache import models as m
 
         with self.handle.session() as s:
             return s.scalar(select(m.LeadPhone.number_e164).where(m.LeadPhone.lead_id == lead_id)

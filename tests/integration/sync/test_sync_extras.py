@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from app.cache import models as m
-from app.grant_token import GrantVerifier, load_public_key
+from cache import models as m
+from core.grant_token import GrantVerifier, load_public_key
 from sync.client import ApiClient, MemoryVault, NetworkError
 from sync.presence import PresenceReporter
 from sync.recordings import RecordingUploader

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from app.cache import models as m
+from cache import models as m
 from sync.client import AuthError, NetworkError
 from tests.faults.proxy import Fault, FaultProxy, Plan
 from tests.integration.sync.conftest import calls_made
@@ -172,7 +172,7 @@ def test_lost_refresh_answer_never_loses_events(make_agent, server):
 def test_a_batch_too_big_for_the_server_is_split_never_stuck(make_agent, server):
     """The server refuses bodies over 20 MB (413): the client halves the batch until it
     fits; events too big on their own come back rejected with the reason, visibly."""
-    from app.cache.repository import Repository
+    from cache.repository import Repository
 
     agent = make_agent("wangfang", name="wangfang-big")
     agent.login()

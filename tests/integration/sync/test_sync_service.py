@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QThread
 
-from app.cache.db import open_cache
-from app.cache.repository import Repository
+from cache.db import open_cache
+from cache.repository import Repository
 from sync.service import SyncService, backoff_delay
 from tests.faults.proxy import Fault, FaultProxy, Plan
 from tests.integration.sync.conftest import PASSWORD

@@ -1,4 +1,4 @@
-"""app.cache.sync_store on a real cache file (no server needed)."""
+"""cache.sync_store on a real cache file (no server needed)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from app.cache import models as m
-from app.cache.db import open_cache
-from app.cache.repository import Repository
-from app.cache.sync_store import SyncStore
+from cache import models as m
+from cache.db import open_cache
+from cache.repository import Repository
+from cache.sync_store import SyncStore
 from sync.client import Change, PushResult
 
 
@@ -130,7 +130,7 @@ def test_outbox_settle_and_pending_overlay(tmp_path):
 def test_another_user_cannot_take_over_unsent_events_and_gets_a_clean_cache(tmp_path):
     import pytest
 
-    from app.cache.sync_store import IdentityConflict
+    from cache.sync_store import IdentityConflict
 
     handle = open_cache(tmp_path / "cache.sqlite3")
     store = SyncStore(handle)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.cache.db import CacheHandle, open_cache
-from app.cache.repository import Repository
+from app.demo.campaign import load_demo
+from cache.db import CacheHandle, open_cache
+from cache.repository import Repository
 
 _TEMPLATES: dict[str, Path] = {}
 
@@ -42,7 +43,7 @@ def repo(handle: CacheHandle) -> Repository:
 
 @pytest.fixture
 def demo_repo(repo: Repository) -> Repository:
-    repo.load_demo()
+    load_demo(repo)
     return repo
 
 
@@ -50,7 +51,7 @@ def demo_repo(repo: Repository) -> Repository:
 def big_cache_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache file with 100,000 generated leads, made once per session (copy it before writing)."""
     if "100k" not in _TEMPLATES:
-        from app.cache.demo_gen import generate_leads
+        from app.demo.generated import generate_leads
 
         path = tmp_path_factory.mktemp("big") / "cache.sqlite3"
         h = open_cache(path)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.cache.db import HEAD_REVISION, CacheHandle, alembic_config, open_cache
-from app.cache.models import Campaign
+from cache.db import HEAD_REVISION, CacheHandle, alembic_config, open_cache
+from cache.models import Campaign
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,7 +36,7 @@ def test_models_match_the_migrations(handle: CacheHandle) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from app.cache.models import Base
+    from cache.models import Base
 
     with handle.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -92,8 +92,8 @@ def test_commit_survives_a_killed_process(data_dir: Path) -> None:
     path = data_dir / "cache.sqlite3"
     code = (
         "import os, sys\n"
-        "from app.cache.db import open_cache\n"
-        "from app.cache.repository import Repository\n"
+        "from cache.db import open_cache\n"
+        "from cache.repository import Repository\n"
         "h = open_cache(__import__('pathlib').Path(sys.argv[1]))\n"
         "with h.write() as s:\n"
         "    Repository.append_event(s, 'note_added', None, {'text': 'x'})\n"

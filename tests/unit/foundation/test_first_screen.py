@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.cache import precheck
-from app.cache.db import open_cache
-from app.cache.demo_gen import generate_leads
-from app.cache.repository import Repository
+from app.demo.generated import generate_leads
 from app.lead_service import FIRST_PAGE, LeadService
+from cache import precheck
+from cache.db import open_cache
+from cache.repository import Repository
 
 
 def test_first_page_comes_before_the_index_then_the_full_list(qtbot, data_dir: Path) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.cache.repository import Repository
-from app.leads_import import ImportFileError, parse_file
+from app.lead_import import import_file
+from cache.repository import Repository
+from core.lead_file import ImportFileError, parse_file
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -66,7 +67,7 @@ def _check_skipped(skipped) -> None:
 
 
 def test_import_all_encodings_and_xlsx(repo: Repository, lead_file: Path) -> None:
-    result = repo.import_leads(lead_file, "导入测试")
+    result = import_file(repo, lead_file, "导入测试")
     assert result.imported == 3 and result.inserted == 3
     _check_skipped(result.skipped)
     rows = {r.name: r for r in repo.lead_rows(repo.search_lead_ids(""))}
@@ -82,12 +83,12 @@ def test_import_all_encodings_and_xlsx(repo: Repository, lead_file: Path) -> Non
 
 def test_reimport_updates_and_never_duplicates(repo: Repository, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "a.csv", [ZH_HEADER, *ZH_ROWS], "utf-8")
-    first = repo.import_leads(path, "导入测试")
+    first = import_file(repo, path, "导入测试")
     lead_id = repo.search_lead_ids("张三")[0]
     changed = [list(r) for r in ZH_ROWS]
     changed[0][4] = "荆州"
     _write_csv(path, [ZH_HEADER, *changed], "utf-8")
-    second = repo.import_leads(path, "导入测试")
+    second = import_file(repo, path, "导入测试")
     assert (second.inserted, second.updated) == (0, first.imported)
     assert len(repo.search_lead_ids("")) == 3
     assert repo.search_lead_ids("张三") == [lead_id]
@@ -99,7 +100,7 @@ def test_english_headers_and_extra_phone_column(repo: Repository, tmp_path: Path
         ["External ID", "Name", "Phone", "Phone2", "City", "Plate", "Policy Expiry", "Priority"],
         ["E1", "Tom Li", "+86 139 1234 5678", "13812340000", "Wuhan", "鄂a 12345", "2026-12-31", "2"],
     ], "utf-8")
-    result = repo.import_leads(path, "english")
+    result = import_file(repo, path, "english")
     assert result.imported == 1 and not result.skipped
     row = repo.lead_rows(repo.search_lead_ids("tom"))[0]
     assert row.plate == "鄂A12345" and row.priority == 2
@@ -110,19 +111,19 @@ def test_english_headers_and_extra_phone_column(repo: Repository, tmp_path: Path
 def test_title_row_and_semicolons(repo: Repository, tmp_path: Path) -> None:
     xlsx = _write_xlsx(tmp_path / "titled.xlsx", [["2026年11月续保名单"], [], ["姓名", "手机号码", "保单到期日"],
                                                    ["张三", 13812345678, __import__("datetime").datetime(2026, 12, 1)]])
-    result = repo.import_leads(xlsx, "titled")
+    result = import_file(repo, xlsx, "titled")
     assert result.imported == 1 and not result.skipped
     detail = repo.lead_detail(repo.search_lead_ids("张三")[0])
     assert detail.policy_expiry.isoformat() == "2026-12-01" and detail.phones[0].masked == "138****5678"
     semi = tmp_path / "semi.csv"
     semi.write_text("姓名;电话;备注\n李四;13912345678;\"说明, 含逗号\"\n", encoding="utf-8")
-    assert repo.import_leads(semi, "titled").imported == 1
+    assert import_file(repo, semi, "titled").imported == 1
     assert repo.lead_detail(repo.search_lead_ids("李四")[0]).notes == "说明, 含逗号"
 
 
 def test_a_new_campaign_gets_the_default_codes(repo: Repository, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "a.csv", [ZH_HEADER, ZH_ROWS[0]], "utf-8")
-    cid = repo.import_leads(path, "新活动").campaign_id
+    cid = import_file(repo, path, "新活动").campaign_id
     assert "SALE" in [c.code for c in repo.disposition_codes(cid)]
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from app import logging_setup
-from app.cache.db import open_cache
-from app.cache.repository import Repository
+from app.lead_import import import_file
 from app.paths import AppPaths
+from cache.db import open_cache
+from cache.repository import Repository
 
 ROOT = Path(__file__).resolve().parents[3]
 NUMBERS = ["13812345678", "13912345678", "15012345678", "02787654321", "1380000000"]
@@ -48,7 +49,7 @@ def test_real_code_paths_do_not_leak(logs: AppPaths, tmp_path: Path) -> None:
                    encoding="utf-8")
     h = open_cache(logs.cache_db)
     repo = Repository(h)
-    repo.import_leads(csv, "隐私测试")  # logs a warning about the dropped bad number
+    import_file(repo, csv, "隐私测试")  # logs a warning about the dropped bad number
     lead = repo.search_lead_ids("张三")[0]
     number = repo.number_for_dial(repo.lead_detail(lead).phones[0].phone_id)
     log = logging.getLogger("softphone.engine")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.cache.db import CacheError, _make_engine, current_revision, migrate, open_cache
-from app.cache.repository import Repository
+from cache.db import CacheError, _make_engine, current_revision, migrate, open_cache
+from cache.repository import Repository
 
 # One row in every table of revision 0001.
 ROWS_0001 = [

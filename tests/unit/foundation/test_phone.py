@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from app import phone
+from core import phone
 
 
 @pytest.mark.parametrize("text", ["13812345678", "138 1234 5678", "138-1234-5678", "+86 138 1234 5678",
@@ -44,11 +44,11 @@ def test_region_and_carrier_in_chinese() -> None:
 
 
 def test_compact_table_agrees_with_phonenumbers() -> None:
-    """app/data/cn_phone_zh.csv must stay in step with the installed phonenumbers (rebuild it if not)."""
+    """core/data/cn_phone_zh.csv must stay in step with the installed phonenumbers (rebuild it if not)."""
     import phonenumbers
     from phonenumbers import carrier, geocoder
 
-    from app.phone_geo import lookup
+    from core.phone_geo import lookup
 
     rng = random.Random(7)
     prefixes = ["130", "133", "135", "138", "139", "150", "158", "166", "177", "180", "187", "189", "199"]
@@ -60,4 +60,4 @@ def test_compact_table_agrees_with_phonenumbers() -> None:
         expected = (geocoder.description_for_number(num, "zh"), carrier.name_for_number(num, "zh"))
         if phonenumbers.is_valid_number(num) and lookup(e164) != expected:
             mismatches.append((phone.mask(e164), lookup(e164), expected))
-    assert not mismatches, f"run `python -m app.phone_geo --rebuild`: {mismatches[:5]}"
+    assert not mismatches, f"run `python -m core.phone_geo --rebuild`: {mismatches[:5]}"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.cache.db import open_cache
-from app.cache.repository import Repository
+from app.demo.campaign import load_demo
+from cache.db import open_cache
+from cache.repository import Repository
 
 
 def _make_cache(path: Path, events: int = 30, accepted: int = 5, with_demo: bool = True) -> list[str]:
@@ -18,7 +19,7 @@ def _make_cache(path: Path, events: int = 30, accepted: int = 5, with_demo: bool
     h = open_cache(path)
     repo = Repository(h)
     if with_demo:
-        repo.load_demo()
+        load_demo(repo)
     ids = []
     with h.write() as s:
         for i in range(events):
@@ -118,7 +119,7 @@ def test_truncated_file(data_dir: Path) -> None:
     h = open_cache(path)
     try:
         _assert_repaired(h, data_dir, truncated)
-        Repository(h).load_demo()  # the fresh cache is fully usable
+        load_demo(Repository(h))  # the fresh cache is fully usable
         assert len(Repository(h).search_lead_ids("")) == 60
     finally:
         h.close()
@@ -174,7 +175,7 @@ def test_garbage_wal_next_to_a_healthy_cache(data_dir: Path) -> None:
 
 
 def test_second_repair_does_not_overwrite_the_first(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.cache import repair
+    from cache import repair
 
     monkeypatch.setattr(repair, "_timestamp", lambda: "20261125T093000Z")
     path = data_dir / "cache.sqlite3"

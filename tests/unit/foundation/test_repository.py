@@ -8,9 +8,10 @@ import sqlite3
 import pytest
 from sqlalchemy import text
 
-from app.cache.db import open_cache
-from app.cache.models import DoNotCall, utcnow
-from app.cache.repository import NotFound, Repository
+from app.demo.campaign import load_demo
+from cache.db import open_cache
+from cache.models import DoNotCall, utcnow
+from cache.repository import NotFound, Repository
 
 
 def _id_by_name(repo: Repository, name: str) -> str:
@@ -20,8 +21,7 @@ def _id_by_name(repo: Repository, name: str) -> str:
 
 
 def test_demo_loads_idempotently(demo_repo: Repository) -> None:
-    demo_repo.load_demo()
-    from app.demo import load_demo
+    load_demo(demo_repo)
 
     load_demo(demo_repo, force=True)
     [campaign] = demo_repo.campaigns()

@@ -6,8 +6,8 @@ import statistics
 import time
 from pathlib import Path
 
-from app.cache.db import open_cache
-from app.cache.repository import Repository
+from cache.db import open_cache
+from cache.repository import Repository
 
 from .conftest import copy_cache
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.resource_files import resource
+from core.lead_file import parse_file
 
 if TYPE_CHECKING:
-    from app.cache.repository import Repository
+    from cache.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,6 @@ def _script_title(body: str, campaign: str) -> str:
 
 def load_demo(repo: Repository, force: bool = False) -> str:
     """Load the demo into the cache; returns the demo campaign id."""
-    from app.leads_import import import_file
-
     config = _demo_config()
     name = config["campaign"]
     fingerprint = _fingerprint()
@@ -85,9 +84,10 @@ def load_demo(repo: Repository, force: bool = False) -> str:
                         int(targets.get("talk_minutes_per_day", 50)), int(targets.get("conversions_per_month", 10)))
     body = data_file("script_renewal_demo.md").read_text(encoding="utf-8")
     repo.upsert_script(f"{campaign_id}:script", campaign_id, _script_title(body, name), body)
-    result = import_file(repo, data_file("leads_renewal_demo.csv"), name)
-    for skipped in result.skipped:
+    parsed = parse_file(data_file("leads_renewal_demo.csv"))
+    repo.upsert_leads(campaign_id, [lead for _, lead in parsed.leads])
+    for skipped in parsed.skipped:
         log.warning("demo lead on line %d skipped: %s", skipped.line, skipped.reason)
     repo.set_state(STATE_KEY, fingerprint)
-    log.info("demo data loaded: campaign %s, %d leads", campaign_id, result.imported)
+    log.info("demo data loaded: campaign %s, %d leads", campaign_id, len(parsed.leads))
     return campaign_id

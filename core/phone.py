@@ -107,11 +107,11 @@ def _short_region(desc: str) -> str:
 def region_and_carrier(e164: str, lang: str = "zh") -> tuple[str, str]:
     """Home region and carrier (归属地, 运营商), e.g. ("湖北宜昌", "中国移动"); "" when unknown.
 
-    Chinese numbers in Chinese use the compact table in app.phone_geo; anything
+    Chinese numbers in Chinese use the compact table in core.phone_geo; anything
     else loads phonenumbers' geocoder (~100 MB, so only when really needed).
     """
     if lang.startswith("zh") and e164.startswith("+86"):
-        from app.phone_geo import lookup
+        from core.phone_geo import lookup
 
         region, carrier_name = lookup(e164)
         return _short_region(region), carrier_name

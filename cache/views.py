@@ -128,19 +128,3 @@ class TargetsView:
     conversions_per_month: int
 
 
-@dataclass(frozen=True)
-class LeadInput:
-    """One lead to import or upsert (already validated; numbers in E.164)."""
-
-    external_id: str
-    name: str
-    phones: tuple[str, ...]
-    gender: str = ""
-    city: str = ""
-    plate: str = ""
-    vehicle: str = ""
-    policy_expiry: dt.date | None = None
-    last_premium: int | None = None
-    source: str = ""
-    priority: int = 3
-    notes: str = ""

@@ -2,10 +2,10 @@
 
 ``phonenumbers.geocoder`` imports every locale's data for every country:
 ~100 MB of RAM and ~0.5 s, for a lookup the customer card makes once per
-lead. ``app/data/cn_phone_zh.tsv`` holds only the +86 prefixes in Chinese
+lead. ``core/data/cn_phone_zh.tsv`` holds only the +86 prefixes in Chinese
 (derived from phonenumbers' data, Apache-2.0), loaded lazily into numpy
 arrays (~2 MB). Regenerate it after upgrading phonenumbers with
-``python -m app.phone_geo --rebuild``; a unit test compares it with
+``python -m core.phone_geo --rebuild``; a unit test compares it with
 phonenumbers on sample numbers.
 """
 
@@ -99,4 +99,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--rebuild"]:
         print(f"wrote {rebuild()} rows to {DATA_FILE}")
     else:
-        print("usage: python -m app.phone_geo --rebuild")
+        print("usage: python -m core.phone_geo --rebuild")

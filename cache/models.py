@@ -5,7 +5,7 @@ do-not-call numbers, targets) plus what the agent did locally. Everything the
 agent does is also an immutable event in ``outbox_events``, written in the same
 transaction as its local effect; the outbox is the source of truth for sync.
 
-Schema changes go through Alembic (``app/cache/migrations``); never edit a
+Schema changes go through Alembic (``cache/migrations``); never edit a
 released migration, add a new one.
 """
 
@@ -93,7 +93,7 @@ class LeadPhone(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
-    # E.164 ("+8613800000000"): used only to dial; display always goes through app.phone.mask().
+    # E.164 ("+8613800000000"): used only to dial; display always goes through core.phone.mask().
     number_e164: Mapped[str] = mapped_column(String(20), index=True)
     # Last four digits, for "search by number tail" without touching the full number.
     tail4: Mapped[str] = mapped_column(String(4), index=True, default="")

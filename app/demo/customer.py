@@ -20,7 +20,7 @@ in the ready event), standing in for the PBX's registrar.
 Events on stdout, one JSON object per line: ready{port,registrar_port} · incoming{call,user}
 · state{call,state,code} · bye.
 
-Run: ``python -m app.demo_customer --port 0 --behaviour bydigit``
+Run: ``python -m app.demo.customer --port 0 --behaviour bydigit``
 """
 
 from __future__ import annotations

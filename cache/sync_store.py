@@ -34,8 +34,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.cache import models as m
-from app.pinyin_index import name_keys
+from cache import models as m
+from core.pinyin import name_keys
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _CACHE_KIB = 64 * 1024  # page cache of the sync connection while applying a pag
 
 
 class CacheHandleLike(Protocol):
-    """What app.cache.db.open_cache returns (only what this module uses)."""
+    """What cache.db.open_cache returns (only what this module uses)."""
 
     def session(self) -> Any: ...
 

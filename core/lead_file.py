@@ -1,4 +1,4 @@
-"""Lead import from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) and XLSX files.
+"""Lead files: parse CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) and XLSX files.
 
 Headers may be Chinese or English (外部编号/external_id, 姓名/name, 电话/手机/
 phone — several numbers in one cell separated by ; / , or extra phone
@@ -21,15 +21,29 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from app import phone as phone_mod
-from app.cache.views import LeadInput
-
-if TYPE_CHECKING:
-    from app.cache.repository import Repository
+from core import phone as phone_mod
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LeadInput:
+    """One lead to import or upsert (already validated; numbers in E.164)."""
+
+    external_id: str
+    name: str
+    phones: tuple[str, ...]
+    gender: str = ""
+    city: str = ""
+    plate: str = ""
+    vehicle: str = ""
+    policy_expiry: dt.date | None = None
+    last_premium: int | None = None
+    source: str = ""
+    priority: int = 3
+    notes: str = ""
 
 MAX_ROWS = 500_000  # a bound, not a product limit: bigger files should be split
 HEADER_SEARCH_ROWS = 10
@@ -344,19 +358,3 @@ def _parse_row(line: int, row: list[Any], mapping: dict[str, int], extra_phones:
         policy_expiry=expiry, last_premium=premium, source=_text(get("source")), priority=priority,
         notes=_text(get("notes")),
     )
-
-
-# --------------------------------------------------------------------- import
-def import_file(repo: Repository, path: Path, campaign: str) -> ImportResult:
-    """Parse ``path`` and upsert its good rows into the local campaign named ``campaign``."""
-    from app.demo import ensure_local_campaign
-
-    parsed = parse_file(path)
-    campaign_id = ensure_local_campaign(repo, campaign)
-    result = repo.upsert_leads(campaign_id, [lead for _, lead in parsed.leads])
-    for w in parsed.warnings:
-        log.warning("import %s line %d: %s", Path(path).name, w.line, w.reason)
-    log.info("imported %d leads (%d new, %d updated) from %s; %d rows skipped",
-             len(parsed.leads), result.inserted, result.updated, Path(path).name, len(parsed.skipped))
-    return ImportResult(campaign_id=campaign_id, imported=len(parsed.leads), inserted=result.inserted,
-                        updated=result.updated, skipped=tuple(parsed.skipped), warnings=tuple(parsed.warnings))

@@ -1,6 +1,6 @@
 """Fill a cache fast with realistic generated leads (benchmarks, UI tests).
 
-Not demo data for people: see app.demo for that. Names, plates and numbers
+Not demo data for people: see app.demo.campaign for that. Names, plates and numbers
 are random but plausible (valid Chinese mobile prefixes, provincial plates).
 Rows go in with executemany in one transaction: 100,000 leads take a few
 seconds.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from app.cache.db import CacheHandle
-from app.cache.repository import local_campaign_id, local_lead_id
-from app.pinyin_index import name_keys
+from cache.db import CacheHandle
+from cache.repository import local_campaign_id, local_lead_id
+from core.pinyin import name_keys
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"

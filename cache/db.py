@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
-from app.cache import precheck, repair
+from cache import precheck, repair
 
 log = logging.getLogger(__name__)
 

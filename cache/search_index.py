@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sqlalchemy import Engine
 
-from app.cache.lead_order import DONE_STATUSES, NEVER, SORTS, TABS
+from cache.lead_order import DONE_STATUSES, NEVER, SORTS, TABS
 
 __all__ = ["DONE_STATUSES", "SORTS", "TABS", "LeadIndex"]
 
@@ -522,7 +522,7 @@ def _release_freed_memory() -> None:
 
 
 def _key_with_pinyin(key: str, name: str) -> str:
-    from app.pinyin_index import name_keys  # lazy: pypinyin costs ~0.2 s to import
+    from core.pinyin import name_keys  # lazy: pypinyin costs ~0.2 s to import
 
     pinyin, initials = name_keys(name)
     parts = key.split("\t")

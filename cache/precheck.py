@@ -3,7 +3,7 @@
 The check is SQLite C code (it releases the GIL) and takes 0.1–0.2 s on a
 cache of 100,000 leads. Started as soon as the data directory is known, it
 runs on the second core beside the start-up's Python imports instead of
-after them; :func:`app.cache.db.open_cache` then takes its verdict — only if
+after them; :func:`cache.db.open_cache` then takes its verdict — only if
 the files were not touched in between (otherwise it checks again itself).
 
 This module imports nothing heavy (no SQLAlchemy), so it is cheap to call first.
@@ -15,7 +15,7 @@ import logging
 import threading
 from pathlib import Path
 
-from app.cache import repair
+from cache import repair
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Alembic environment for the local cache.
 
-Run by ``app.cache.db`` with an open connection in ``config.attributes``;
+Run by ``cache.db`` with an open connection in ``config.attributes``;
 the ``alembic`` command line also works (``-x db=path/to/cache.sqlite3``).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from app.cache.models import Base
+from cache.models import Base
 
 config = context.config
 target_metadata = Base.metadata

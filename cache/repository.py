@@ -1,7 +1,7 @@
 """The repository: the only way the app reads and writes the local cache.
 
-(The sync loop's bulk upserts live in ``app.cache.sync_store``.) Reads return
-frozen views (``app.cache.views``), never ORM objects, and never a full phone
+(The sync loop's bulk upserts live in ``cache.sync_store``.) Reads return
+frozen views (``cache.views``), never ORM objects, and never a full phone
 number except from :meth:`Repository.number_for_dial`. Every local effect is
 written in one ``handle.write()`` transaction together with its outbox event
 (:meth:`Repository.append_event`), so "saved" on screen means durably queued
@@ -19,15 +19,13 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from app import phone as phone_mod
-from app.cache.db import CacheHandle
-from app.cache.models import (
+from cache.db import CacheHandle
+from cache.models import (
     CallRecord,
     Campaign,
     Disposition,
@@ -42,18 +40,19 @@ from app.cache.models import (
     Target,
     utcnow,
 )
-from app.cache.views import (
+from cache.views import (
     CallHistoryItem,
     CampaignView,
     DispositionCodeView,
     LeadDetail,
-    LeadInput,
     LeadRow,
     NoteView,
     PhoneView,
     ScriptView,
     TargetsView,
 )
+from core import phone as phone_mod
+from core.lead_file import LeadInput
 
 # Namespace for ids the embedded (serverless) mode makes itself: stable, so a
 # re-import of the same file finds the same leads.
@@ -103,8 +102,8 @@ def _json_default(value: Any) -> Any:
 
 def _first_page(handle: CacheHandle, tab: str | None, limit: int,
                 campaign_id: str | None) -> tuple[int, list[str]]:
-    from app.cache.lead_order import DONE_STATUSES, TABS
-    from app.cache.lead_order import NEVER as _NEVER
+    from cache.lead_order import DONE_STATUSES, TABS
+    from cache.lead_order import NEVER as _NEVER
 
     if tab is not None and tab not in TABS:
         raise ValueError(f"unknown tab {tab!r}; expected one of {TABS}")
@@ -176,7 +175,7 @@ class Repository:
         if self._index_obj is None:
             with self._index_lock:
                 if self._index_obj is None:
-                    from app.cache.search_index import LeadIndex
+                    from cache.search_index import LeadIndex
 
                     self._index_obj = LeadIndex(self.handle.engine, on_change=self._rows_changed)
         return self._index_obj
@@ -508,7 +507,7 @@ class Repository:
         callbacks and history stay as they are. Bulk statements (executemany):
         10,000 rows take about a second, not a minute of per-row ORM work.
         """
-        from app.pinyin_index import name_keys
+        from core.pinyin import name_keys
 
         now = utcnow()
         lt = Lead.__table__
@@ -608,15 +607,3 @@ class Repository:
     def set_state(self, key: str, value: str) -> None:
         with self.handle.write() as s:
             s.merge(SyncState(key=key, value=value))
-
-    def import_leads(self, path: Path, campaign: str):
-        """Read a CSV/XLSX file and upsert its good rows into ``campaign`` (see app.leads_import)."""
-        from app.leads_import import import_file
-
-        return import_file(self, Path(path), campaign)
-
-    def load_demo(self) -> str:
-        """Load the bundled demo campaign, script, codes, targets and 60 leads (idempotent)."""
-        from app.demo import load_demo
-
-        return load_demo(self)

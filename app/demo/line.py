@@ -1,4 +1,4 @@
-"""Runs the embedded demo's customer (``app.demo_customer``) as a child process.
+"""Runs the embedded demo's customer (``app.demo.customer``) as a child process.
 
 The customer speaks SIP on 127.0.0.1 with its own pjsua2 Endpoint; a child
 process keeps it apart from the app's own Endpoint (one per process). The
@@ -44,7 +44,7 @@ class DemoCustomerProcess:
         self.events: list[dict] = []
 
     def start(self, timeout: float = 15.0) -> DemoLine:
-        cmd = [sys.executable, "-m", "app.demo_customer", "--port", "0", *self.args]
+        cmd = [sys.executable, "-m", "app.demo.customer", "--port", "0", *self.args]
         env = dict(os.environ)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, bufsize=1, env=env)

@@ -1,1 +1,0 @@
-"""Data files shipped with the app (see app.phone_geo)."""

@@ -1,0 +1,1 @@
+"""Seatmate's core: the domain rules and the sync contract. No Qt, no SQL, no I/O."""
