@@ -18,11 +18,22 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.paths import AppPaths
+
+if TYPE_CHECKING:
+    from app.lead_service import LeadService
+    from app.session_service import SessionService
+    from app.settings import Settings
+    from cache.db import CacheHandle
+    from cache.repository import Repository
+    from sync.service import SyncService
+    from ui.login_dialog import AccountUi, LoginDialog
+    from ui.main_window import MainWindow
+    from ui.workspace.wiring import WorkspaceUi
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +58,60 @@ class Application(QObject):
         super().__init__()
         self.args = args
         self.paths: AppPaths | None = None
-        self.settings: Any = None
+        self.settings: Settings | Any = None
         self.qt_app: Any = None
         self.translations: Any = None
         self.single: Any = None
-        self.cache: Any = None
-        self.repository: Any = None
-        self.leads: Any = None
-        self.window: Any = None
+        self.cache: CacheHandle | None = None  # set on the lead worker by _open_cache
+        self.repository: Repository | None = None
+        self.leads: LeadService | None = None
+        self.window: MainWindow | None = None
+        # Attached once the cache is open (app.workspace.attach hands them back through the setters).
+        self.workspace: WorkspaceUi | None = None
+        self.workspace_attaching = False
+        self.sync: SyncService | None = None
+        self.session: SessionService | None = None
+        self.account: AccountUi | None = None
         self._pending_dial: str | None = None
         self._cleanups: list[tuple[str, Callable[[], Any]]] = []
         self._closing = False
         self._gc_frozen = False
 
-    def _on_shutdown(self, name: str, fn: Callable[[], Any]) -> None:
+    def on_shutdown(self, name: str, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` at shutdown; clean-ups run in reverse order of registration."""
         self._cleanups.append((name, fn))
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    # -- what attaching the workspace hands back --------------------------------
+    def set_workspace(self, workspace: WorkspaceUi) -> None:
+        self.workspace = workspace
+        self.workspace_attaching = False
+        self.workspaceReady.emit()
+
+    def set_sync(self, sync: SyncService) -> None:
+        self.sync = sync
+        self.on_shutdown("sync", sync.stop)
+
+    def set_account(self, session: SessionService, account: AccountUi) -> None:
+        self.session = session
+        self.account = account
+
+    @property
+    def login_dialog(self) -> LoginDialog | None:
+        return self.account.dialog if self.account is not None else None
 
     # -- start-up ------------------------------------------------------------
     def start(self) -> int | None:
         """Returns an exit code when the process should end right away (hand-off done)."""
         self.paths = AppPaths.resolve(getattr(self.args, "data_dir", None)).ensure()
         # The integrity check runs beside start-up; open_cache uses it only if the file is unchanged.
+        from app.background import run_in_background
         from cache.precheck import start_check
 
-        start_check(self.paths.cache_db)
+        start_check(self.paths.cache_db, lambda check: run_in_background(check, name="cache-check"))
         self._init_logging()
         log.info("Seatmate starting (pid %d)", os.getpid())
         self.settings = _timed("settings", self._load_settings)
@@ -111,6 +152,9 @@ class Application(QObject):
         self.qt_app = QApplication.instance() or QApplication(sys.argv[:1])
         self.qt_app.setApplicationName("Seatmate")
         self.qt_app.setOrganizationName("Seatmate")
+        from app.icon import app_icon
+
+        self.qt_app.setWindowIcon(app_icon())  # every window's and the tray's (resources/icons)
         self.qt_app.setQuitOnLastWindowClosed(True)
         self.qt_app.aboutToQuit.connect(self._shutdown)
 
@@ -137,7 +181,7 @@ class Application(QObject):
         self.single = SingleInstance(name, self)
         self.single.listen()
         self._pending_dial = number
-        self._on_shutdown("single instance", self.single.close)
+        self.on_shutdown("single instance", self.single.close)
         return None
 
     def _init_translations(self) -> None:
@@ -165,7 +209,9 @@ class Application(QObject):
                 self.settings.server_url = cached
         # The embedded default: no server configured → the bundled demo (idempotent).
         if not getattr(self.settings, "server_url", None):
-            _timed("demo data", repository.load_demo)
+            from app.demo.campaign import load_demo
+
+            _timed("demo data", lambda: load_demo(repository))
         # Inside LeadService's defer_warm_up() this only records the request: the first page
         # comes from SQL, the index is built right after it and indexReady follows.
         _timed("search index", repository.warm_up)
@@ -177,8 +223,8 @@ class Application(QObject):
         self.leads = LeadService(parent=self)
         self.leads.opened.connect(self._on_cache_ready)
         self.leads.openFailed.connect(self._on_cache_failed)
-        self._on_shutdown("cache", self._close_cache)  # runs after the worker has stopped
-        self._on_shutdown("lead service", self.leads.shutdown)
+        self.on_shutdown("cache", self._close_cache)  # runs after the worker has stopped
+        self.on_shutdown("lead service", self.leads.shutdown)
         self.leads.open_in_background(self._open_cache)
 
     def _init_window(self) -> None:
@@ -198,13 +244,10 @@ class Application(QObject):
             QTimer.singleShot(0, lambda: self.window.handle_dial_request(number))
 
     def _init_workspace(self) -> None:
-        """The call loop (softphone, wrap-up, compliance, KPIs): attaches once the cache is open."""
-        from app.workspace.attach import attach_workspace
-
-        self.workspace = None
+        """The call loop (softphone, wrap-up, compliance, KPIs): attaches once the cache is
+        open and the first lead page is on screen (see ``_on_cache_ready``)."""
         self.workspaceReady.connect(self._freeze_start_up_objects)
         self.leads.indexReady.connect(self._freeze_start_up_objects)
-        attach_workspace(self)
 
     def _freeze_start_up_objects(self) -> None:
         """Once the index and the workspace exist: ``gc.freeze()``.
@@ -223,12 +266,17 @@ class Application(QObject):
         gc.freeze()
         log.info("start-up: %d long-lived objects left out of garbage collection", gc.get_freeze_count())
 
-    def _on_cache_ready(self, repository: Any) -> None:
+    def _on_cache_ready(self, repository: Repository) -> None:
         self.repository = repository
         notice = getattr(self.cache, "repair_notice", None)
         if notice:
             log.warning("cache repaired at start-up; telling the user")
             QTimer.singleShot(0, lambda: self.window.show_notice(notice))
+        if self.workspace is None and not self.workspace_attaching and not self._closing:
+            from app.workspace.attach import attach_after_first_screen
+
+            self.workspace_attaching = True
+            attach_after_first_screen(self)
 
     def _on_cache_failed(self, exc: Exception) -> None:
         # The environment's fault (e.g. a cache from a newer version): say so; quitting

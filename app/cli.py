@@ -9,7 +9,8 @@ Commands:
                   print one JSON line and exit (0 = all up); see app/self_test.py
 
 The GUI is started through the ``launch_gui`` hook that app/__main__.py
-passes in, so this module (and the non-GUI commands) never import Qt.
+passes in, so this module (and the non-GUI commands) never import Qt. The
+entry point is ``app.__main__.main`` (this module never imports its caller).
 """
 
 from __future__ import annotations
@@ -88,16 +89,6 @@ def run_cli(argv: Sequence[str] | None, launch_gui: Callable[[argparse.Namespace
     if args.command == "load-demo":
         return _load_demo(args)
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects unknown ones
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Non-GUI entry (tests, scripts). The GUI default goes through app.__main__."""
-    def no_gui(_args: argparse.Namespace) -> int:
-        from app.__main__ import launch_gui
-
-        return launch_gui(_args)
-
-    return run_cli(argv, no_gui)
 
 
 def _open_repository(args: argparse.Namespace):

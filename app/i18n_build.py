@@ -17,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "resources" / "i18n"
+# Where translatable texts live. core/ has none (no Qt there): rules and services speak in
+# message codes (core/messages.py) and ui/messages.py holds their words; softphone/, sync/,
+# cache/ and server/ show nothing to the agent themselves.
 SOURCES = ("app", "ui")
 LANGUAGES = ("zh_CN", "en")
 
@@ -60,7 +63,11 @@ def release(force: bool = False) -> list[Path]:
         if not ts.exists():
             raise SystemExit(f"{ts} is missing: run `python -m app.i18n_build --update`")
         if force or not qm.exists() or qm.stat().st_mtime < ts.stat().st_mtime:
-            subprocess.run([lrelease, "-silent", str(ts), "-qm", str(qm)], check=True, timeout=60)
+            # Build beside it, then rename over it: a running app has the old .qm mapped into
+            # memory, and rewriting that file in place switched live windows' language or crashed them.
+            partial = qm.with_suffix(".qm.partial")
+            subprocess.run([lrelease, "-silent", str(ts), "-qm", str(partial)], check=True, timeout=60)
+            partial.replace(qm)
             built.append(qm)
     return built
 

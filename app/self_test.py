@@ -97,12 +97,8 @@ class _Probe:
         reg = getattr(engine, "last_reg", None)
         out: dict[str, Any] = {"started": engine is not None, "registered": bool(reg and reg.registered),
                                "code": getattr(reg, "code", 0)}
-        starter = getattr(runtime, "_starter", None)
-        if runtime is not None and engine is None and starter is not None and not starter.is_alive():
-            from PySide6.QtCore import QCoreApplication
-
-            QCoreApplication.sendPostedEvents(runtime)  # the "started"/"failed" signal may be queued
-            out["started"] = runtime.phone is not None
+        if runtime is not None and engine is None and runtime.phone_start_finished():
+            out["started"] = runtime.wait_phone(0)  # delivers the "started"/"failed" answer if queued
             if not out["started"]:
                 out["error"] = "the softphone did not start (see the log)"
         return out
@@ -139,8 +135,9 @@ class _Probe:
         runtime = self._runtime()
         if getattr(runtime, "demo", False):
             return True
-        sip = getattr(self.app.settings, "sip", None) or {}
-        return bool(sip.get("registrar") or sip.get("domain") or sip.get("server"))
+        from app.sip_account import sip_settings
+
+        return sip_settings(self.app.settings).configured
 
     def poll(self) -> None:
         if self.done:

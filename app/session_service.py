@@ -4,7 +4,7 @@ The login dialog, the 账号 menu and the rejected-events panel talk to this
 service only (widgets never import ``sync/`` or httpx). It sits between them
 and the sync client (``sync.service.SyncService``), which does the network
 work on its own thread; this service turns the sync client's answers into
-one-line Chinese messages and frozen dataclasses.
+message codes (core.messages; ui/messages.py words them) and frozen dataclasses.
 
 Logging out (DESIGN.md: "Logging out clears customer data from the
 workstation, even offline, once nothing is left unsynced"):
@@ -35,6 +35,11 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from core import messages as msg
+from core.contract import EventType, OutboxState
+from core.messages import Message
+from core.timeutil import format_iso, now_utc
+
 log = logging.getLogger(__name__)
 
 #: settings.json block for what the login dialog remembers (never the password).
@@ -61,11 +66,12 @@ class SessionState:
 @dataclass(frozen=True)
 class LoginOutcome:
     ok: bool
-    #: ok → the display name; else one line for the user (in the UI language).
-    message: str
+    #: Why not (None when ok): a message code the UI words.
+    message: Message | None
     #: "ok" | "bad_credentials" | "throttled" | "unreachable" | "conflict" | "invalid" | "error"
     kind: str
     retry_after_s: int | None = None
+    display_name: str = ""  # ok: who is logged in now
 
 
 @dataclass(frozen=True)
@@ -84,21 +90,21 @@ class RejectedItem:
 @dataclass(frozen=True)
 class LogoutOutcome:
     ok: bool
-    message: str
+    message: Message  # what happened, for the UI to word
     export_path: str = ""
 
 
 def _event_labels() -> dict[str, str]:
     return {
-        "call_attempted": QCoreApplication.translate("SessionService", "Call attempted"),
-        "call_ended": QCoreApplication.translate("SessionService", "Call ended"),
-        "disposition_recorded": QCoreApplication.translate("SessionService", "Disposition"),
-        "callback_scheduled": QCoreApplication.translate("SessionService", "Callback scheduled"),
-        "note_added": QCoreApplication.translate("SessionService", "Note"),
-        "dnc_requested": QCoreApplication.translate("SessionService", "Do-not-call request"),
-        "unscripted_question": QCoreApplication.translate("SessionService", "New question"),
-        "coaching_score": QCoreApplication.translate("SessionService", "Coaching score"),
-        "agent_state_changed": QCoreApplication.translate("SessionService", "Agent state"),
+        EventType.CALL_ATTEMPTED: QCoreApplication.translate("SessionService", "Call attempted"),
+        EventType.CALL_ENDED: QCoreApplication.translate("SessionService", "Call ended"),
+        EventType.DISPOSITION_RECORDED: QCoreApplication.translate("SessionService", "Disposition"),
+        EventType.CALLBACK_SCHEDULED: QCoreApplication.translate("SessionService", "Callback scheduled"),
+        EventType.NOTE_ADDED: QCoreApplication.translate("SessionService", "Note"),
+        EventType.DNC_REQUESTED: QCoreApplication.translate("SessionService", "Do-not-call request"),
+        EventType.UNSCRIPTED_QUESTION: QCoreApplication.translate("SessionService", "New question"),
+        EventType.COACHING_SCORE: QCoreApplication.translate("SessionService", "Coaching score"),
+        EventType.AGENT_STATE_CHANGED: QCoreApplication.translate("SessionService", "Agent state"),
     }
 
 
@@ -108,35 +114,30 @@ _PREVIOUS = re.compile(r"events of the previous user")
 
 
 def describe_login_failure(detail: str) -> LoginOutcome:
-    """The sync client's reason → one clear sentence (Chinese in the zh_CN UI)."""
+    """The sync client's reason → one clear message (a code; the UI words it)."""
     text = detail or ""
     low = text.lower()
     if "429" in low or "throttled" in low or "too many" in low:
         match = _RETRY_AFTER.search(text)
         wait = int(match.group(1)) if match else DEFAULT_THROTTLE_S
         minutes = max(1, math.ceil(wait / 60))
-        return LoginOutcome(False, QCoreApplication.translate("SessionService", "Too many attempts; try again in %1 minutes").replace("%1", str(minutes)),
-                            "throttled", wait)
+        return LoginOutcome(False, Message.of(msg.LOGIN_THROTTLED, minutes=minutes), "throttled", wait)
     if "wrong username or password" in low or "bad_credentials" in low:
-        return LoginOutcome(False, QCoreApplication.translate("SessionService", "Wrong user name or password"), "bad_credentials")
+        return LoginOutcome(False, Message.of(msg.LOGIN_BAD_CREDENTIALS), "bad_credentials")
     conflict = _CONFLICT.search(text)
     if conflict:
-        return LoginOutcome(False, QCoreApplication.translate("SessionService", "%1 records of %2 on this computer are not uploaded yet; %2 must log in "
-                                      "once to upload them").replace("%1", conflict.group(1))
-                            .replace("%2", conflict.group(2)), "conflict")
+        return LoginOutcome(False, Message.of(msg.LOGIN_CONFLICT, count=int(conflict.group(1)),
+                                              user=conflict.group(2)), "conflict")
     if _PREVIOUS.search(text):
-        return LoginOutcome(False, QCoreApplication.translate(
-            "SessionService", "Records of the previous user on this computer are not uploaded yet; they must "
-            "log in once to upload them"), "conflict")
+        return LoginOutcome(False, Message.of(msg.LOGIN_PREVIOUS_USER), "conflict")
     network = ("connecterror", "timed out", "timeout", "connection refused", "name or service", "network",
                "server answered 5", "remoteprotocolerror", "readerror", "connecttimeout", "unsupportedprotocol",
                "malformed")
     if any(word in low for word in network):
-        return LoginOutcome(False, QCoreApplication.translate("SessionService", "Cannot reach the server; check the network and the server address"),
-                            "unreachable")
+        return LoginOutcome(False, Message.of(msg.LOGIN_UNREACHABLE), "unreachable")
     if "inactive" in low or "disabled" in low:
-        return LoginOutcome(False, QCoreApplication.translate("SessionService", "This account is disabled; ask your team leader"), "bad_credentials")
-    return LoginOutcome(False, QCoreApplication.translate("SessionService", "Login failed: %1").replace("%1", text[:200]), "error")
+        return LoginOutcome(False, Message.of(msg.LOGIN_DISABLED), "bad_credentials")
+    return LoginOutcome(False, Message.of(msg.LOGIN_FAILED, detail=text[:200]), "error")
 
 
 def normalise_url(text: str) -> str | None:
@@ -158,7 +159,7 @@ class SessionService(QObject):
     login_busy = Signal(bool)
     login_result = Signal(object)  # LoginOutcome
     #: The saved session is gone (revoked, expired): ask for the password; queued work is kept.
-    login_needed = Signal(str)
+    login_needed = Signal(object)  # core.messages.Message
     rejected_changed = Signal(list)  # [RejectedItem]
     pending_changed = Signal(int)
     logout_finished = Signal(object)  # LogoutOutcome
@@ -225,18 +226,16 @@ class SessionService(QObject):
         url = normalise_url(url_text)
         user = (username or "").strip()
         if url is None:
-            return self._fail(LoginOutcome(False, QCoreApplication.translate("SessionService", "Enter the server address, e.g. http://192.168.1.10:8765"),
-                                           "invalid"))
+            return self._fail(LoginOutcome(False, Message.of(msg.LOGIN_ENTER_URL), "invalid"))
         if not user or not password:
-            return self._fail(LoginOutcome(False, QCoreApplication.translate("SessionService", "Enter your user name and password"), "invalid"))
+            return self._fail(LoginOutcome(False, Message.of(msg.LOGIN_ENTER_CREDENTIALS), "invalid"))
         if self.sync is None:
-            return self._fail(LoginOutcome(False, QCoreApplication.translate("SessionService", "No server is configured; start Seatmate with --server URL"),
-                                           "invalid"))
+            return self._fail(LoginOutcome(False, Message.of(msg.LOGIN_NO_SERVER), "invalid"))
         if self._busy:
             return None
         current = self.default_url()
         if self._identity and current and url != current.rstrip("/"):
-            return self._fail(LoginOutcome(False, QCoreApplication.translate("SessionService", "Log out first to use another server"), "conflict"))
+            return self._fail(LoginOutcome(False, Message.of(msg.LOGIN_OTHER_SERVER), "conflict"))
         self._busy = True
         self._pending_login = (url, user, remember)
         self.login_busy.emit(True)
@@ -255,7 +254,7 @@ class SessionService(QObject):
         if ok:
             if pending is not None:
                 self._remember(*pending)
-            outcome = LoginOutcome(True, detail, "ok")
+            outcome = LoginOutcome(True, None, "ok", display_name=detail)
         else:
             outcome = describe_login_failure(detail)
             log.info("login failed: %s (%s)", outcome.kind, detail[:200])
@@ -285,7 +284,7 @@ class SessionService(QObject):
 
     def _on_auth_required(self, reason: str) -> None:
         log.info("the server asks for the password again (%s); queued work is kept", reason[:200])
-        self.login_needed.emit(QCoreApplication.translate("SessionService", "Your session has ended; log in again. Nothing you recorded is lost."))
+        self.login_needed.emit(Message.of(msg.SYNC_AUTH))
 
     # -- rejected events / pending -------------------------------------------------------
     def _on_pending(self, count: int) -> None:
@@ -320,7 +319,7 @@ class SessionService(QObject):
 
         with self.cache.session() as s:
             pending = s.scalar(select(func.count()).select_from(m.OutboxEvent)
-                               .where(m.OutboxEvent.status == "pending")) or 0
+                               .where(m.OutboxEvent.status == OutboxState.PENDING)) or 0
             recorded = list(s.scalars(select(m.CallRecord.id).where(m.CallRecord.recording_path.is_not(None))))
             uploaded = set(s.scalars(select(m.SyncState.key).where(m.SyncState.key.startswith(_RECORDING_DONE))))
         recordings = sum(1 for cid in recorded if _RECORDING_DONE + cid not in uploaded)
@@ -336,16 +335,16 @@ class SessionService(QObject):
             return None
         left = self.unsynced()
         if left["draft"]:
-            return self._logout_refused(QCoreApplication.translate("SessionService", "Save the open wrap-up before logging out"))
+            return self._logout_refused(Message.of(msg.LOGOUT_DRAFT_OPEN))
         export_path = ""
         if left["events"] or left["recordings"]:
             if not export:
-                return self._logout_refused(QCoreApplication.translate("SessionService", "%1 records are not uploaded yet").replace(
-                    "%1", str(left["events"] + left["recordings"])))
+                return self._logout_refused(Message.of(msg.LOGOUT_UNSYNCED,
+                                                       count=left["events"] + left["recordings"]))
             try:
                 export_path = str(self.export_unsynced())
             except OSError as exc:
-                return self._logout_refused(QCoreApplication.translate("SessionService", "The export failed: %1").replace("%1", str(exc)))
+                return self._logout_refused(Message.of(msg.LOGOUT_EXPORT_FAILED, error=str(exc)))
         self._logging_out = True
         self._logout_export = export_path
         log.info("logging out (%d unsynced exported)", left["events"])
@@ -355,7 +354,7 @@ class SessionService(QObject):
             self.sync.logout()  # → identity_changed(None) once the sync thread is done
         return None
 
-    def _logout_refused(self, message: str) -> LogoutOutcome:
+    def _logout_refused(self, message: Message) -> LogoutOutcome:
         outcome = LogoutOutcome(False, message)
         self.logout_finished.emit(outcome)
         return outcome
@@ -367,10 +366,10 @@ class SessionService(QObject):
         from cache import models as m
 
         with self.cache.session() as s:
-            rows = s.execute(select(m.OutboxEvent).where(m.OutboxEvent.status != "accepted")
+            rows = s.execute(select(m.OutboxEvent).where(m.OutboxEvent.status != OutboxState.ACCEPTED)
                              .order_by(m.OutboxEvent.seq)).scalars().all()
             events = [{"id": r.id, "type": r.type, "lead_id": r.lead_id, "status": r.status,
-                       "occurred_at": r.occurred_at.isoformat() + "Z", "payload": r.payload or {},
+                       "occurred_at": format_iso(r.occurred_at, "auto"), "payload": r.payload or {},
                        "reject_reason": r.reject_reason} for r in rows]
             recordings = [r for (r,) in s.execute(select(m.CallRecord.recording_path)
                                                   .where(m.CallRecord.recording_path.is_not(None)))]
@@ -378,7 +377,7 @@ class SessionService(QObject):
         folder.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         path = folder / f"unsynced-{stamp}.json"
-        body = {"exported_at": dt.datetime.now(dt.timezone.utc).isoformat(), "user": self.remembered_user(),
+        body = {"exported_at": now_utc().isoformat(), "user": self.remembered_user(),
                 "server_url": self.default_url(), "events": events, "recordings": recordings}
         tmp = path.with_suffix(".tmp")
         with tmp.open("w", encoding="utf-8") as f:
@@ -402,15 +401,13 @@ class SessionService(QObject):
             try:
                 self._logout_export = str(self.export_unsynced())
             except OSError as exc:
-                self.logout_finished.emit(LogoutOutcome(False, QCoreApplication.translate(
-                    "SessionService", "The export failed: %1").replace("%1", str(exc))))
+                self.logout_finished.emit(LogoutOutcome(False, Message.of(msg.LOGOUT_EXPORT_FAILED, error=str(exc))))
                 return
         try:
             counts = clear_customer_data(self.cache)
         except Exception as exc:
             log.exception("clearing the customer data failed")
-            self.logout_finished.emit(LogoutOutcome(False, QCoreApplication.translate("SessionService", "Logged out, but the local data could not be "
-                                                              "cleared: %1").replace("%1", str(exc))))
+            self.logout_finished.emit(LogoutOutcome(False, Message.of(msg.LOGOUT_CLEAR_FAILED, error=str(exc))))
             return
         removed = 0
         rec_dir = self.data_dir / "recordings"
@@ -424,9 +421,8 @@ class SessionService(QObject):
         self.rejected = []
         self.rejected_changed.emit([])
         self.state_changed.emit(self.state())
-        message = QCoreApplication.translate("SessionService", "Logged out; the customer data was removed from this computer")
-        if self._logout_export:
-            message += " · " + QCoreApplication.translate("SessionService", "unsynced records exported to %1").replace("%1", self._logout_export)
+        message = (Message.of(msg.LOGOUT_DONE_EXPORTED, path=self._logout_export) if self._logout_export
+                   else Message.of(msg.LOGOUT_DONE))
         self.logout_finished.emit(LogoutOutcome(True, message, self._logout_export))
 
     # -- helpers ----------------------------------------------------------------------------

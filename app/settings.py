@@ -33,13 +33,17 @@ class SettingsError(ValueError):
 
 
 def _audio_defaults() -> dict[str, Any]:
-    return {"input_device": None, "output_device": None, "ring_device": None,
-            "input_gain": 1.0, "output_gain": 1.0, "echo_cancellation": True,
+    # Device preference lists (names as the OS shows them, most wanted first; the settings
+    # dialog keeps them): the next one present takes over when a device is unplugged.
+    # echo_cancellation: PulseAudio's module-echo-cancel around the call devices.
+    return {"microphone": [], "speaker": [], "ringer": [], "echo_cancellation": False,
             "wideband": False}  # True: a 16 kHz bridge for G.722/Opus PBXs (8 kHz suits G.711 trunks)
 
 
 def _recording_defaults() -> dict[str, Any]:
-    return {"policy": "campaign", "retention_days": 30}
+    # How long uploaded recordings stay on this computer is the server's setting
+    # (``recording_retention_days``, sync/recordings.py), not a local one.
+    return {"policy": "campaign"}
 
 
 def _dial_templates() -> dict[str, str]:
@@ -59,6 +63,8 @@ class Settings:
     dial_templates: dict[str, str] = field(default_factory=_dial_templates)
     shortcuts: dict[str, str] = field(default_factory=dict)  # action name → key sequence
     window: dict[str, Any] = field(default_factory=dict)  # geometry, splitter sizes…
+    # The TL's board: {"thresholds": {"long_call_s": 600, …}} (core.floor_alerts.Thresholds)
+    supervisor: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept for newer versions
     path: Path | None = field(default=None, repr=False, compare=False)
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
-from cache import precheck, repair
+from cache import crashpoint, precheck, repair
+from core.errors import EnvironmentFault
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,10 @@ BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-class CacheError(RuntimeError):
+class CacheError(EnvironmentFault, RuntimeError):
     """The cache cannot be used and this is not damage we can repair (e.g. a newer schema)."""
+
+    code = "cache.unusable"
 
 
 def _make_engine(path: Path) -> Engine:
@@ -51,6 +54,7 @@ def _make_engine(path: Path) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
+        crashpoint.attach(dbapi_conn)  # the crash campaign's hook; inert unless SEATMATE_CRASH_AT is set
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
@@ -100,7 +104,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 command.upgrade(cfg, revision)
                 bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if bad:
-                    raise CacheError(f"migration left {len(bad)} dangling references")
+                    raise CacheError(f"migration left {len(bad)} dangling references",
+                                     code="cache.migration_broken", params={"count": len(bad)})
         finally:
             dbapi.execute("PRAGMA foreign_keys=ON")
 
@@ -190,7 +195,8 @@ def open_cache(path: Path, language: str = "zh_CN") -> CacheHandle:
         engine.dispose()
         if "Can't locate revision" in str(exc):
             raise CacheError(
-                "The local cache was written by a newer version of Seatmate; please update the app."
+                "The local cache was written by a newer version of Seatmate; please update the app.",
+                code="cache.newer_version",
             ) from exc
         raise
     return CacheHandle(path=path, engine=engine, repair_notice=repair.notice_for(report, language),

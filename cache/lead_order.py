@@ -6,7 +6,10 @@ import numpy and the search index (~0.1 s) before the list is on screen.
 
 from __future__ import annotations
 
+from core.contract import FINISHED_STATUSES
+
 TABS = ("todo", "callbacks", "done")
 SORTS = ("priority", "expiry", "callback", "name", "recent")
-DONE_STATUSES = ("done", "closed")
+# Plain strings: the SQL builders write the tuple's repr into their statements.
+DONE_STATUSES: tuple[str, ...] = tuple(s.value for s in FINISHED_STATUSES)
 NEVER = 2**31 - 1  # sorts after any real date

@@ -27,13 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.contract import CallDirection, LeadStatus, OutboxState
+from core.timeutil import utcnow  # the column default; still importable from here
+
 
 class Base(DeclarativeBase):
     pass
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Campaign(Base):
@@ -74,7 +73,7 @@ class Lead(Base):
     priority: Mapped[int] = mapped_column(Integer, default=3)
     notes: Mapped[str] = mapped_column(Text, default="")
     # new | callback | done | closed — server-derived; local pending events are applied on top.
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.NEW)
     assigned_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
     next_callback_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -138,7 +137,7 @@ class CallRecord(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # client UUID
     lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"), nullable=True, index=True)
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("lead_phones.id", ondelete="SET NULL"), nullable=True)
-    direction: Mapped[str] = mapped_column(String(10), default="out")  # out | in
+    direction: Mapped[str] = mapped_column(String(10), default=CallDirection.OUT)
     dialed_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     ringing_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -206,7 +205,7 @@ class OutboxEvent(Base):
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # pending | accepted | rejected
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=OutboxState.PENDING)
     reject_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

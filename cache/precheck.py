@@ -1,4 +1,4 @@
-"""Start the cache's integrity check (``PRAGMA quick_check``) early, on its own thread.
+"""Start the cache's integrity check (``PRAGMA quick_check``) early, in the background.
 
 The check is SQLite C code (it releases the GIL) and takes 0.1–0.2 s on a
 cache of 100,000 leads. Started as soon as the data directory is known, it
@@ -7,12 +7,16 @@ after them; :func:`cache.db.open_cache` then takes its verdict — only if
 the files were not touched in between (otherwise it checks again itself).
 
 This module imports nothing heavy (no SQLAlchemy), so it is cheap to call first.
+It starts no thread of its own: the caller passes its way of running work in the
+background (the app's ``app.background.run_in_background``), which returns a Future.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cache import repair
@@ -21,6 +25,9 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _checks: dict[str, _Check] = {}
+
+#: Runs a function in the background and returns its Future.
+Runner = Callable[[Callable[[], None]], "cf.Future[None]"]
 
 
 def _fingerprint(path: Path) -> tuple:
@@ -38,13 +45,16 @@ def _fingerprint(path: Path) -> tuple:
 
 
 class _Check:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, run_in_background: Runner) -> None:
         self.path = path
         self.fingerprint = _fingerprint(path)
         self.reason: str | None = None
         self.failed = False
-        self.thread = threading.Thread(target=self._run, name="cache-check", daemon=True)
-        self.thread.start()
+        self.done = run_in_background(self._run)
+
+    def wait(self, timeout_s: float) -> bool:
+        """True once the check has finished (within ``timeout_s``)."""
+        return not cf.wait([self.done], timeout_s).not_done
 
     def _run(self) -> None:
         try:
@@ -53,13 +63,14 @@ class _Check:
             self.failed = True
 
 
-def start_check(path: Path) -> None:
-    """Begin checking ``path`` now; a second call for the same file is a no-op."""
+def start_check(path: Path, run_in_background: Runner) -> None:
+    """Begin checking ``path`` now (through ``run_in_background``); a second call for the
+    same file is a no-op."""
     path = Path(path)
     key = str(path.resolve())
     with _lock:
         if key not in _checks:
-            _checks[key] = _Check(path)
+            _checks[key] = _Check(path, run_in_background)
 
 
 def take_verdict(path: Path, timeout_s: float = 60.0) -> tuple[bool, str | None]:
@@ -69,7 +80,6 @@ def take_verdict(path: Path, timeout_s: float = 60.0) -> tuple[bool, str | None]
         check = _checks.pop(str(path.resolve()), None)
     if check is None:
         return False, None
-    check.thread.join(timeout_s)
-    if check.thread.is_alive() or check.failed or _fingerprint(path) != check.fingerprint:
+    if not check.wait(timeout_s) or check.failed or _fingerprint(path) != check.fingerprint:
         return False, None
     return True, check.reason

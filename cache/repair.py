@@ -8,13 +8,16 @@ from a temporary copy, row by row, skipping only the rows that cannot be read.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import shutil
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from core.contract import OutboxState
+from core.errors import EnvironmentFault
+from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +32,10 @@ _MAX_PROBES = 200_000  # rowid probing when the table cannot be scanned (bounded
 _MAX_MISSES = 2_000
 
 
-class CacheLockedError(RuntimeError):
+class CacheLockedError(EnvironmentFault, RuntimeError):
     """Another process holds the cache; this is not damage, so nothing is moved."""
+
+    code = "cache.locked"
 
 
 @dataclass
@@ -47,7 +52,7 @@ class RepairReport:
 
 
 def _timestamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return utcnow().strftime("%Y%m%dT%H%M%SZ")
 
 
 def _free_name(base: Path) -> Path:
@@ -178,7 +183,7 @@ def _salvage_rows(conn: sqlite3.Connection) -> tuple[list[dict], int]:
         if row is None:
             continue
         seq, values = row[0], dict(zip(OUTBOX_COLUMNS, row[1:], strict=True))
-        if values["status"] == "accepted" or not values["id"] or not values["type"]:
+        if values["status"] == OutboxState.ACCEPTED or not values["id"] or not values["type"]:
             continue
         events.append((seq if isinstance(seq, int) else rid, values))
     events.sort(key=lambda e: e[0])

@@ -38,7 +38,6 @@ from cache.models import (
     Script,
     SyncState,
     Target,
-    utcnow,
 )
 from cache.views import (
     CallHistoryItem,
@@ -52,7 +51,9 @@ from cache.views import (
     TargetsView,
 )
 from core import phone as phone_mod
+from core.contract import CodeGroup, EventType, LeadStatus, OutboxState
 from core.lead_file import LeadInput
+from core.timeutil import format_iso, utcnow
 
 # Namespace for ids the embedded (serverless) mode makes itself: stable, so a
 # re-import of the same file finds the same leads.
@@ -92,9 +93,7 @@ def local_lead_id(campaign_id: str, external_id: str) -> str:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(timespec="seconds") + "Z"
+        return format_iso(value, "seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -296,7 +295,7 @@ class Repository:
                          campaign_id, last_disposition, waiting) in db.execute(
                             "SELECT id, name, city, plate, vehicle, policy_expiry, priority, status, "
                             "next_callback_at, source, campaign_id, last_disposition, "
-                            "CASE WHEN status = 'new' AND last_attempt_at IS NULL THEN created_at END "
+                            f"CASE WHEN status = '{LeadStatus.NEW}' AND last_attempt_at IS NULL THEN created_at END "
                             f"FROM leads WHERE id IN ({marks})", chunk):
                         number = first_phone.get(lead_id)
                         found[lead_id] = LeadRow(
@@ -456,20 +455,20 @@ class Repository:
         clean = json.loads(json.dumps(payload, default=_json_default, ensure_ascii=False))
         seq = (session.scalar(select(func.max(OutboxEvent.seq))) or 0) + 1
         session.add(OutboxEvent(id=event_id, seq=seq, type=type, lead_id=lead_id, payload=clean,
-                                occurred_at=occurred_at or utcnow(), status="pending"))
+                                occurred_at=occurred_at or utcnow(), status=OutboxState.PENDING))
         session.flush()
         return event_id
 
     def pending_event_count(self) -> int:
         with self.handle.session() as s:
             return s.scalar(select(func.count()).select_from(OutboxEvent)
-                            .where(OutboxEvent.status == "pending")) or 0
+                            .where(OutboxEvent.status == OutboxState.PENDING)) or 0
 
     def rejected_events(self) -> list[tuple[str, str, str | None, str]]:
         """(event id, type, lead id, reason) of events the server refused: shown, never dropped."""
         with self.handle.session() as s:
             return [(e.id, e.type, e.lead_id, e.reject_reason or "")
-                    for e in s.scalars(select(OutboxEvent).where(OutboxEvent.status == "rejected")
+                    for e in s.scalars(select(OutboxEvent).where(OutboxEvent.status == OutboxState.REJECTED)
                                        .order_by(OutboxEvent.seq))]
 
     # --------------------------------------------------------- local actions
@@ -481,7 +480,7 @@ class Repository:
         with self.handle.write() as s:
             if s.get(Lead, lead_id) is None:
                 raise NotFound(f"lead {lead_id} is not in the cache")
-            event_id = self.append_event(s, "note_added", lead_id, {"text": text})
+            event_id = self.append_event(s, EventType.NOTE_ADDED, lead_id, {"text": text})
             s.add(LeadNote(id=event_id, lead_id=lead_id, text=text))
         return event_id
 
@@ -527,7 +526,7 @@ class Repository:
                     lead_id = local_lead_id(campaign_id, item.external_id)
                     existing[item.external_id] = lead_id
                     inserts.append(dict(id=lead_id, campaign_id=campaign_id, external_id=item.external_id,
-                                        status="new", created_at=now, **fields))
+                                        status=LeadStatus.NEW, created_at=now, **fields))
                 else:
                     updates.append(dict(b_id=lead_id, **fields))
                 wanted_phones[lead_id] = list(dict.fromkeys(item.phones))
@@ -576,7 +575,7 @@ class Repository:
             for pos, c in enumerate(codes):
                 row = have.get(c["code"]) or DispositionCode(campaign_id=campaign_id, code=c["code"])
                 row.label = c.get("label", c["code"])
-                row.group = c.get("group", "connected")
+                row.group = str(c.get("group", CodeGroup.CONNECTED))
                 for flag in ("requires_callback", "requires_note", "adds_to_dnc", "closes_lead", "is_conversion"):
                     setattr(row, flag, bool(c.get(flag, False)))
                 row.sip_codes = [int(x) for x in c.get("sip", c.get("sip_codes", []))]

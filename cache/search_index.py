@@ -27,6 +27,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from cache.lead_order import DONE_STATUSES, NEVER, SORTS, TABS
+from core.contract import LeadStatus
 
 __all__ = ["DONE_STATUSES", "SORTS", "TABS", "LeadIndex"]
 
@@ -37,7 +38,7 @@ _NEVER = NEVER
 # "Waiting for a first contact since": when a new lead that was never tried reached this
 # device (created_at, UTC epoch seconds); _NEVER once it was tried or is no longer new.
 # The floor's rule (app.workspace.callbacks.FIRST_CONTACT_HOURS) flags it 48 h later.
-_FRESH_SQL = (f"CASE WHEN status = 'new' AND last_attempt_at IS NULL "
+_FRESH_SQL = (f"CASE WHEN status = '{LeadStatus.NEW}' AND last_attempt_at IS NULL "
               f"THEN coalesce(CAST(strftime('%s', created_at) AS INTEGER), {_NEVER}) ELSE {_NEVER} END")
 _CHUNK = 20_000
 

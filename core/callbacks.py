@@ -11,7 +11,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.contract import LeadStatus
 from core.dialing import OVERDUE_GRACE
+from core.timeutil import naive_utc
 
 FIRST_CONTACT_HOURS = 48
 
@@ -32,16 +34,12 @@ class NewLeadFact:
     last_attempt_at: dt.datetime | None = None
 
 
-def _naive(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
 def split_due(callbacks: Iterable[DueCallback], now: dt.datetime) -> tuple[list[DueCallback], list[DueCallback]]:
     """(due, overdue) among callbacks whose time has come."""
-    now = _naive(now)
+    now = naive_utc(now)
     due, overdue = [], []
     for cb in callbacks:
-        at = _naive(cb.due_at)
+        at = naive_utc(cb.due_at)
         if at < now - OVERDUE_GRACE:
             overdue.append(cb)
         elif at <= now:
@@ -51,7 +49,7 @@ def split_due(callbacks: Iterable[DueCallback], now: dt.datetime) -> tuple[list[
 
 def first_contact_cutoff(now: dt.datetime, hours: int = FIRST_CONTACT_HOURS) -> dt.datetime:
     """Leads waiting since this moment or earlier (naive UTC) are overdue at ``now``."""
-    return _naive(now) - dt.timedelta(hours=hours)
+    return naive_utc(now) - dt.timedelta(hours=hours)
 
 
 def stale_new_leads(
@@ -62,5 +60,5 @@ def stale_new_leads(
     return [
         lead.lead_id
         for lead in leads
-        if lead.status == "new" and lead.last_attempt_at is None and _naive(lead.created_at) <= limit
+        if lead.status == LeadStatus.NEW and lead.last_attempt_at is None and naive_utc(lead.created_at) <= limit
     ]

@@ -3,7 +3,8 @@
 Pure rules over plain data: the caller (the dial service) gathers the facts
 about one number from the cache (today's attempts, DNC entries, a due
 customer-requested callback) and asks :meth:`ComplianceGate.check`. The gate
-answers allowed or a one-line Chinese reason the agent sees as-is.
+answers allowed, or the rule that blocked and a :class:`core.messages.Message`
+saying why (the UI words it in the agent's language).
 
 Times: the cache stores naive UTC; calling windows are the customer's local
 wall-clock time (``Asia/Shanghai`` unless configured). The clock is injected so
@@ -17,6 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from core import messages as msg
+from core.messages import Message
+from core.timeutil import aware_utc, now_utc
+
 UTC = dt.timezone.utc
 DEFAULT_TZ = "Asia/Shanghai"
 # The 2013 insurance telesales rule: no outbound sales calls 21:00–09:00.
@@ -27,7 +32,7 @@ Clock = Callable[[], dt.datetime]
 
 
 def system_clock() -> dt.datetime:
-    return dt.datetime.now(UTC)
+    return now_utc()
 
 
 def fixed_time_of_day(hour: int, minute: int = 0, timezone: str = DEFAULT_TZ) -> Clock:
@@ -42,9 +47,7 @@ def fixed_time_of_day(hour: int, minute: int = 0, timezone: str = DEFAULT_TZ) ->
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """Naive datetimes from the cache are UTC; aware ones are converted."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return aware_utc(value)
 
 
 def _parse_hhmm(text: str) -> dt.time:
@@ -115,7 +118,7 @@ class DialFacts:
 @dataclass(frozen=True)
 class GateResult:
     allowed: bool
-    reason: str = ""  # one line, Chinese, shown to the agent when blocked
+    message: Message | None = None  # why, when blocked (a code the UI words; see core.messages)
     rule: str = ""  # machine name of the rule that blocked (window, hard_window, attempts, gap, dnc)
 
     @classmethod
@@ -166,30 +169,29 @@ class ComplianceGate:
         now = self.now()
         for entry in facts.dnc:
             if dnc_blocks(entry, now, rules.dnc_min_days):
-                where = "本地" if entry.source == "local" else "服务器"
-                return GateResult(False, f"该号码在免打扰名单中（{where}登记），不能拨打", "dnc")
+                code = msg.GATE_DNC_LOCAL if entry.source == "local" else msg.GATE_DNC_SERVER
+                return GateResult(False, Message.of(code), "dnc")
 
         window_now = as_utc(self._window_clock()) if self._window_clock else now
         local = window_now.astimezone(ZoneInfo(rules.timezone))
         clock_time = local.time().replace(tzinfo=None)
         start, end = rules.hard_window
         if not (start <= clock_time < end):
-            return GateResult(
-                False, f"当前 {local:%H:%M} 不在法定外呼时间 {_fmt(start)}–{_fmt(end)} 内", "hard_window"
-            )
+            return GateResult(False, Message.of(msg.GATE_HARD_WINDOW, now=f"{local:%H:%M}", start=_fmt(start),
+                                                end=_fmt(end)), "hard_window")
         # A customer-requested callback or a returned call may be made outside the
         # campaign's preferred windows, never outside the legal one.
         if not (facts.callback_due or facts.inbound_return) and not any(
             s <= clock_time < e for s, e in rules.windows
         ):
-            spans = "、".join(f"{_fmt(s)}–{_fmt(e)}" for s, e in rules.windows)
-            return GateResult(False, f"当前 {local:%H:%M} 不在本活动外呼时段（{spans}）内", "window")
+            spans = tuple(f"{_fmt(s)}–{_fmt(e)}" for s, e in rules.windows)
+            return GateResult(False, Message.of(msg.GATE_WINDOW, now=f"{local:%H:%M}", windows=spans), "window")
 
         day_start = self.local_day_start_utc(rules).replace(tzinfo=UTC)
         today = sorted(a for a in (as_utc(x) for x in facts.attempts) if day_start <= a <= now)
         if len(today) >= rules.max_attempts_per_day:
             return GateResult(
-                False, f"该客户今日已拨打 {len(today)} 次，达到每日上限 {rules.max_attempts_per_day} 次", "attempts"
+                False, Message.of(msg.GATE_ATTEMPTS, count=len(today), limit=rules.max_attempts_per_day), "attempts"
             )
         if today and not facts.callback_due and rules.min_minutes_between_attempts > 0:
             gap = now - today[-1]
@@ -197,8 +199,6 @@ class ComplianceGate:
             if gap < needed:
                 wait = max(1, -(-int((needed - gap).total_seconds()) // 60))  # ceiling
                 return GateResult(
-                    False,
-                    f"距上次拨打不足 {rules.min_minutes_between_attempts} 分钟，请 {wait} 分钟后再拨",
-                    "gap",
+                    False, Message.of(msg.GATE_GAP, minutes=rules.min_minutes_between_attempts, wait=wait), "gap"
                 )
         return GateResult.ok()

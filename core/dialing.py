@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from core.contract import OPEN_STATUSES
+from core.timeutil import naive_utc
+
 OVERDUE_GRACE = dt.timedelta(minutes=10)
-OPEN_STATUSES = ("new", "callback")
 
 
 class DialMode(str, Enum):
@@ -28,19 +30,13 @@ class LeadCandidate:
     created_at: dt.datetime | None = None
 
 
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
 def bucket(lead: LeadCandidate, now: dt.datetime) -> int:
     """0 overdue callback, 1 due callback, 2 fresh work, 3 callback not yet due, 9 not callable."""
     if lead.status not in OPEN_STATUSES:
         return 9
-    now = _naive_utc(now)
+    now = naive_utc(now)
     if lead.next_callback_at is not None:
-        due = _naive_utc(lead.next_callback_at)
+        due = naive_utc(lead.next_callback_at)
         if due < now - OVERDUE_GRACE:
             return 0
         if due <= now:
@@ -53,7 +49,7 @@ def rank_key(lead: LeadCandidate, now: dt.datetime) -> tuple:
     b = bucket(lead, now)
     far = dt.date.max
     if b in (0, 1, 3):
-        return (b, _naive_utc(lead.next_callback_at), lead.priority, lead.policy_expiry or far, lead.lead_id)
+        return (b, naive_utc(lead.next_callback_at), lead.priority, lead.policy_expiry or far, lead.lead_id)
     return (b, dt.datetime.min, lead.priority, lead.policy_expiry or far, lead.created_at or dt.datetime.min,
             lead.lead_id)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.contract import CallDirection
+
 QUICK_REFUSAL_SECONDS = 30
 # Codes that mean "the customer said no"; campaigns may add their own via rules["refusal_codes"].
 DEFAULT_REFUSAL_CODES = frozenset({"REFUSED", "DNC"})
@@ -21,7 +23,7 @@ class CallFact:
     call_id: str
     answered: bool
     talk_seconds: int
-    direction: str = "out"
+    direction: str = CallDirection.OUT
     code: str | None = None  # latest disposition code, None until wrap-up is saved
     is_conversion: bool = False
 
@@ -43,6 +45,14 @@ class KpiSnapshot:
     callbacks_due: int = 0
     callbacks_overdue: int = 0
     targets: Targets = Targets()
+    # The daily report's extra figures (server/reports.py): callbacks set, handle time (dial
+    # to hang-up, summed over calls), wrap-up time (hang-up to disposition, summed over the
+    # wrap-ups measured), and how many days the figures cover (targets scale with it).
+    callbacks_set: int = 0
+    handle_seconds: int = 0
+    wrap_seconds: int = 0
+    wrapups: int = 0
+    days: int = 1
 
     @property
     def connect_rate(self) -> float:
@@ -61,6 +71,27 @@ class KpiSnapshot:
         return self.quick_refusals / self.connected if self.connected else 0.0
 
     @property
+    def average_handle_seconds(self) -> float:
+        return self.handle_seconds / self.calls_made if self.calls_made else 0.0
+
+    @property
+    def average_wrap_seconds(self) -> float:
+        return self.wrap_seconds / self.wrapups if self.wrapups else 0.0
+
+    @property
+    def calls_target_met(self) -> bool:
+        return self.calls_made >= self.targets.calls_per_day * self.days
+
+    @property
+    def talk_target_met(self) -> bool:
+        return self.talk_seconds >= self.targets.talk_minutes_per_day * 60 * self.days
+
+    @property
+    def targets_met(self) -> bool:
+        """通次 and 通时 both at target (per day, times the days covered)."""
+        return self.calls_target_met and self.talk_target_met
+
+    @property
     def calls_progress(self) -> float:
         return min(1.0, self.calls_made / self.targets.calls_per_day) if self.targets.calls_per_day else 1.0
 
@@ -68,6 +99,19 @@ class KpiSnapshot:
     def talk_progress(self) -> float:
         goal = self.targets.talk_minutes_per_day * 60
         return min(1.0, self.talk_seconds / goal) if goal else 1.0
+
+
+def is_quick_refusal(answered: bool, talk_seconds: int, code: str | None,
+                     refusal_codes: frozenset[str] = DEFAULT_REFUSAL_CODES) -> bool:
+    """A connected call the customer refused within 30 seconds (the server's SQL applies the
+    same test with QUICK_REFUSAL_SECONDS and the refusal codes)."""
+    return answered and talk_seconds < QUICK_REFUSAL_SECONDS and code in refusal_codes
+
+
+def refusal_codes_of(rules: dict | None) -> frozenset[str]:
+    """The refusal codes: the defaults plus a campaign's ``rules["refusal_codes"]``."""
+    extra = (rules or {}).get("refusal_codes") or []
+    return DEFAULT_REFUSAL_CODES | frozenset(str(c) for c in extra if isinstance(c, str))
 
 
 def compute(
@@ -80,12 +124,12 @@ def compute(
     made = connected = talk = conv = quick = 0
     for call in calls:
         # 通次 counts the agent's outbound dials; inbound answered calls add talk time.
-        if call.direction == "out":
+        if call.direction == CallDirection.OUT:
             made += 1
         if call.answered:
             connected += 1
             talk += max(0, call.talk_seconds)
-            if call.talk_seconds < QUICK_REFUSAL_SECONDS and call.code in refusal_codes:
+            if is_quick_refusal(True, call.talk_seconds, call.code, refusal_codes):
                 quick += 1
         if call.is_conversion:
             conv += 1

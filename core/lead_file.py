@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core import phone as phone_mod
+from core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,11 @@ _GENDER = {"男": "男", "女": "女", "m": "男", "male": "男", "f": "女", "f
 _PRIORITY_WORDS = {"高": 1, "中": 2, "低": 3, "high": 1, "medium": 2, "low": 3}
 
 
-class ImportFileError(Exception):
-    """The file cannot be read at all; the message is one sentence for the user."""
+class ImportFileError(UserError):
+    """The file cannot be read at all; ``str()`` is one sentence for the user, ``code`` and
+    ``params`` say the same for a translated message."""
+
+    code = "import.unreadable"
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def _map_headers(headers: list[Any]) -> tuple[dict[str, int], list[int]]:
 
 def _decode(raw: bytes, path: Path) -> str:
     if b"\x00" in raw[:4096]:
-        raise ImportFileError(f"{path.name} is not a CSV text file or an .xlsx workbook.")
+        raise ImportFileError(f"{path.name} is not a CSV text file or an .xlsx workbook.",
+                              code="import.not_text", params={"file": path.name})
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
     for enc in ("utf-8", "gb18030"):  # gb18030 is a superset of GBK and GB2312
@@ -132,7 +137,8 @@ def _decode(raw: bytes, path: Path) -> str:
             return raw.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise ImportFileError(f"{path.name} is neither UTF-8 nor GBK text, so its characters cannot be read.")
+    raise ImportFileError(f"{path.name} is neither UTF-8 nor GBK text, so its characters cannot be read.",
+                          code="import.encoding", params={"file": path.name})
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -156,7 +162,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__}).") from None
+        raise ImportFileError(f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__}).",
+                              code="import.bad_xlsx", params={"file": path.name}) from None
     try:
         ws = wb.worksheets[0]
         for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -168,17 +175,19 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 def read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     """(line number, cells) for every row, header included."""
     if not path.exists():
-        raise ImportFileError(f"{path} does not exist.")
+        raise ImportFileError(f"{path} does not exist.", code="import.missing", params={"file": str(path)})
     if not path.is_file():
-        raise ImportFileError(f"{path} is not a file.")
+        raise ImportFileError(f"{path} is not a file.", code="import.not_a_file", params={"file": str(path)})
     try:
         head = path.open("rb").read(4)
     except OSError as exc:
-        raise ImportFileError(f"{path.name} cannot be opened ({exc.strerror}).") from None
+        raise ImportFileError(f"{path.name} cannot be opened ({exc.strerror}).", code="import.cannot_open",
+                              params={"file": path.name, "reason": exc.strerror or ""}) from None
     if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
         return _xlsx_rows(path)
     if path.suffix.lower() == ".xls":
-        raise ImportFileError(f"{path.name} is an old .xls workbook; save it as .xlsx or CSV and import again.")
+        raise ImportFileError(f"{path.name} is an old .xls workbook; save it as .xlsx or CSV and import again.",
+                              code="import.old_xls", params={"file": path.name})
     return _csv_rows(path)
 
 
@@ -262,14 +271,16 @@ def parse_file(path: Path) -> ParsedFile:
             if "name" in mapping and "phone" in mapping:
                 break
     except (csv.Error, UnicodeDecodeError) as exc:
-        raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).") from None
+        raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).", code="import.bad_csv",
+                              params={"file": Path(path).name, "reason": str(exc)}) from None
     if first_seen is None:
-        raise ImportFileError(f"{Path(path).name} is empty.")
+        raise ImportFileError(f"{Path(path).name} is empty.", code="import.empty", params={"file": Path(path).name})
     missing = [f for f in ("name", "phone") if f not in mapping]
     if missing:
         need = {"name": "姓名/name", "phone": "电话/phone"}
         raise ImportFileError(
-            f"{Path(path).name} has no {' and no '.join(need[f] for f in missing)} column in its header row."
+            f"{Path(path).name} has no {' and no '.join(need[f] for f in missing)} column in its header row.",
+            code="import.missing_columns", params={"file": Path(path).name, "columns": missing},
         )
     out = ParsedFile()
     seen_ids: dict[str, int] = {}
@@ -279,14 +290,17 @@ def parse_file(path: Path) -> ParsedFile:
         for line, row in rows:
             count += 1
             if count > MAX_ROWS:
-                raise ImportFileError(f"{Path(path).name} has more than {MAX_ROWS} rows; split it and import the parts.")
+                raise ImportFileError(f"{Path(path).name} has more than {MAX_ROWS} rows; split it and import the parts.",
+                                      code="import.too_many_rows",
+                                      params={"file": Path(path).name, "max_rows": MAX_ROWS})
             if not any(_text(c) for c in row):
                 continue
             parsed = _parse_row(line, row, mapping, extra_phones, seen_ids, seen_numbers, out)
             if parsed is not None:
                 out.leads.append((line, parsed))
     except csv.Error as exc:
-        raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).") from None
+        raise ImportFileError(f"{Path(path).name} is not a readable CSV file ({exc}).", code="import.bad_csv",
+                              params={"file": Path(path).name, "reason": str(exc)}) from None
     return out
 
 

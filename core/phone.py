@@ -13,6 +13,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
+from core.errors import UserError
+
 DEFAULT_REGION = "CN"
 
 # Provinces and autonomous regions as phonenumbers' zh geocoder spells them,
@@ -29,8 +31,10 @@ _PROVINCE_SHORT = {
 _SEPARATORS = re.compile(r"[\s\-().·]")
 
 
-class PhoneError(ValueError):
-    """A number we cannot use. The message never contains the full number."""
+class PhoneError(UserError, ValueError):
+    """A number we cannot use. Neither the message nor ``params`` contains the full number."""
+
+    code = "phone.invalid"
 
 
 def _parse(text: str, region: str) -> phonenumbers.PhoneNumber:
@@ -38,13 +42,14 @@ def _parse(text: str, region: str) -> phonenumbers.PhoneNumber:
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     if not raw:
-        raise PhoneError("empty phone number")
+        raise PhoneError("empty phone number", code="phone.empty")
     if not re.fullmatch(r"\+?\d+", raw):
-        raise PhoneError("phone number contains characters other than digits")
+        raise PhoneError("phone number contains characters other than digits", code="phone.not_digits")
     try:
         return phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise PhoneError(f"not a phone number ({exc.error_type})") from None
+        raise PhoneError(f"not a phone number ({exc.error_type})", code="phone.unparsable",
+                         params={"reason": str(exc.error_type)}) from None
 
 
 def normalise(text: str, region: str = DEFAULT_REGION) -> str:
@@ -52,7 +57,8 @@ def normalise(text: str, region: str = DEFAULT_REGION) -> str:
     num = _parse(text, region)
     if not phonenumbers.is_valid_number(num):
         digits = len(phonenumbers.national_significant_number(num))
-        raise PhoneError(f"not a valid phone number ({digits} digits)")
+        raise PhoneError(f"not a valid phone number ({digits} digits)", code="phone.invalid",
+                         params={"digits": digits})
     return phonenumbers.format_number(num, PhoneNumberFormat.E164)
 
 

@@ -3,7 +3,11 @@
 Parses the Markdown (optional ``---`` front matter, ``#`` sections, ``##``
 objection answers under 异议处理), fills ``{placeholders}`` from the lead and
 the agent, and searches the objection answers. Pure text in, text out: the
-script panel renders the result.
+script panel (``ui/script_panel.py``, the only one) renders the result.
+
+The script is what the agent says to the customer, so its filled-in values are
+worded for the script's language (Chinese dates, ``3,120`` for a premium),
+whatever the UI language is.
 """
 
 from __future__ import annotations
@@ -97,18 +101,27 @@ def parse(text: str, title: str = "") -> ScriptDoc:
     return ScriptDoc(title or meta.get("campaign", ""), tuple(sections), tuple(objections), meta)
 
 
-def _format_date(value: object) -> str:
+def _format_value(value: object) -> str:
     if isinstance(value, dt.date):
         return f"{value.year}年{value.month}月{value.day}日"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
     return str(value)
 
 
 def placeholder_values(lead: Mapping[str, object], agent: Mapping[str, object]) -> dict[str, str]:
     """The standard placeholders, from a lead mapping and an agent mapping."""
     gender = str(lead.get("gender") or "")
+    title = "先生" if gender == "男" else "女士" if gender == "女" else ""
+    name = str(lead.get("name") or "")
     values = {
-        "客户姓名": lead.get("name"),
-        "称呼": "先生" if gender == "男" else "女士" if gender == "女" else "",
+        "客户姓名": name,
+        "称呼": title,
+        "客户称呼": name[:1] + title if name and title else "",  # 张先生
         "坐席姓名": agent.get("display_name") or agent.get("name"),
         "公司名称": agent.get("company"),
         "车牌号": lead.get("plate"),
@@ -117,7 +130,7 @@ def placeholder_values(lead: Mapping[str, object], agent: Mapping[str, object]) 
         "上年保费": lead.get("last_premium"),
         "城市": lead.get("city"),
     }
-    return {k: _format_date(v) for k, v in values.items() if v not in (None, "")}
+    return {k: _format_value(v) for k, v in values.items() if v not in (None, "")}
 
 
 def fill(text: str, values: Mapping[str, str], missing: str = "【{name}】") -> str:

@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.contract import OPEN_STATUSES, ChangeOp, CodeGroup, Entity, LeadStatus
+from core.timeutil import utcnow
 from server import changes, security
 from server.leads_import import ImportFileError, ParseResult, parse_leads
-from server.models import Campaign, DispositionCode, Lead, Script, Target, Team, User, utcnow
+from server.models import Campaign, DispositionCode, Lead, Script, Target, Team, User
 
 ROLES = ("admin", "tl", "tsr")
 _LEAD_NS = uuid.UUID("6f1d2a8e-5b7c-4e0f-9a21-3c4d5e6f7a80")
@@ -96,7 +98,7 @@ def create_campaign(s: Session, name: str, rules: dict[str, Any] | None = None) 
     c = Campaign(id=uuid.uuid4().hex, name=name, rules=rules or {})
     s.add(c)
     s.flush()
-    changes.note(s, changes.ALL, "campaign", c.id)
+    changes.note(s, changes.ALL, Entity.CAMPAIGN, c.id)
     return c
 
 
@@ -125,7 +127,7 @@ def import_rows(s: Session, campaign: Campaign, parsed: ParseResult) -> ImportRe
     for lead_id, row in zip(ids, parsed.rows, strict=True):
         lead = existing.get(lead_id)
         if lead is None:
-            lead = Lead(id=lead_id, campaign_id=campaign.id, external_id=row["external_id"], status="new",
+            lead = Lead(id=lead_id, campaign_id=campaign.id, external_id=row["external_id"], status=LeadStatus.NEW,
                         created_at=now, updated_at=now, **{k: row[k] for k in _LEAD_FIELDS})
             s.add(lead)
             created += 1
@@ -179,7 +181,7 @@ def load_script(s: Session, campaign_name: str, path: Path, title: str | None = 
         script.updated_at = utcnow()
     else:
         return script
-    changes.note(s, changes.ALL, "script", sid)
+    changes.note(s, changes.ALL, Entity.SCRIPT, sid)
     return script
 
 
@@ -199,37 +201,37 @@ def load_codes(s: Session, campaign_name: str, path: Path) -> int:
     for pos, raw in enumerate(data["codes"]):
         if not isinstance(raw, dict) or not raw.get("code") or not raw.get("label"):
             raise AdminError(f"code #{pos + 1}: needs 'code' and 'label'")
-        if raw.get("group", "connected") not in ("connected", "not_connected"):
+        if raw.get("group", CodeGroup.CONNECTED) not in (CodeGroup.CONNECTED, CodeGroup.NOT_CONNECTED):
             raise AdminError(f"code {raw['code']}: group must be connected or not_connected")
         code = str(raw["code"])[:40]
         seen.add(code)
         cid = f"{campaign.id}:{code}"
         row = s.get(DispositionCode, cid) or DispositionCode(id=cid, campaign_id=campaign.id, code=code)
-        values = {"label": str(raw["label"])[:100], "group": raw.get("group", "connected"),
+        values = {"label": str(raw["label"])[:100], "group": str(raw.get("group", CodeGroup.CONNECTED)),
                   "sip": [int(x) for x in raw.get("sip", [])], "position": pos, "active": True,
                   **{f: bool(raw.get(f, False)) for f in _CODE_FLAGS}}
         for k, v in values.items():
             setattr(row, k, v)
         s.add(row)
-        changes.note(s, changes.ALL, "disposition_code", cid)
+        changes.note(s, changes.ALL, Entity.DISPOSITION_CODE, cid)
     for row in s.execute(select(DispositionCode).where(DispositionCode.campaign_id == campaign.id)).scalars():
         if row.code not in seen and row.active:
             row.active = False
-            changes.note(s, changes.ALL, "disposition_code", row.id, "delete")
+            changes.note(s, changes.ALL, Entity.DISPOSITION_CODE, row.id, ChangeOp.DELETE)
     rules = dict(campaign.rules or {})
     for key in ("compliance", "targets", "pause_reasons"):
         if key in data:
             rules[key] = data[key]
     campaign.rules = rules
     campaign.updated_at = utcnow()
-    changes.note(s, changes.ALL, "campaign", campaign.id)
+    changes.note(s, changes.ALL, Entity.CAMPAIGN, campaign.id)
     if isinstance(data.get("targets"), dict):
         t = s.get(Target, campaign.id) or Target(scope=campaign.id)
         for k in ("calls_per_day", "talk_minutes_per_day", "conversions_per_month"):
             if k in data["targets"]:
                 setattr(t, k, int(data["targets"][k]))
         s.add(t)
-        changes.note(s, changes.ALL, "target", campaign.id)
+        changes.note(s, changes.ALL, Entity.TARGET, campaign.id)
     s.flush()
     return len(seen)
 
@@ -265,7 +267,7 @@ def assign_leads(s: Session, campaign_name: str, *, evenly: bool = False, to: st
         agents = list(s.execute(q.order_by(User.username)).scalars())
     if not agents:
         raise AdminError("no agents to assign to")
-    q = select(Lead).where(Lead.campaign_id == campaign.id, Lead.status.in_(("new", "callback")))
+    q = select(Lead).where(Lead.campaign_id == campaign.id, Lead.status.in_(OPEN_STATUSES))
     if not reassign:
         q = q.where(Lead.assigned_to.is_(None))
     q = q.order_by(Lead.priority, Lead.policy_expiry, Lead.external_id)
@@ -285,4 +287,4 @@ def set_setting(s: Session, key: str, value: Any) -> None:
     row = s.get(Setting, key) or Setting(key=key)
     row.value = value
     s.add(row)
-    changes.note(s, changes.ALL, "setting", key)
+    changes.note(s, changes.ALL, Entity.SETTING, key)

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import event
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server import keys
-from server.api import auth, monitor, presence, recordings, reports, sync
-from server.api.common import ApiError, ServerContext
+from server import board, keys, sip_accounts
+from server.api import (
+    agent,
+    auth,
+    coaching,
+    distribution,
+    monitor,
+    playback,
+    presence,
+    recordings,
+    reports,
+    supervisor,
+    sync,
+)
+from server.api.common import ApiError, ServerContext, require
 from server.config import ServerConfig
 from server.db import is_sqlite, make_engine, make_sessionmakers, start_checkpointer
+from server.floor import FloorHub
 from server.security import RevocationCache
 
 log = logging.getLogger("seatmate.server")
@@ -106,9 +121,21 @@ def create_app(config: ServerConfig) -> FastAPI:
     with writer() as s:
         server_keys = keys.load_or_create(s)
     config.recordings_dir.mkdir(parents=True, exist_ok=True)
+    sip_accounts.configure(config.data_dir)  # the key of the SIP passwords at rest
     ctx = ServerContext(config=config, engine=engine, writer=writer, reader=reader, keys=server_keys,
                         revocations=RevocationCache(config.access_ttl_s),
                         write_lock=threading.Lock() if is_sqlite(config.db_url) else None)
+    # The live floor: one broadcaster per process (server/floor.py), and the once-a-second
+    # check that turns agents whose heartbeats stopped offline on the open boards.
+    ctx.floor = FloorHub(config.db_url, reader, writer, ctx.write_lock, workers=config.workers)
+    ctx.floor.every(board.SWEEP_S, board.OfflineSweeper(ctx.floor, reader))
+    # Every statement this process sends to the database, for diagnostics and benchmarks
+    # (an integer increment per query).
+    queries = {"n": 0}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count_query(*_args) -> None:
+        queries["n"] += 1
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -116,7 +143,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         # over the GIL; DB waits are short and the pool has 30 connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         stop_checkpoints = start_checkpointer(config.db_url)
+        await ctx.floor.start()
         yield
+        await ctx.floor.stop()
         if stop_checkpoints is not None:
             stop_checkpoints.set()
         engine.dispose()
@@ -149,11 +178,22 @@ def create_app(config: ServerConfig) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "api": API_VERSION}
 
-    for r in (auth.router, sync.router, presence.router, monitor.router, recordings.router, reports.router):
+    @app.get("/api/v1/admin/diagnostics", tags=["meta"], dependencies=[Depends(require("admin"))])
+    async def diagnostics() -> dict:
+        """This worker process: database statements sent so far, the live floor's counters."""
+        hub = ctx.floor
+        return {"pid": os.getpid(), "db_queries": queries["n"],
+                "floor": {"kind": hub.kind, "subscribers": hub.subscribers, **hub.stats}}
+
+    for r in (auth.router, sync.router, presence.router, monitor.router, recordings.router, reports.router,
+              supervisor.router, agent.router, playback.router, distribution.router, coaching.router):
         app.include_router(r)
     return app
 
 
 def from_env() -> FastAPI:
     """uvicorn factory (``--factory``): config comes from SEATMATE_SERVER_* variables."""
+    from server import logs
+
+    logs.install()  # each worker process configured logging anew: redact its handlers
     return create_app(ServerConfig.from_env())

@@ -2,6 +2,7 @@
 
     seatmate-server serve [--db URL] [--host 127.0.0.1] [--port 8765] [--workers N]
     seatmate-server demo
+    seatmate-server simulate-floor [--url http://127.0.0.1:8765] [--agents 5] [--speed 1]
     seatmate-server create-team NAME
     seatmate-server create-user USERNAME --role tsr --team NAME   (password from a prompt or stdin)
     seatmate-server create-campaign NAME
@@ -9,6 +10,11 @@
     seatmate-server load-script --campaign NAME FILE.md
     seatmate-server load-codes --campaign NAME FILE.json
     seatmate-server assign-leads --campaign NAME (--evenly [--team T] | --to USER)
+    seatmate-server load-coaching-form --campaign NAME FILE.json
+    seatmate-server report [--date D] [--to D] [--team T] [--format json|csv|xlsx] [-o FILE]
+    seatmate-server set-sip USERNAME --domain PBX [--registrar URI] [--sip-user 1001] [--auth-user A]
+                    [--transport udp|tcp|tls] [--proxy URI] [--srtp off|optional|mandatory] …
+                    [--password-stdin]   (the SIP password, encrypted at rest; pulled by that user)
 
 Every command takes ``--db URL`` (default: SQLite in the user data dir;
 PostgreSQL: ``postgresql+psycopg://user@host/dbname``) and ``--data-dir``.
@@ -17,6 +23,7 @@ PostgreSQL: ``postgresql+psycopg://user@host/dbname``) and ``--data-dir``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import logging
 import os
@@ -73,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from server import migrate
 
-    cfg = _config(args)
+    cfg = dataclasses.replace(_config(args), workers=max(1, args.workers))
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(cfg.db_url)  # once, before any worker starts
     os.environ.update(cfg.to_env())
@@ -94,6 +101,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                             log_level=args.log_level, access_log=args.access_log, backlog=2048,
                             timeout_keep_alive=30, timeout_graceful_shutdown=5, proxy_headers=args.proxy_headers,
                             forwarded_allow_ips=args.forwarded_allow_ips)
+    from server import logs
+
+    logs.install()  # uvicorn.Config has just configured logging: redact its handlers too
     if args.workers > 1:
         Multiprocess(config, sockets=[sock]).run()
     else:
@@ -144,6 +154,26 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if rep.errors else 0
 
 
+def cmd_simulate_floor(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from server import changes, demo, demo_floor
+
+    cfg = _config(args)
+    with _session(cfg) as s:  # accounts and leads first, like any admin command
+        names = demo_floor.ensure_agents(s, args.agents, team=args.team or demo.TEAM, password=args.password)
+        changes.commit(s)
+    print(f"Simulating {len(names)} agents on {args.url} ({', '.join(names)}); "
+          f"log in as the demo TL (zhangwei) to watch. Ctrl+C stops.", flush=True)
+    try:
+        agents = asyncio.run(demo_floor.simulate(args.url, names, args.password, speed=args.speed,
+                                                 duration=args.duration, seed=args.seed))
+    except KeyboardInterrupt:
+        return 0
+    print(demo_floor.describe(agents))
+    return 0
+
+
 def _cmd_create_team(a: argparse.Namespace) -> int:
     from server import admin
 
@@ -191,6 +221,107 @@ def _cmd_assign(a: argparse.Namespace) -> int:
 
     return _admin(a, lambda s: "assigned: {}".format(admin.assign_leads(
         s, a.campaign, evenly=a.evenly, to=a.to, team=a.team, count=a.count, reassign=a.reassign)))
+
+
+def _cmd_load_coaching_form(a: argparse.Namespace) -> int:
+    import json
+
+    from core.coaching import FormError
+    from server import admin, coaching
+
+    def load(s) -> str:
+        campaign = admin.find_campaign(s, a.campaign)
+        try:
+            data = json.loads(Path(a.file).read_text(encoding="utf-8-sig"))
+            row = coaching.load_form(s, campaign.id, data)
+        except (OSError, ValueError, FormError) as exc:
+            raise admin.AdminError(f"cannot load {a.file}: {exc}") from exc
+        items = sum(len(sec["items"]) for sec in row.form["sections"])
+        return f"coaching form {row.form['name']} v{row.version} ({items} items)"
+
+    return _admin(a, load)
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    """The 日报表 for a scheduled export: JSON, CSV or XLSX, to a file or stdout."""
+    import datetime as dt
+    import json
+    from zoneinfo import ZoneInfo
+
+    from server import admin, reports
+
+    cfg = _config(a)
+    tz = a.tz or cfg.tz
+    try:
+        first = dt.date.fromisoformat(a.date) if a.date else dt.datetime.now(ZoneInfo(tz)).date()
+        last = dt.date.fromisoformat(a.to) if a.to else first
+    except ValueError:
+        print("error: dates are YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if last < first or (last - first).days >= reports.MAX_RANGE_DAYS:
+        print(f"error: --to must be after --date, at most {reports.MAX_RANGE_DAYS} days", file=sys.stderr)
+        return 2
+    with _session(cfg) as s:
+        try:
+            team_id = admin.find_team(s, a.team).id if a.team else None
+        except admin.AdminError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        report = reports.summary(s, first, last, tz, team_id, None)
+    if a.format == "xlsx":
+        data = reports.summary_xlsx(report)
+    elif a.format == "csv":
+        data = reports.summary_csv(report).encode("utf-8")
+    else:
+        data = json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8")
+    if a.output and a.output != "-":
+        Path(a.output).write_bytes(data)
+        print(f"report {first}..{last}: {len(report['agents'])} agents -> {a.output}")
+    else:
+        if a.format == "xlsx":
+            print("error: xlsx needs -o FILE", file=sys.stderr)
+            return 2
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+_SIP_OPTIONS = {  # option -> core.sip_settings field
+    "domain": "domain", "registrar": "registrar", "sip_user": "user", "auth_user": "auth_user",
+    "display_name": "display_name", "transport": "transport", "proxy": "outbound_proxy",
+    "secondary_registrar": "secondary_registrar", "srtp": "srtp", "stun": "stun_servers",
+    "tls_ca_file": "tls_ca_file", "keepalive": "keepalive_s", "codecs": "codecs",
+}
+
+
+def _cmd_set_sip(a: argparse.Namespace) -> int:
+    from server import sip_accounts
+
+    cfg = _config(a)
+    sip_accounts.configure(cfg.data_dir)
+    if a.delete:
+        return _admin(a, lambda s: "SIP account removed" if sip_accounts.delete_sip(s, a.username)
+                      else "no SIP account")
+    password = None
+    if a.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")  # never from argv (ps, shell history)
+    values = {field: getattr(a, opt) for opt, field in _SIP_OPTIONS.items()}
+    if a.no_tls_verify:
+        values["tls_verify_server"] = False
+
+    def run(s):  # type: ignore[no-untyped-def]
+        try:
+            row = sip_accounts.set_sip(s, a.username, values, password)
+        except sip_accounts.SipAccountError as exc:
+            raise _admin_error(str(exc)) from exc
+        return f"SIP account of {a.username} saved (version {row.version}); it reaches the app on its next sync"
+
+    return _admin(a, run)
+
+
+def _admin_error(text: str) -> Exception:
+    from server import admin
+
+    return admin.AdminError(text)
 
 
 def _cmd_migrate(a: argparse.Namespace) -> int:
@@ -265,13 +396,62 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reassign", action="store_true", help="also move leads that are already assigned")
     sp.set_defaults(fn=_cmd_assign)
 
+    sp = sub.add_parser("load-coaching-form", parents=[common], help="a campaign's coaching form (辅导表, JSON)")
+    sp.add_argument("--campaign", required=True)
+    sp.add_argument("file")
+    sp.set_defaults(fn=_cmd_load_coaching_form)
+
+    sp = sub.add_parser("report", parents=[common], help="the daily report (日报表) for a day or a range")
+    sp.add_argument("--date", help="YYYY-MM-DD (default: today in the business time zone)")
+    sp.add_argument("--to", help="last day of a range (default: --date)")
+    sp.add_argument("--team", help="team name or id (default: all agents)")
+    sp.add_argument("--tz", help="business time zone (default: the server's)")
+    sp.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+    sp.add_argument("-o", "--output", help="file to write (default: stdout; xlsx needs a file)")
+    sp.set_defaults(fn=cmd_report)
+
+    sp = sub.add_parser("set-sip", parents=[common],
+                        help="provision a user's SIP account (the app registers with it after its next sync)")
+    sp.add_argument("username")
+    sp.add_argument("--domain", help="SIP domain / PBX, e.g. pbx.example.com or 10.0.0.5:5060")
+    sp.add_argument("--registrar", help="registrar URI (default sip:<domain>)")
+    sp.add_argument("--secondary-registrar", help="used while the first one fails")
+    sp.add_argument("--sip-user", help="SIP user / extension (default: the user's sip_user)")
+    sp.add_argument("--auth-user", help="digest user when it differs")
+    sp.add_argument("--display-name")
+    sp.add_argument("--transport", choices=("udp", "tcp", "tls"))
+    sp.add_argument("--proxy", help="outbound proxy URI, e.g. sip:proxy.example.com;lr")
+    sp.add_argument("--srtp", choices=("off", "optional", "mandatory"))
+    sp.add_argument("--stun", help="STUN servers, comma-separated host[:port]")
+    sp.add_argument("--tls-ca-file", help="CA (PEM) path on the agents' workstations")
+    sp.add_argument("--no-tls-verify", action="store_true", help="do not verify the PBX's TLS certificate")
+    sp.add_argument("--keepalive", type=int, help="keep-alive seconds (5..3600)")
+    sp.add_argument("--codecs", help="preferred codecs, comma-separated, e.g. PCMA,PCMU")
+    sp.add_argument("--password-stdin", action="store_true", help="read the SIP password from one line of stdin")
+    sp.add_argument("--delete", action="store_true", help="remove the user's SIP account")
+    sp.set_defaults(fn=_cmd_set_sip)
+
     sp = sub.add_parser("demo", parents=[common], help="load the demo team, users, campaign and 60 leads")
     sp.set_defaults(fn=cmd_demo)
+
+    sp = sub.add_parser("simulate-floor", parents=[common],
+                        help="simulated agents of the demo team working over HTTP (a living floor for the TL)")
+    sp.add_argument("--url", default="http://127.0.0.1:8765", help="the running server")
+    sp.add_argument("--agents", type=int, default=5, help="how many (the demo has 5; more are created)")
+    sp.add_argument("--team", help="their team (default: the demo team)")
+    sp.add_argument("--password", default="demo-2026", help="their password (demo accounts)")
+    sp.add_argument("--speed", type=float, default=1.0, help="2 = everything twice as fast")
+    sp.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = Ctrl+C)")
+    sp.add_argument("--seed", type=int)
+    sp.set_defaults(fn=cmd_simulate_floor)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server import logs
+
+    logs.install()  # the same redaction as the app's logs (core.redact)
     args = build_parser().parse_args(argv)
     return int(args.fn(args) or 0)
 

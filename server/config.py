@@ -17,6 +17,9 @@ ENV_DB = "SEATMATE_SERVER_DB"
 ENV_DATA_DIR = "SEATMATE_SERVER_DATA_DIR"
 ENV_TZ = "SEATMATE_SERVER_TZ"
 ENV_REFRESH_GRACE = "SEATMATE_SERVER_REFRESH_GRACE_S"
+# Worker processes of `serve`: an SQLite server with several shares live-floor messages
+# through a table (server/floor.py); one process needs nothing but memory.
+ENV_WORKERS = "SEATMATE_SERVER_WORKERS"
 # The floor works in China time; report days ("日报表") are cut at local midnight.
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -43,6 +46,7 @@ class ServerConfig:
     login_max_failures: int = 5
     login_window_s: int = 300
     login_ip_max_failures: int = 50
+    workers: int = 1
 
     @property
     def recordings_dir(self) -> Path:
@@ -53,8 +57,10 @@ class ServerConfig:
         data_dir = Path(os.environ.get(ENV_DATA_DIR) or default_data_dir())
         db_url = os.environ.get(ENV_DB) or sqlite_url(data_dir / "server.sqlite3")
         grace = int(os.environ.get(ENV_REFRESH_GRACE) or 30)
-        return cls(db_url=db_url, data_dir=data_dir, tz=os.environ.get(ENV_TZ, DEFAULT_TZ), refresh_grace_s=grace)
+        workers = max(1, int(os.environ.get(ENV_WORKERS) or 1))
+        return cls(db_url=db_url, data_dir=data_dir, tz=os.environ.get(ENV_TZ, DEFAULT_TZ), refresh_grace_s=grace,
+                   workers=workers)
 
     def to_env(self) -> dict[str, str]:
         return {ENV_DB: self.db_url, ENV_DATA_DIR: str(self.data_dir), ENV_TZ: self.tz,
-                ENV_REFRESH_GRACE: str(self.refresh_grace_s)}
+                ENV_REFRESH_GRACE: str(self.refresh_grace_s), ENV_WORKERS: str(self.workers)}

@@ -12,6 +12,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency
+    orjson = None
+
 log = logging.getLogger(__name__)
 
 
@@ -33,8 +38,10 @@ def make_engine(url: str, *, background_checkpoint: bool = False) -> Engine:
                 # The DB holds password hashes and the grant signing key: owner only.
                 path.touch(mode=0o600)
             os.chmod(path, 0o600)
+        # JSON columns (a lead's phones, an event's payload) decoded by orjson: ~10 % of a pull page.
+        json_kw = {"json_deserializer": orjson.loads} if orjson is not None else {}
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=20, max_overflow=20)
+                               pool_size=20, max_overflow=20, **json_kw)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial

@@ -22,6 +22,17 @@ USERS = [
     ("wangfang", "王芳", "tsr", "1003", "demo-2026"),
     ("liuyang", "刘洋", "tsr", "1004", "demo-2026"),
 ]
+# More agents of the same team, so the TL's board is a floor: ``seatmate-server
+# simulate-floor`` drives them over HTTP (server/demo_floor.py). Created after the demo
+# leads are handed out: the three agents above keep their 20 leads each.
+SIM_USERS = [
+    ("chenjing", "陈静", "1005"),
+    ("zhaolei", "赵磊", "1006"),
+    ("zhoumin", "周敏", "1007"),
+    ("sunhao", "孙浩", "1008"),
+    ("wuting", "吴婷", "1009"),
+]
+SIM_PASSWORD = "demo-2026"
 
 
 @dataclass
@@ -49,7 +60,15 @@ def load(s: Session, data_dir: Path = DATA) -> DemoResult:
     if coaching.exists():
         import json
 
-        admin.set_setting(s, "coaching_form", json.loads(coaching.read_text(encoding="utf-8")))
+        from server import coaching as coaching_forms
+
+        form = json.loads(coaching.read_text(encoding="utf-8"))
+        admin.set_setting(s, "coaching_form", form)
+        coaching_forms.load_form(s, admin.find_campaign(s, CAMPAIGN).id, form)  # the campaign's 辅导表
     report = admin.import_leads(s, CAMPAIGN, data_dir / "leads_renewal_demo.csv")
     assigned = admin.assign_leads(s, CAMPAIGN, evenly=True, team=TEAM)
+    for username, display, sip in SIM_USERS:
+        if s.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
+            admin.create_user(s, username, SIM_PASSWORD, "tsr", team=TEAM, display_name=display, sip_user=sip)
+            created.append((username, "tsr", SIM_PASSWORD))
     return DemoResult(users=created, leads=report, assigned=assigned)

@@ -18,7 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import changes
+from core.contract import LEAD_EVENT_TYPES, CallDirection, Entity, EventType, OutboxState, PushStatus
+from core.lead_status import CodeFlags, LeadState, after_attempt, after_callback_scheduled, after_disposition
+from core.timeutil import naive_utc
+from core.wrapup import OUTCOME_MISMATCH, OVERRIDE_REASON_LIMIT, fits
+from server import changes, coaching, payload_rules, presence, reclaims
 from server.models import (
     Call,
     Campaign,
@@ -49,12 +53,10 @@ class Rejection(Exception):
 
 
 def to_utc_naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        try:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        except (OverflowError, ValueError) as exc:
-            raise Rejection("bad_time", "a time is out of range") from exc
-    return value
+    try:
+        return naive_utc(value)
+    except (OverflowError, ValueError) as exc:
+        raise Rejection("bad_time", "a time is out of range") from exc
 
 
 class _P(BaseModel):
@@ -70,7 +72,7 @@ def _check_e164(v: str) -> str:
 class CallAttempted(_P):
     call_id: str = Field(min_length=1, max_length=64)
     number_e164: str
-    direction: Literal["out", "in"] = "out"
+    direction: CallDirection = CallDirection.OUT
 
     _e164 = field_validator("number_e164")(_check_e164)
 
@@ -91,6 +93,10 @@ class DispositionRecorded(_P):
     note: str | None = Field(default=None, max_length=4000)
     callback_at: dt.datetime | None = None
     supersedes: str | None = Field(default=None, max_length=36)
+    #: The call's outcome as the agent's app saw it (used when the server has no call_ended for it).
+    connected: bool | None = None
+    #: The agent chose a code that does not fit the call's outcome (core.wrapup.fits): why.
+    override_reason: str | None = Field(default=None, max_length=OVERRIDE_REASON_LIMIT)
 
 
 class CallbackScheduled(_P):
@@ -113,6 +119,9 @@ class DncRequested(_P):
 class UnscriptedQuestion(_P):
     text: str = Field(min_length=1, max_length=4000)
     script_section: str | None = Field(default=None, max_length=200)
+    # Read by the TL's question inbox (server/inbox.py) from the stored payload.
+    call_id: str | None = Field(default=None, max_length=64)
+    campaign_id: str | None = Field(default=None, max_length=64)
 
 
 class CoachingScore(_P):
@@ -128,18 +137,19 @@ class AgentStateChanged(_P):
 
 
 PAYLOADS: dict[str, type[_P]] = {
-    "call_attempted": CallAttempted,
-    "call_ended": CallEnded,
-    "disposition_recorded": DispositionRecorded,
-    "callback_scheduled": CallbackScheduled,
-    "note_added": NoteAdded,
-    "dnc_requested": DncRequested,
-    "unscripted_question": UnscriptedQuestion,
-    "coaching_score": CoachingScore,
-    "agent_state_changed": AgentStateChanged,
+    EventType.CALL_ATTEMPTED: CallAttempted,
+    EventType.CALL_ENDED: CallEnded,
+    EventType.DISPOSITION_RECORDED: DispositionRecorded,
+    EventType.CALLBACK_SCHEDULED: CallbackScheduled,
+    EventType.NOTE_ADDED: NoteAdded,
+    EventType.DNC_REQUESTED: DncRequested,
+    EventType.UNSCRIPTED_QUESTION: UnscriptedQuestion,
+    EventType.COACHING_SCORE: CoachingScore,
+    EventType.AGENT_STATE_CHANGED: AgentStateChanged,
 }
+PAYLOADS.update(coaching.PAYLOADS)  # the coaching events: server/coaching.py
 # Types that are about one lead and need it to be the caller's.
-LEAD_TYPES = {"disposition_recorded", "callback_scheduled", "note_added"}
+LEAD_TYPES = LEAD_EVENT_TYPES
 
 
 class Envelope(_P):
@@ -165,6 +175,31 @@ class PushContext:
         self._codes: dict[str, dict[str, DispositionCode]] = {}
         self._campaigns: dict[str, Campaign | None] = {}
         self._leads: dict[str, Lead | None] = {}
+        self._calls: dict[str, Call | None] = {}
+
+    def preload_calls(self, ids: list[str]) -> None:
+        """The batch's calls in one query per 900 ids (None: not on the server yet)."""
+        ids = [i for i in set(ids) if i not in self._calls]
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            with self.s.no_autoflush:
+                for call in self.s.execute(select(Call).where(Call.id.in_(chunk))).scalars():
+                    self._calls[call.id] = call
+            for i in chunk:
+                self._calls.setdefault(i, None)
+
+    def call(self, call_id: str) -> Call | None:
+        """The call row, without flushing the batch: one ``session.get`` per event used to
+        autoflush every pending row first (70 % of a 1000-event push). A call made earlier
+        in this batch is pending (not in the identity map yet), so it is remembered here."""
+        if call_id not in self._calls:
+            with self.s.no_autoflush:
+                self._calls[call_id] = self.s.get(Call, call_id)
+        return self._calls[call_id]
+
+    def add_call(self, call: Call) -> None:
+        self.s.add(call)
+        self._calls[call.id] = call
 
     def preload_leads(self, ids: list[str]) -> None:
         ids = [i for i in set(ids) if i not in self._leads]
@@ -181,6 +216,10 @@ class PushContext:
         if lead_id not in self._leads:
             self.preload_leads([lead_id])
         lead = self._leads[lead_id]
+        if lead is not None and not self.may_write_lead(lead) and self.p.role == "tsr" \
+                and reclaims.reclaimed_from(self.s, lead.id, self.p.user_id):
+            # Reclaimed while the agent was offline: what they recorded is kept (docs/coaching.md).
+            return lead
         if lead is None or not self.may_write_lead(lead):
             # Same answer for "no such lead" and "not yours": no probing other agents' ids.
             raise Rejection("not_your_lead", "lead is not assigned to you")
@@ -212,8 +251,19 @@ def _touch(ctx: PushContext, lead: Lead) -> None:
     changes.note_lead(ctx.s, lead)
 
 
-def _newer(lead: Lead, at: dt.datetime) -> bool:
-    return lead.state_event_at is None or at >= lead.state_event_at
+def _state(lead: Lead) -> LeadState:
+    return LeadState(lead.status, lead.next_callback_at, lead.last_disposition, lead.last_attempt_at,
+                     lead.state_event_at)
+
+
+def _derive(lead: Lead, before: LeadState, after: LeadState) -> bool:
+    """Write the derived state core.lead_status computed; True when it changed."""
+    if after == before:
+        return False
+    lead.status, lead.next_callback_at = after.status, after.next_callback_at
+    lead.last_disposition, lead.last_attempt_at = after.last_disposition, after.last_attempt_at
+    lead.state_event_at = after.state_event_at
+    return True
 
 
 def _add_dnc(ctx: PushContext, number: str, reason: str, days: int) -> None:
@@ -224,7 +274,7 @@ def _add_dnc(ctx: PushContext, number: str, reason: str, days: int) -> None:
         ctx.s.add(DncEntry(number=number, reason=reason[:200], added_at=now, expires_at=expires))
     elif row.expires_at is not None and row.expires_at < expires:
         row.expires_at = expires
-    changes.note(ctx.s, changes.ALL, "dnc", number)
+    changes.note(ctx.s, changes.ALL, Entity.DNC, number)
 
 
 def _dnc_days(ctx: PushContext, lead: Lead | None) -> int:
@@ -235,6 +285,33 @@ def _dnc_days(ctx: PushContext, lead: Lead | None) -> int:
         return int(((camp.rules or {}).get("compliance") or {}).get("dnc_min_days", 180)) if camp else 180
     except (TypeError, ValueError):
         return 180
+
+
+def _call_connected(ctx: PushContext, payload: DispositionRecorded) -> bool | None:
+    """Did the disposition's call reach the customer? From the call_ended event of the same call
+    (this agent's), else the outcome the app reported; None when nobody knows."""
+    if payload.call_id:
+        call = ctx.call(payload.call_id)
+        if call is not None and call.user_id == ctx.p.user_id:
+            return call.answered_at is not None or (call.talk_seconds or 0) > 0
+    return payload.connected
+
+
+def _check_outcome(ctx: PushContext, code: DispositionCode, payload: DispositionRecorded) -> None:
+    """core.wrapup.fits, the rule the wrap-up panel applies: a code that cannot be true for the
+    call's outcome is refused unless the agent overrode it with a reason."""
+    if payload.supersedes:
+        return
+    connected = _call_connected(ctx, payload)
+    if connected is None or fits(code, connected) or (payload.override_reason or "").strip():
+        return
+    if connected:
+        why = (f"通话已接通，不能记为「{code.label}」: the call was answered; {code.label} ({code.code}) "
+               "is a not-connected result")
+    else:
+        why = (f"通话未接通，不能记为「{code.label}」: the call was not answered; {code.label} ({code.code}) "
+               "needs a connected call")
+    raise Rejection(OUTCOME_MISMATCH, why + " and no override reason was given")
 
 
 def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
@@ -250,6 +327,10 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
 
     if isinstance(payload, DispositionRecorded):
         assert lead is not None
+        if payload.supersedes:
+            bad = payload_rules.supersedes_problem(s, p.user_id, lead.id, payload.supersedes)
+            if bad is not None:
+                raise Rejection(*bad)
         code = ctx.codes(lead.campaign_id).get(payload.code)
         if code is None:
             raise Rejection("unknown_code", f"disposition code {payload.code!r} is not used by this campaign")
@@ -257,22 +338,14 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
             raise Rejection("callback_required", f"code {code.code} requires a callback time")
         if code.requires_note and not (payload.note or "").strip():
             raise Rejection("note_required", f"code {code.code} requires a note")
+        _check_outcome(ctx, code, payload)
         cb = to_utc_naive(payload.callback_at) if payload.callback_at else None
         s.add(Disposition(id=env.id, user_id=p.user_id, lead_id=lead.id, call_id=payload.call_id,
                           code=code.code, is_conversion=code.is_conversion, callback_at=cb,
                           supersedes=payload.supersedes, occurred_at=at))
-        if lead.last_attempt_at is None or at > lead.last_attempt_at:
-            lead.last_attempt_at = at
-        if _newer(lead, at):
-            lead.state_event_at = at
-            lead.last_disposition = code.code
-            if code.closes_lead:
-                lead.status, lead.next_callback_at = "closed", None
-            elif cb is not None:
-                lead.status, lead.next_callback_at = "callback", cb
-            elif code.is_conversion or code.group == "connected":
-                lead.status, lead.next_callback_at = "done", None
-            # not connected, no callback: the lead stays in its queue as it was
+        # The derived state: core.lead_status, the rule the agent's cache applies too.
+        before = _state(lead)
+        _derive(lead, before, after_disposition(before, code.code, CodeFlags.of(code), cb, at))
         if code.adds_to_dnc:
             for ph in lead.phones or []:
                 if isinstance(ph, dict) and E164.match(str(ph.get("number", ""))):
@@ -281,9 +354,8 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
     elif isinstance(payload, CallbackScheduled):
         assert lead is not None
         due = to_utc_naive(payload.due_at)
-        if _newer(lead, at) and lead.status != "closed":
-            lead.state_event_at = at
-            lead.status, lead.next_callback_at = "callback", due
+        before = _state(lead)
+        if _derive(lead, before, after_callback_scheduled(before, due, at)):
             _touch(ctx, lead)
     elif isinstance(payload, NoteAdded):
         assert lead is not None
@@ -291,11 +363,12 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
         lead.notes = ((lead.notes + "\n") if lead.notes else "") + f"[{stamp}] {payload.text}"
         _touch(ctx, lead)
     elif isinstance(payload, CallAttempted):
-        if lead is not None and (lead.last_attempt_at is None or at > lead.last_attempt_at):
-            lead.last_attempt_at = at
-            _touch(ctx, lead)
+        if lead is not None:
+            before = _state(lead)
+            if _derive(lead, before, after_attempt(before, at)):
+                _touch(ctx, lead)
     elif isinstance(payload, CallEnded):
-        call = s.get(Call, payload.call_id)
+        call = ctx.call(payload.call_id)
         if call is not None and call.user_id != p.user_id:
             raise Rejection("forbidden", "call_id belongs to another agent")
         answered = to_utc_naive(payload.answered_at) if payload.answered_at else None
@@ -304,7 +377,7 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
                       ended_at=to_utc_naive(payload.ended_at), sip_status=payload.sip_status,
                       talk_seconds=payload.talk_seconds)
         if call is None:
-            s.add(Call(id=payload.call_id, **values))
+            ctx.add_call(Call(id=payload.call_id, **values))
         else:
             for k, v in values.items():
                 setattr(call, k, v)
@@ -320,11 +393,20 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
         pres = s.get(Presence, p.user_id)
         # Only a newer state wins: an offline backlog must not overwrite live presence.
         if pres is None:
-            s.add(Presence(user_id=p.user_id, team_id=p.team_id, state=payload.state,
-                           reason=payload.reason, since=at, last_seen=at, version=1))
+            pres = Presence(user_id=p.user_id, team_id=p.team_id, state=payload.state,
+                            reason=payload.reason, since=at, last_seen=at, version=1)
+            s.add(pres)
+            presence.after_change(s, pres, "offline", None, utcnow())  # the TL's board
         elif at > pres.since and pres.state != payload.state:
+            prev_state, prev_call = presence.effective_state(pres, utcnow()), pres.call_id
             pres.state, pres.reason, pres.since = payload.state, payload.reason, at
             pres.version += 1
+            presence.after_change(s, pres, prev_state, prev_call, utcnow())  # the TL's board
+    elif t in coaching.EVENT_TYPES:
+        try:
+            coaching.apply(s, p, env.id, at, payload)
+        except coaching.Refused as r:
+            raise Rejection(r.code, r.reason) from None
     # unscripted_question: stored for the TL's review; nothing derived.
 
 
@@ -359,10 +441,17 @@ def parse(raw: Any) -> tuple[str, Envelope | None, _P | None, Rejection | None]:
         return ev_id, env, None, Rejection("unknown_type", f"unknown event type {env.type[:40]!r}")
     if env.occurred_at > utcnow() + MAX_FUTURE or env.occurred_at < MIN_DATE:
         return ev_id, env, None, Rejection("bad_time", "occurred_at is out of range")
+    if payload_rules.too_deep(env.payload):
+        env.payload = {}  # never stored raw
+        return ev_id, env, None, Rejection("too_deep", f"payload is nested deeper than {payload_rules.MAX_DEPTH} levels")
     try:
         payload = model.model_validate(env.payload)
     except ValidationError as exc:
         return ev_id, env, None, Rejection("malformed", "payload." + _first_error(exc))
+    shape = payload_rules.shape_problem(env.type, payload, env.payload)  # unknown fields: refused, not stored
+    if shape is not None:
+        env.payload = {k: v for k, v in env.payload.items() if k in type(payload).model_fields}
+        return ev_id, env, None, Rejection(*shape)
     return ev_id, env, payload, None
 
 
@@ -376,23 +465,25 @@ def push(session: Session, p: Principal, raw_events: list[Any]) -> list[dict[str
             existing[ev.id] = ev
     ctx = PushContext(session, p)
     ctx.preload_leads([env.lead_id for _i, env, _pl, _r in parsed if env is not None and env.lead_id])
+    ctx.preload_calls([cid for _i, env, pl, _r in parsed
+                       if env is not None and isinstance(cid := getattr(pl, "call_id", None), str) and cid])
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     for ev_id, env, payload, rej in parsed:
         if env is None:
             # Without a valid id there is nothing to store once; answer and move on.
-            results.append({"id": ev_id, "status": "rejected", "reason": rej.reason, "code": rej.code})
+            results.append({"id": ev_id, "status": PushStatus.REJECTED, "reason": rej.reason, "code": rej.code})
             continue
         prior = existing.get(ev_id)
         if prior is not None or ev_id in seen:
             if prior is not None and prior.user_id != p.user_id:
-                results.append({"id": ev_id, "status": "rejected", "code": "id_conflict",
+                results.append({"id": ev_id, "status": PushStatus.REJECTED, "code": "id_conflict",
                                 "reason": "event id already used by another user"})
-            elif prior is not None and prior.status == "rejected":
-                results.append({"id": ev_id, "status": "rejected", "reason": prior.reason,
+            elif prior is not None and prior.status == OutboxState.REJECTED:
+                results.append({"id": ev_id, "status": PushStatus.REJECTED, "reason": prior.reason,
                                 "code": prior.reason_code})
             else:
-                results.append({"id": ev_id, "status": "duplicate"})
+                results.append({"id": ev_id, "status": PushStatus.DUPLICATE})
             continue
         seen.add(ev_id)
         if rej is None:
@@ -401,12 +492,12 @@ def push(session: Session, p: Principal, raw_events: list[Any]) -> list[dict[str
                 apply(ctx, env, payload)
             except Rejection as r:
                 rej = r
-        status = "accepted" if rej is None else "rejected"
+        stored = OutboxState.ACCEPTED if rej is None else OutboxState.REJECTED
         session.add(Event(id=ev_id, user_id=p.user_id, lead_id=env.lead_id, type=env.type[:40],
-                          occurred_at=env.occurred_at, status=status,
+                          occurred_at=env.occurred_at, status=stored,
                           payload=env.payload if rej is None or rej.code != "too_large" else {},
                           reason=rej.reason if rej else None, reason_code=rej.code if rej else None))
-        item: dict[str, Any] = {"id": ev_id, "status": status}
+        item: dict[str, Any] = {"id": ev_id, "status": PushStatus.ACCEPTED if rej is None else PushStatus.REJECTED}
         if rej is not None:
             item.update(reason=rej.reason, code=rej.code)
         results.append(item)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,14 +29,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.contract import LeadStatus
+
+# Naive UTC: every DateTime column in this schema is UTC without tzinfo. (Still importable
+# from here for the server modules that name it so.)
+from core.timeutil import utcnow
+
 
 class Base(DeclarativeBase):
     pass
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC: every DateTime column in this schema is UTC without tzinfo."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Team(Base):
@@ -121,7 +123,7 @@ class Lead(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # [{"number": "+86…", "label": ""}] — kept on the row: a lead is read and sent whole.
     phones: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="new")  # new | callback | done | closed
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.NEW)  # core.contract.LeadStatus
     assigned_to: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     # The assignee's team, denormalised so scope checks need no join.
     team_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
@@ -204,7 +206,7 @@ class Event(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(10))  # accepted | rejected
+    status: Mapped[str] = mapped_column(String(10))  # core.contract.OutboxState: accepted | rejected
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
@@ -213,7 +215,13 @@ class Call(Base):
     """One call as reported by ``call_ended`` (the source of 通次/通时)."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_user_dialed", "user_id", "dialed_at"),)
+    __table_args__ = (
+        Index("ix_calls_user_dialed", "user_id", "dialed_at"),
+        # Covering indexes for the 日报表 over a range (server/reports.py): the period's calls,
+        # and a disposition's call, are read from the index alone.
+        Index("ix_calls_report", "user_id", "dialed_at", "answered_at", "ended_at", "talk_seconds"),
+        Index("ix_calls_id_times", "id", "ended_at", "answered_at", "talk_seconds"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the client's call_id
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
@@ -227,7 +235,11 @@ class Call(Base):
 
 class Disposition(Base):
     __tablename__ = "dispositions"
-    __table_args__ = (Index("ix_dispositions_user_time", "user_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_dispositions_user_time", "user_id", "occurred_at"),
+        Index("ix_dispositions_report", "user_id", "occurred_at", "call_id", "code", "is_conversion",
+              "callback_at", "supersedes"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # = the event id
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
@@ -284,6 +296,10 @@ class Presence(Base):
     since: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The current call's number, masked (138****5678): the board never gets a full number.
+    call_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The agent's last push, or pull (written at most once a minute): the board's 最后同步.
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Recording(Base):
@@ -321,3 +337,186 @@ class ServerSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AgentCommand(Base):
+    """A TL's floor-control order to one agent (force 小休 / back to 就绪), pulled by the
+    agent as ``agent_command`` and pushed on the agent stream; the agent acknowledges it."""
+
+    __tablename__ = "agent_commands"
+    __table_args__ = (Index("ix_agent_commands_team_open", "team_id", "acked_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    issued_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    issued_by_name: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(20))  # set_state
+    state: Mapped[str] = mapped_column(String(20))  # paused | ready
+    reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # applied | deferred | refused | superseded; acked_at is set when it is final (not deferred)
+    result: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    acked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TeamMessage(Base):
+    """A TL's short message to one agent or (to_agent_id NULL) the whole team."""
+
+    __tablename__ = "team_messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    sender_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    sender_name: Mapped[str] = mapped_column(String(100), default="")
+    to_agent_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    text: Mapped[str] = mapped_column(String(500))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class MonitorSession(Base):
+    """One monitoring session (监听 / 耳语 / 强插) started with a grant: mode changes and the
+    end are reported by the TL's app; the agent's call ending closes it too."""
+
+    __tablename__ = "monitor_sessions"
+    __table_args__ = (Index("ix_monitor_sessions_team_open", "team_id", "ended_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    jti: Mapped[str] = mapped_column(ForeignKey("monitor_audit.jti"), unique=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    tl_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    call_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class SupervisorAudit(Base):
+    """The supervisor audit trail a TL can list: who did what to whom, on which call, when,
+    for how long (grants, monitor start / mode change / end, forced states, messages)."""
+
+    __tablename__ = "supervisor_audit"
+    __table_args__ = (Index("ix_supervisor_audit_team_id", "team_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    team_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(30))
+    call_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    mode: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    duration_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class FloorFeed(Base):
+    """Live-floor messages for the other worker processes of an SQLite server run with
+    several workers (PostgreSQL uses LISTEN/NOTIFY instead); kept for minutes only."""
+
+    __tablename__ = "floor_feed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+# -- Supervisor mode, part 2 (docs/coaching.md): playback audit, coaching, inbox, reclaims ---
+
+class RecordingPlayback(Base):
+    """One row per recording stream request (a playback or a seek): who, which, when, where."""
+
+    __tablename__ = "recording_playbacks"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    range_start: Mapped[int] = mapped_column(BigInteger, default=0)
+    range_end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class CoachingForm(Base):
+    """A campaign's coaching form (辅导表), pulled by everyone as ``coaching_form``."""
+
+    __tablename__ = "coaching_forms"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    form: Mapped[dict] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CoachingEvaluation(Base):
+    """One ``coaching_evaluation_recorded`` event (its id), with the agent's answer. A
+    correction is a new row that ``supersedes`` this one (``superseded_by`` is set here)."""
+
+    __tablename__ = "coaching_evaluations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    evaluator_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(10), default="recording")  # live | recording
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    overall_comment: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    supersedes: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    superseded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ack_state: Mapped[str] = mapped_column(String(12), default="none")  # none | acknowledged | disputed
+    ack_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ack_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class QuestionAnswer(Base):
+    """An agent's ``unscripted_question`` (its event id) answered by a TL into the script."""
+
+    __tablename__ = "question_answers"
+
+    question_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
+    answered_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    title: Mapped[str] = mapped_column(String(200))
+    script_id: Mapped[str] = mapped_column(String(64))
+    script_version: Mapped[int] = mapped_column(Integer)
+
+
+class LeadReclaim(Base):
+    """A lead taken back from an agent: the agent's later events for it are still accepted
+    (flagged ``after_reclaim`` for the TL), never lost."""
+
+    __tablename__ = "lead_reclaims"
+    __table_args__ = (Index("ix_lead_reclaims_lead_user", "lead_id", "from_user"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(String(64))
+    from_user: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    by_user: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SipAccount(Base):
+    """A user's SIP account, provisioned centrally (``seatmate-server set-sip``) and pulled by
+    that user only (entity ``sip_account``). The password is encrypted at rest with the
+    server's SIP key (server/sip_accounts.py: Fernet, the key outside the database)."""
+
+    __tablename__ = "sip_accounts"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    settings: Mapped[dict] = mapped_column(JSON)  # core.sip_settings fields, never the password
+    password_enc: Mapped[str] = mapped_column(Text, default="")  # Fernet token ("" = none)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # +1 on every change (the app re-registers)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

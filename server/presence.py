@@ -1,4 +1,10 @@
-"""Agent presence: the current state per agent, heartbeats, the TL's view."""
+"""Agent presence: the current state per agent, heartbeats, the TL's view.
+
+The ``presence`` table is the one truth (no per-process cache): a heartbeat
+reads the agent's row and writes only when something changed or ``last_seen``
+needs refreshing. Every change is published on the live floor (server/floor.py)
+as a board patch, from inside the transaction that made it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Presence, User, utcnow
+from core.phone import mask
+from server import floor, monitoring
+from server.models import Lead, Presence, User, utcnow
 from server.serialize import iso
 
 # No heartbeat for this long (clients send one every 5 s) = offline.
@@ -30,22 +38,80 @@ def needs_write(row: Presence | None, state: str, reason: str | None, call_id: s
     return not same or now - row.last_seen > TOUCH_AFTER
 
 
+def view(row: Presence | None, now: dt.datetime) -> dict[str, Any]:
+    """The board's ``presence`` object for one agent (docs/supervisor.md)."""
+    if row is None:
+        return {"state": "offline", "reason": None, "since": None, "last_seen": None, "version": 0, "call": None}
+    stale = now - row.last_seen > STALE_AFTER
+    state = "offline" if stale else row.state
+    call = None
+    if state == "on_call":
+        call = {"call_id": row.call_id, "lead_id": row.lead_id, "started_at": iso(row.since),
+                "number_masked": row.call_number}
+    return {"state": state, "reason": None if stale else row.reason,
+            # Offline for lack of heartbeats: since the last sign of life.
+            "since": iso(row.last_seen if stale else row.since), "last_seen": iso(row.last_seen),
+            "version": row.version, "call": call}
+
+
+def _masked_number(s: Session, user_id: str, lead_id: str | None, number: str | None) -> str | None:
+    """The current call's number as the board may show it: masked, never whole. From the
+    number the agent's app sent, else the agent's own lead's first phone."""
+    if number:
+        return mask(number)[:32]
+    if not lead_id:
+        return None
+    lead = s.get(Lead, lead_id)
+    if lead is None or lead.assigned_to != user_id:
+        return None  # not the agent's lead: show nothing rather than someone else's customer
+    for ph in lead.phones or []:
+        if isinstance(ph, dict) and ph.get("number"):
+            return mask(str(ph["number"]))[:32]
+    return None
+
+
 def record(s: Session, user_id: str, team_id: str | None, state: str, reason: str | None,
-           call_id: str | None, lead_id: str | None) -> Presence:
+           call_id: str | None, lead_id: str | None, number: str | None = None) -> Presence:
+    """Store a heartbeat / state; publish a board patch when the state changed."""
     now = utcnow()
     row = s.get(Presence, user_id)
     if row is None:
         row = Presence(user_id=user_id, team_id=team_id, state=state, reason=reason, call_id=call_id,
                        lead_id=lead_id, since=now, last_seen=now, version=1)
         s.add(row)
-        return row
-    was_stale = now - row.last_seen > STALE_AFTER
-    if (row.state, row.reason, row.call_id, row.lead_id) != (state, reason, call_id, lead_id) or was_stale:
-        row.state, row.reason, row.call_id, row.lead_id = state, reason, call_id, lead_id
-        row.since = now
-        row.version += 1
-    row.team_id = team_id
-    row.last_seen = now
+        changed, prev_state, prev_call = True, "offline", None
+    else:
+        prev_state, prev_call = effective_state(row, now), row.call_id
+        was_stale = prev_state == "offline" and row.state != "offline"
+        changed = (row.state, row.reason, row.call_id, row.lead_id) != (state, reason, call_id, lead_id) or was_stale
+        if changed:
+            row.state, row.reason, row.call_id, row.lead_id = state, reason, call_id, lead_id
+            row.since = now
+            row.version += 1
+        row.team_id = team_id
+        row.last_seen = now
+    if changed:
+        row.call_number = _masked_number(s, user_id, lead_id, number) if state == "on_call" else None
+        after_change(s, row, prev_state, prev_call, now)
+    return row
+
+
+def after_change(s: Session, row: Presence, prev_state: str, prev_call: str | None, now: dt.datetime) -> None:
+    """Publish the patch; a call that ended ends the monitor sessions on it."""
+    if row.team_id:
+        floor.emit(s, floor.team_topic(row.team_id), "agent",
+                   {"agent_id": row.user_id, "presence": view(row, now)})
+    if prev_state == "on_call" and (row.state != "on_call" or row.call_id != prev_call):
+        monitoring.close_for_agent(s, row.user_id, now, "call_ended")
+
+
+def touch_sync(s: Session, user_id: str, team_id: str | None, now: dt.datetime) -> Presence:
+    """Note the agent's sync (push, or a pull at most once a minute) for the board."""
+    row = s.get(Presence, user_id)
+    if row is None:
+        row = Presence(user_id=user_id, team_id=team_id, state="offline", since=now, last_seen=now, version=1)
+        s.add(row)
+    row.last_sync_at = now
     return row
 
 
@@ -58,15 +124,18 @@ def snapshot(s: Session, team_id: str | None, user_id: str | None = None) -> lis
         q = q.where(User.team_id == team_id)
     q = q.where(User.role != "admin").order_by(User.username)
     now = utcnow()
-    out = []
-    for user, row in s.execute(q).all():
-        state = effective_state(row, now) if row else "offline"
-        out.append({
-            "agent_id": user.id, "username": user.username, "display_name": user.display_name,
-            "role": user.role, "team_id": user.team_id, "state": state,
-            "reason": row.reason if row and state != "offline" else None,
-            "call_id": row.call_id if row and state != "offline" else None,
-            "lead_id": row.lead_id if row and state != "offline" else None,
-            "since": iso(row.since) if row else None, "last_seen": iso(row.last_seen) if row else None,
-        })
-    return out
+    return [legacy_item(user, row, now) for user, row in s.execute(q).all()]
+
+
+def legacy_item(user: User, row: Presence | None, now: dt.datetime) -> dict[str, Any]:
+    """One agent in the shape of ``GET /presence`` and ``/presence/stream``."""
+    state = effective_state(row, now) if row else "offline"
+    live = row is not None and state != "offline"
+    return {
+        "agent_id": user.id, "username": user.username, "display_name": user.display_name,
+        "role": user.role, "team_id": user.team_id, "state": state,
+        "reason": row.reason if live else None,
+        "call_id": row.call_id if live else None,
+        "lead_id": row.lead_id if live else None,
+        "since": iso(row.since) if row else None, "last_seen": iso(row.last_seen) if row else None,
+    }

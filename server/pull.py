@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.contract import ChangeOp
 from server import changes, serialize
 from server.models import SyncChange
 from server.security import Principal
@@ -41,7 +42,7 @@ def pull(session: Session, p: Principal, cursor: int, limit: int) -> tuple[list[
     rows = rows[:limit]
     wanted: dict[str, list[str]] = defaultdict(list)
     for entity, entity_id, op, _seq in rows:
-        if op == "upsert" and entity in serialize.ENTITIES:
+        if op == ChangeOp.UPSERT and entity in serialize.ENTITIES:
             wanted[entity].append(entity_id)
     loaded: dict[tuple[str, str], dict[str, Any]] = {}
     for entity, ids in wanted.items():
@@ -55,11 +56,11 @@ def pull(session: Session, p: Principal, cursor: int, limit: int) -> tuple[list[
                 loaded[(entity, str(getattr(row, pk)))] = fn(row)
     out: list[dict[str, Any]] = []
     for entity, entity_id, op, _seq in rows:
-        data = loaded.get((entity, entity_id)) if op == "upsert" else None
-        if op == "upsert" and data is not None:
-            out.append({"entity": entity, "id": entity_id, "op": "upsert", "data": data})
+        data = loaded.get((entity, entity_id)) if op == ChangeOp.UPSERT else None
+        if op == ChangeOp.UPSERT and data is not None:
+            out.append({"entity": entity, "id": entity_id, "op": ChangeOp.UPSERT, "data": data})
         else:
             # Deleted, or gone since the change was written: a tombstone is the truth.
-            out.append({"entity": entity, "id": entity_id, "op": "delete"})
+            out.append({"entity": entity, "id": entity_id, "op": ChangeOp.DELETE})
     next_cursor = rows[-1][3] if rows else cursor
     return out, next_cursor, has_more

@@ -21,7 +21,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.models import LoginThrottle, RefreshFamily, RefreshToken, User, utcnow
+from core.timeutil import utcnow
+from server.models import LoginThrottle, RefreshFamily, RefreshToken, User
 
 
 def _make_hasher() -> PasswordHasher:

@@ -51,6 +51,7 @@ class AccountSettings:
     reg_retry_s: int = 20                      # pjsip's default is 300 s; we retry within 30 s
     keepalive_s: int = 15                      # UDP keep-alive and registrar probe interval
     probe_timeout_s: float = 3.0               # no answer to OPTIONS within this = one miss
+    codecs: tuple[str, ...] = ()               # preferred codec order, e.g. ("PCMA", "PCMU")
 
     def __post_init__(self) -> None:
         if not self.user or not self.domain:
@@ -213,6 +214,29 @@ def host_port_of(uri: str) -> tuple[str, int] | None:
         except OSError:
             return None
     return host, int(port or 5060)
+
+
+def apply_codec_order(ep: pj.Endpoint, codecs: tuple[str, ...], defaults: dict[str, int]) -> list[str]:
+    """Give the listed codecs (names such as "PCMA" or ids such as "opus/48000/2") the highest
+    priorities, in order; every other codec gets its library default back. ``defaults`` keeps
+    those (filled on the first call). Returns the ids in the order offered. SIP thread only."""
+    infos = list(ep.codecEnum2())
+    if not defaults:
+        defaults.update({ci.codecId: int(ci.priority) for ci in infos})
+    wanted: dict[str, int] = {}
+    for rank, name in enumerate(codecs):
+        key = name.lower()
+        for ci in infos:
+            cid = ci.codecId
+            if cid not in wanted and (cid.lower() == key or cid.split("/", 1)[0].lower() == key):
+                wanted[cid] = 254 - rank
+    for ci in infos:
+        prio = wanted.get(ci.codecId, min(defaults.get(ci.codecId, 128), 200))
+        if int(ci.priority) != prio:
+            ep.codecSetPriority(ci.codecId, prio)
+    if codecs and not wanted:
+        log.warning("none of the preferred codecs %s is available", ",".join(codecs))
+    return [cid for cid, _ in sorted(wanted.items(), key=lambda kv: -kv[1])]
 
 
 def settings_with(s: AccountSettings, **changes: object) -> AccountSettings:

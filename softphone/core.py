@@ -14,14 +14,22 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pjsua2 as pj
 
+from core.contract import CallDirection
 from core.grant_token import SIP_HEADER, GrantError
 
 from . import ownership
-from .account import AccountSettings, RegistrarProbe, Transport, build_account_config, host_port_of
+from .account import (
+    AccountSettings,
+    RegistrarProbe,
+    Transport,
+    apply_codec_order,
+    build_account_config,
+    host_port_of,
+)
 from .account import tls_transport_config as _tls_cfg
 from .audio_api import AgentAudio, AudioFactory, RecorderFactory
 from .call import CallRecord, EngineCall, caller_number, guarded, header_value, parse_headers
@@ -31,7 +39,6 @@ from .ownership import log_exception
 from .privacy import mask_remote
 from .types import (
     CallState,
-    Direction,
     EngineError,
     IncomingCall,
     MediaInfo,
@@ -39,9 +46,6 @@ from .types import (
     RegInfo,
     TransferStatus,
 )
-
-if TYPE_CHECKING:
-    from .engine import SipEngine
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,9 @@ class EngineConfig:
     user_agent: str = "Seatmate"
     clock_rate: int = 16000
     loop_max_wait_ms: int = 50         # upper bound; commands wake the loop at once
+    # No RTP from the other side of an answered, unheld call for this long -> MediaInfo(receiving=False).
+    # Above pjmedia's 5 s maximum silence period, so a peer using VAD is not taken for a failure.
+    rx_silence_s: float = 6.0
     start_timeout_s: float = 15.0
 
 
@@ -100,10 +107,21 @@ class EngineAccount(pj.Account):
         self.core.on_incoming(prm)
 
 
+class EngineFront(Protocol):
+    """What the core needs of its thread-safe front (``engine.SipEngine``). A Protocol, so
+    this module does not import the engine that imports it."""
+
+    def _wake(self) -> None:
+        """Wake the SIP thread out of ``libHandleEvents`` (any thread)."""
+
+    def _publish(self, kind: str, payload: Any) -> None:
+        """Hand an event (``"call"``, ``"registration"``, …) and its frozen payload to the front."""
+
+
 class SipCore:
     """Everything that lives on the SIP thread. Only the SIP thread calls its methods."""
 
-    def __init__(self, engine: SipEngine, config: EngineConfig, settings: AccountSettings | None,
+    def __init__(self, engine: EngineFront, config: EngineConfig, settings: AccountSettings | None,
                  audio_factory: AudioFactory, recorder_factory: RecorderFactory | None,
                  verifier: GrantVerifierLike | None, dispositions: DispositionTable) -> None:
         self.engine = engine
@@ -121,6 +139,7 @@ class SipCore:
         self.dead: list[EngineCall] = []
         self.links: set[tuple[str, str]] = set()
         self.transports: dict[Any, int] = {}
+        self.codec_defaults: dict[str, int] = {}  # the library's codec priorities (account.apply_codec_order)
         self.wake_port = 0
         self.probe: RegistrarProbe | None = None
         self.registrar_addr: tuple[str, int] | None = None
@@ -132,6 +151,7 @@ class SipCore:
         self.log_writer = _LogWriter()  # libDestroy deletes its C++ half (Endpoint owns it)
         self.local_ip = ""
         self._next_net_check = 0.0
+        self._next_media_watch = 0.0
         self._boot_mono = (time.clock_gettime(time.CLOCK_BOOTTIME), time.monotonic())
 
     # ---- start / stop -----------------------------------------------------------------
@@ -196,6 +216,8 @@ class SipCore:
         self.remove_account()
         self.settings = s
         self.registrar_index = 0
+        assert self.ep is not None
+        apply_codec_order(self.ep, tuple(s.codecs), self.codec_defaults)  # the SDP's m= line order
         acc = EngineAccount(self)
         acc.create(self._account_config(s), True)
         self.account = acc
@@ -353,7 +375,7 @@ class SipCore:
         for call in list(self.calls.values()):
             rec = call.rec
             if (rec.no_response_deadline is not None and now > rec.no_response_deadline
-                    and rec.sip_code == 0 and rec.direction is Direction.OUTGOING):
+                    and rec.sip_code == 0 and rec.direction is CallDirection.OUT):
                 rec.no_response_deadline = None
                 rec.no_answer_deadline = None
                 rec.no_response = True
@@ -370,6 +392,49 @@ class SipCore:
         if self.probe is not None:
             self.probe.poll()
         self._check_sleep_and_network(now)
+        if now >= self._next_media_watch:
+            self._next_media_watch = now + 1.0
+            self.watch_media(now)
+
+    def watch_media(self, now: float) -> None:
+        """Once a second: is RTP still arriving on each talking call? pjmedia's receive counter
+        (the stream's RTCP rx stat) not moving for ``rx_silence_s`` while media is active and
+        nobody holds the call is a media failure: MediaInfo(receiving=False). A remote hold is
+        not (no media is expected then): on_call_media reports that one."""
+        for call in list(self.calls.values()):
+            rec = call.rec
+            if (rec.monitor_role or rec.answered_at is None or not rec.media_active or rec.held
+                    or rec.remote_hold or rec.state is CallState.ENDED):
+                rec.rx_packets = -1
+                continue
+            try:
+                packets = self._rx_packets(call)
+            except pj.Error:
+                continue
+            if packets is None:
+                continue
+            if packets != rec.rx_packets:
+                first = rec.rx_packets < 0
+                rec.rx_packets, rec.rx_since = packets, now
+                if not rec.receiving and not first:
+                    rec.receiving = True
+                    log.info("call %s: audio from the other side again", rec.call_id[:8])
+                    self.engine._publish("media", MediaInfo(rec.call_id, True, remote_hold=False, receiving=True))
+                continue
+            silent = now - rec.rx_since
+            if rec.receiving and silent >= self.config.rx_silence_s:
+                rec.receiving = False
+                log.warning("call %s: no RTP from the other side for %.0f s", rec.call_id[:8], silent)
+                self.engine._publish("media", MediaInfo(rec.call_id, True, receiving=False,
+                                                        silent_s=round(silent, 1)))
+
+    @staticmethod
+    def _rx_packets(call: EngineCall) -> int | None:
+        ci = call.getInfo()  # keep ci alive while iterating ci.media
+        for i, m in enumerate(ci.media):
+            if m.type == pj.PJMEDIA_TYPE_AUDIO:
+                return int(call.getStreamStat(i).rtcp.rxStat.pkt)
+        return None
 
     def reap(self) -> None:
         if self.dead:
@@ -435,7 +500,13 @@ class SipCore:
     def emit_call(self, call: EngineCall) -> None:
         if call.rec.monitor_role == "agent-leg":
             return  # silent by design: the agent's UI sees MonitorInfo instead
-        self.engine._publish("call", call.rec.snapshot())
+        snap = call.rec.snapshot()
+        if snap == call.published:
+            # Nothing changed (e.g. makeCall reports CALLING from inside dial(), which then has
+            # nothing new to say): one event per state, so one "dialing" per call.
+            return
+        call.published = snap
+        self.engine._publish("call", snap)
 
     # ---- account callbacks --------------------------------------------------------------
     def on_reg_state(self, code: int, reason: str) -> None:
@@ -462,7 +533,7 @@ class SipCore:
         headers = parse_headers(prm.rdata.wholeMsg)
         number = caller_number(headers)  # for the app's customer lookup only; never logged
         remote = number or header_value(headers, "From") or ""
-        rec = CallRecord(call_id=EngineCall.new_id(), direction=Direction.INCOMING,
+        rec = CallRecord(call_id=EngineCall.new_id(), direction=CallDirection.IN,
                          remote_masked=mask_remote(remote), state=CallState.INCOMING,
                          dialed_at=time.time(),
                          headers={k: v for k, v in headers.items() if k.lower().startswith("x-")})
@@ -554,7 +625,7 @@ class SipCore:
     # ---- call callbacks ---------------------------------------------------------------
     def on_call_state(self, call: EngineCall) -> None:
         rec = call.rec
-        if rec.state is CallState.ANSWERED and rec.direction is Direction.INCOMING:
+        if rec.state is CallState.ANSWERED and rec.direction is CallDirection.IN:
             self._ringer_update()
         if rec.state is CallState.ENDED:
             call.stop_recording()
@@ -605,6 +676,17 @@ class SipCore:
         rec.media_active = status == pj.PJSUA_CALL_MEDIA_ACTIVE
         if status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD or status == pj.PJSUA_CALL_MEDIA_NONE:
             rec.media_active = False
+        # The other side holds the call (its offer said sendonly/inactive): a state of the call,
+        # not a media failure. The RTP watch starts over whenever the media changes.
+        remote_hold = status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
+        hold_changed = remote_hold != rec.remote_hold
+        if hold_changed:
+            rec.remote_hold = remote_hold
+            rec.remote_hold_at = time.time() if remote_hold else None
+            if rec.answered_at is not None and rec.state is not CallState.ENDED:
+                rec.state = rec.talk_state()
+            log.info("call %s: %s", rec.call_id[:8], "remote hold" if remote_hold else "remote resumed")
+        rec.rx_packets, rec.receiving = -1, True
         if (call.audio is not None and call.recorder is None and self.recorder_factory is not None
                 and not rec.monitor_role and self.audio is not None):
             try:
@@ -622,7 +704,10 @@ class SipCore:
                         codec = si.codecName
                         srtp = bool(si.proto & _SAVP_BIT)
                         break
-            self.engine._publish("media", MediaInfo(rec.call_id, rec.media_active, codec, srtp))
+            self.engine._publish("media", MediaInfo(rec.call_id, rec.media_active, codec, srtp,
+                                                    remote_hold=rec.remote_hold))
+            if hold_changed:
+                self.emit_call(call)
 
     def remix(self) -> None:
         if self.audio is None:
@@ -667,7 +752,7 @@ class SipCore:
 
     def adopt_replacing_call(self, old: EngineCall, new_pj_id: int) -> EngineCall:
         assert self.account is not None
-        rec = CallRecord(call_id=EngineCall.new_id(), direction=Direction.INCOMING,
+        rec = CallRecord(call_id=EngineCall.new_id(), direction=CallDirection.IN,
                          remote_masked=old.rec.remote_masked, state=CallState.CONNECTING,
                          dialed_at=time.time())
         new = EngineCall(self, self.account, rec, new_pj_id)
@@ -698,7 +783,7 @@ class SipCore:
             raise RuntimeError("no SIP account")
         uri = self.target_uri(target)
         self._pace_new_call()
-        rec = CallRecord(call_id=call_id, direction=Direction.OUTGOING, remote_masked=mask_remote(uri),
+        rec = CallRecord(call_id=call_id, direction=CallDirection.OUT, remote_masked=mask_remote(uri),
                          dialed_at=dialed_at, lead_id=lead_id, monitor_role=monitor_role,
                          no_answer_deadline=time.monotonic() + self.config.no_answer_timeout_s,
                          no_response_deadline=time.monotonic() + self.config.no_response_timeout_s)
@@ -765,7 +850,7 @@ class SipCore:
             call.reinvite(prm)
         call.rec.held = on
         if call.rec.answered_at is not None:
-            call.rec.state = CallState.HOLD if on else CallState.ANSWERED
+            call.rec.state = call.rec.talk_state()
         self.remix()
         self.emit_call(call)
 
@@ -803,7 +888,21 @@ class SipCore:
         h.hName = SIP_HEADER
         h.hValue = token
         prm.txOption.headers.append(h)
-        call.reinvite(prm)
+        call.monitor_change_pending = True
+        try:
+            call.reinvite(prm)
+        except pj.Error:
+            call.monitor_change_pending = False
+            raise
+
+    def on_monitor_change_answered(self, call: EngineCall, code: int) -> None:
+        """TL side: the agent's bridge answered a mode change: 200 = remixed, 4xx (pjsua
+        answers a refused re-offer with 488) = refused, the old mode stays."""
+        ok = 200 <= code < 300
+        if not ok:
+            log.warning("monitor mode change refused by the agent's softphone: %d", code)
+        self.engine._publish("monitor", MonitorInfo(call.rec.call_id, "tl", "", True,
+                                                    reason=f"change {'accepted' if ok else 'refused'} {code}"))
 
     def end_monitor_legs(self) -> int:
         legs = [c for c in self.calls.values() if c.rec.monitor_role == "agent-leg"]

@@ -45,7 +45,6 @@ from .core import EngineConfig, SipCore
 from .dispositions import DispositionTable
 from .monitor import GrantVerifierLike
 from .ownership import log_exception
-from .qt_compat import emit
 from .types import CallInfo, CallState, RegInfo
 
 __all__ = ["EngineConfig", "SipEngine"]
@@ -110,7 +109,7 @@ class SipEngine(QObject):
             self._thread = None
             self._core = None
             raise
-        emit(self.started)
+        self.started.emit()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ordered shutdown on the SIP thread; idempotent."""
@@ -131,7 +130,7 @@ class SipEngine(QObject):
         if self._wake_sock is not None:
             self._wake_sock.close()
             self._wake_sock = None
-        emit(self.stopped)
+        self.stopped.emit()
 
     def _run(self, core: SipCore, ready: cf.Future[None]) -> None:
         try:
@@ -222,25 +221,25 @@ class SipEngine(QObject):
     def _publish(self, kind: str, payload: Any) -> None:
         if kind == "registration":
             self.last_reg = payload
-            emit(self.registration_changed, payload)
+            self.registration_changed.emit(payload)
         elif kind == "call":
             if payload.state is CallState.ENDED:
                 self.calls.pop(payload.call_id, None)
             else:
                 self.calls[payload.call_id] = payload
-            emit(self.call_state_changed, payload)
+            self.call_state_changed.emit(payload)
         elif kind == "media":
-            emit(self.media_state_changed, payload)
+            self.media_state_changed.emit(payload)
         elif kind == "incoming":
-            emit(self.incoming_call, payload)
+            self.incoming_call.emit(payload)
         elif kind == "dtmf":
-            emit(self.dtmf_received, *payload)
+            self.dtmf_received.emit(*payload)
         elif kind == "transfer":
-            emit(self.transfer_status, payload)
+            self.transfer_status.emit(payload)
         elif kind == "monitor":
-            emit(self.monitor_changed, payload)
+            self.monitor_changed.emit(payload)
         elif kind == "error":
-            emit(self.error, payload)
+            self.error.emit(payload)
         with self._lock:
             listeners = list(self._listeners)
         for fn in listeners:
@@ -293,10 +292,12 @@ class SipEngine(QObject):
         return self._core_call("handle_ip_change")
 
     # TL side of monitoring
-    def monitor_start(self, agent_uri: str, token: str) -> cf.Future[str]:
+    def monitor_start(self, agent_uri: str, token: str | None) -> cf.Future[str]:
+        """Call the agent's bridge with the grant (or, token None, a PBX feature code such as
+        ``*2221001``). The call is the TL's monitor leg: the workspace's call loop ignores it."""
         dialed_at = time.time()
         return self._core_call("dial", EngineCall.new_id(), agent_uri, None, dialed_at,
-                               {SIP_HEADER: token}, "tl")
+                               {SIP_HEADER: token} if token is not None else {}, "tl")
 
     def monitor_change(self, call_id: str, token: str) -> cf.Future[None]:
         return self._core_call("monitor_change", call_id, token)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from core.contract import CallDirection
+
 
 class CallState(str, enum.Enum):
     DIALING = "dialing"        # command accepted, INVITE being sent
@@ -12,13 +14,9 @@ class CallState(str, enum.Enum):
     INCOMING = "incoming"
     CONNECTING = "connecting"
     ANSWERED = "answered"      # 200 OK / ACK: talking
-    HOLD = "hold"
+    HOLD = "hold"              # we put the customer on hold
+    REMOTE_HOLD = "remote_hold"  # the customer put us on hold (re-INVITE sendonly/inactive)
     ENDED = "ended"
-
-
-class Direction(str, enum.Enum):
-    OUTGOING = "outgoing"
-    INCOMING = "incoming"
 
 
 @dataclass(frozen=True)
@@ -34,19 +32,22 @@ class RegInfo:
 @dataclass(frozen=True)
 class CallInfo:
     call_id: str                     # engine id (uuid hex), never a phone number
-    direction: Direction
+    direction: CallDirection
     state: CallState
     remote_masked: str               # masked number/user, safe to show and log
     sip_code: int = 0                # last final (or provisional) SIP status
     reason: str = ""
     held: bool = False
     muted: bool = False
+    remote_hold: bool = False        # the other side holds the call (media remote sendonly/inactive)
+    remote_hold_at: float | None = None  # since when (time.time()), while remote_hold
     dialed_at: float | None = None   # time.time() stamps
     ringing_at: float | None = None
     answered_at: float | None = None
     ended_at: float | None = None
     suggested_disposition: str | None = None   # e.g. BUSY / NO_ANSWER / INVALID / FAILED
     lead_id: str | None = None
+    monitor_role: str = ""           # "tl": the TL's monitoring leg (not a customer call)
 
     @property
     def ring_s(self) -> float | None:
@@ -68,6 +69,12 @@ class MediaInfo:
     active: bool
     codec: str = ""
     srtp: bool = False
+    #: The other side put the call on hold: no media is expected from it (not a failure).
+    remote_hold: bool = False
+    #: False when no RTP came from the other side for ``silent_s`` seconds although media is
+    #: active and nobody holds the call: a media failure (network, NAT, the far end's device).
+    receiving: bool = True
+    silent_s: float = 0.0
 
 
 @dataclass(frozen=True)

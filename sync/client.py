@@ -30,6 +30,15 @@ from typing import Any, Protocol
 
 import httpx
 
+try:  # a C JSON codec: pages of 5000 leads parse 3-4x faster than with json.loads
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; plain json still works
+    orjson = None
+
+from core.contract import ACKNOWLEDGED, ChangeOp, PushStatus
+from core.errors import EnvironmentFault
+from core.wire import Change, Grant, Identity, PullPage, PushResult
+
 log = logging.getLogger(__name__)
 
 API = "/api/v1"
@@ -39,26 +48,35 @@ MAX_PUSH_BATCH = 1000
 _EXPIRY_MARGIN_S = 30.0
 
 
-class SyncError(Exception):
+class SyncError(EnvironmentFault):
     """Base of everything the sync client raises; ``str()`` is safe to show and log."""
+
+    code = "sync.failed"
 
 
 class NetworkError(SyncError):
     """The server could not be reached or gave no usable answer; retry later."""
 
+    code = "sync.network"
+
 
 class AuthError(SyncError):
     """The server refused our credentials; the user has to log in again."""
 
+    code = "sync.auth"
+
 
 class RequestRejected(SyncError):
-    """A 4xx answer other than 401: the request itself is wrong."""
+    """A 4xx answer other than 401: the request itself is wrong.
+
+    ``code`` is the server's machine code (docs/sync-api.md), "" when the answer had none
+    (e.g. a proxy's bare 400): callers tell the server's own refusals by it."""
 
     def __init__(self, status: int, detail: str, code: str = "") -> None:
-        super().__init__(f"{status} {code or 'error'}: {detail}")
+        super().__init__(f"{status} {code or 'error'}: {detail}", code=code,
+                         params={"status": status, "detail": detail})
         self.status = status
         self.detail = detail
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -113,70 +131,6 @@ class MemoryVault:
         self._tokens = None
 
 
-@dataclass(frozen=True)
-class Identity:
-    """Who is logged in; cached in sync_state so the app starts offline."""
-
-    user_id: str
-    username: str
-    display_name: str
-    role: str
-    team_id: str | None
-    sip_user: str | None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Identity:
-        return cls(
-            user_id=str(data["id"]),
-            username=str(data["username"]),
-            display_name=str(data.get("display_name") or data["username"]),
-            role=str(data.get("role") or "tsr"),
-            team_id=None if data.get("team_id") is None else str(data["team_id"]),
-            sip_user=None if data.get("sip_user") is None else str(data["sip_user"]),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.user_id,
-            "username": self.username,
-            "display_name": self.display_name,
-            "role": self.role,
-            "team_id": self.team_id,
-            "sip_user": self.sip_user,
-        }
-
-
-@dataclass(frozen=True)
-class Change:
-    entity: str
-    id: str
-    op: str  # upsert | delete
-    data: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class PullPage:
-    changes: list[Change]
-    next_cursor: str | None
-    has_more: bool
-    server_time: str | None
-    monitor_public_key: str | None
-
-
-@dataclass(frozen=True)
-class PushResult:
-    id: str
-    status: str  # accepted | duplicate | rejected
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Grant:
-    token: str
-    expires_at: str
-    agent_sip_user: str | None
-
-
 @dataclass
 class WireStats:
     """Requests and bytes as httpx saw them (headers + bodies, both directions)."""
@@ -188,6 +142,11 @@ class WireStats:
 
 
 def _dumps(obj: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:  # a type orjson does not know (e.g. a subclass of int): the slow way
+            pass
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -279,7 +238,8 @@ class ApiClient:
             raise NetworkError(f"{method} {path}: timed out ({type(exc).__name__})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise NetworkError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        self.stats.bytes_received += len(response.content)
+        # What came over the wire (a compressed page counts compressed), not the decoded body.
+        self.stats.bytes_received += response.num_bytes_downloaded
         return response
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -319,7 +279,7 @@ class ApiClient:
     @staticmethod
     def _json(response: httpx.Response, what: str) -> Any:
         try:
-            return response.json()
+            return orjson.loads(response.content) if orjson is not None else response.json()
         except ValueError as exc:  # covers JSONDecodeError and UnicodeDecodeError
             raise NetworkError(f"{what}: malformed JSON in the answer ({exc.__class__.__name__})") from exc
 
@@ -412,10 +372,11 @@ class ApiClient:
             changes = []
             for c in body["changes"]:
                 op = c["op"]
-                if op not in ("upsert", "delete"):
+                if op not in (ChangeOp.UPSERT, ChangeOp.DELETE):
                     raise ValueError(f"unknown op {op!r}")
+                op = ChangeOp(op)
                 data = c.get("data")
-                if op == "upsert" and not isinstance(data, dict):
+                if op == ChangeOp.UPSERT and not isinstance(data, dict):
                     raise ValueError("upsert without data")
                 changes.append(Change(entity=str(c["entity"]), id=str(c["id"]), op=op, data=data))
             has_more = body["has_more"]
@@ -446,9 +407,9 @@ class ApiClient:
                 rid, status = str(r["id"]), r["status"]
                 # Only answers we can trust: a known id with a known status. Anything
                 # else leaves the event pending; the retry is a no-op on the server.
-                if rid in sent and status in ("accepted", "duplicate", "rejected"):
+                if rid in sent and status in (*ACKNOWLEDGED, PushStatus.REJECTED):
                     reason = r.get("reason")
-                    results.append(PushResult(rid, status, None if reason is None else str(reason)))
+                    results.append(PushResult(rid, PushStatus(status), None if reason is None else str(reason)))
         except (KeyError, TypeError) as exc:
             raise NetworkError(f"push: unexpected answer ({type(exc).__name__})") from exc
         return results

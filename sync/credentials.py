@@ -16,6 +16,8 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
+from core.errors import EnvironmentFault
+
 log = logging.getLogger(__name__)
 
 #: keyring "service" name; service_key values are stored as the username under it.
@@ -31,12 +33,16 @@ _SECURE_MODULES = (
 )
 
 
-class CredentialError(RuntimeError):
+class CredentialError(EnvironmentFault, RuntimeError):
     """A secret could not be stored or read; the message is meant for the user."""
+
+    code = "keyring.failed"
 
 
 class InsecureKeyringError(CredentialError):
     """No secure keyring backend is available; we refuse rather than write plaintext."""
+
+    code = "keyring.insecure"
 
 
 def is_secure_backend(backend: KeyringBackend) -> bool:

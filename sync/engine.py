@@ -25,10 +25,16 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from cache.sync_store import ChangeSummary, PreparedLeads, SyncStore, parse_datetime, prepare_leads
+from cache.pull_apply import ChangeSummary, PreparedLeads, prepare_leads
+from cache.sync_store import SyncStore
+from core import timeutil
+from core.contract import PushStatus
 from core.pinyin import warm as warm_pinyin
-from sync.client import MAX_PUSH_BATCH, ApiClient, PullPage, PushResult, RequestRejected
+from core.wire import PullPage, PushResult
+from sync.client import MAX_PUSH_BATCH, ApiClient, RequestRejected
+from sync.sip_provisioning import take_sip_accounts
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +72,17 @@ class SyncEngine:
         self.client = client
         self.store = store
         self.push_batch = max(1, min(push_batch, MAX_PUSH_BATCH))
-        self._utcnow = utcnow or (lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        self._utcnow = utcnow or timeutil.utcnow
+        #: Called (on this thread) with the pulled floor-control changes — the TL's orders and
+        #: messages (``agent_command``, ``team_message``) — which the cache does not store: the
+        #: app hands them to the agent's side of floor control (app/supervisor/agent_orders.py).
+        self.on_floor_changes: Callable[[list[Any]], None] | None = None
+        #: Called (on this thread) with the pulled coaching changes (``coaching_form``,
+        #: ``coaching_evaluation``; docs/coaching.md), which the cache does not store either.
+        self.on_coaching_changes: Callable[[list[Any]], None] | None = None
+        #: Called (on this thread, after the page is stored) with each pulled ``sip_account``
+        #: (sync.sip_provisioning.ProvisionedSip: its password is in the keyring by then).
+        self.on_sip_account: Callable[[Any], None] | None = None
 
     def run_round(self) -> RoundResult:
         t0 = time.perf_counter()
@@ -110,7 +126,7 @@ class SyncEngine:
                 return a1 + a2, r1 + r2, u1 + u2
             if exc.status in (400, 422) and exc.code and len(batch) == 1:
                 # The server cannot even read this event: it is rejected, visibly, with the reason.
-                results = [PushResult(batch[0]["id"], "rejected", f"{exc.detail} ({exc.code or exc.status})")]
+                results = [PushResult(batch[0]["id"], PushStatus.REJECTED, f"{exc.detail} ({exc.code or exc.status})")]
             else:
                 raise
         outcome = self.store.settle([e["id"] for e in batch], results)
@@ -168,13 +184,30 @@ class SyncEngine:
             return page, prepare_leads(page.changes)
 
     def _apply(self, page: PullPage, prepared: PreparedLeads | None = None) -> ChangeSummary:
+        if self.on_floor_changes is not None:
+            floor = [c for c in page.changes if c.entity in _FLOOR_ENTITIES]
+            if floor:
+                self.on_floor_changes(floor)
+        if self.on_coaching_changes is not None:
+            coaching = [c for c in page.changes if c.entity in _COACHING_ENTITIES]
+            if coaching:
+                self.on_coaching_changes(coaching)
         offset = None
-        server_now = parse_datetime(page.server_time) if page.server_time else None
+        server_now = timeutil.parse_iso(page.server_time) if page.server_time else None
         if server_now is not None:
             offset = (server_now - self._utcnow()).total_seconds()
-        return self.store.apply_page(page.changes, page.next_cursor,
-                                     monitor_public_key=page.monitor_public_key, clock_offset_s=offset,
-                                     prepared=prepared)
+        page_changes, sip_notices = take_sip_accounts(page.changes)  # SIP passwords → the keyring only
+        summary = self.store.apply_page(page_changes, page.next_cursor,
+                                        monitor_public_key=page.monitor_public_key, clock_offset_s=offset,
+                                        prepared=prepared)
+        for notice in sip_notices:
+            if self.on_sip_account is not None:
+                self.on_sip_account(notice)
+        return summary
+
+
+_FLOOR_ENTITIES = frozenset({"agent_command", "team_message"})
+_COACHING_ENTITIES = frozenset({"coaching_form", "coaching_evaluation"})
 
 
 _gc_lock = threading.Lock()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sync.client import ApiClient, AuthError, SyncError
+from sync.client import ApiClient, AuthError, RequestRejected, SyncError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,14 @@ class PresenceReporter:
         """Send the current state; returns True when the server took it."""
         c = self.current
         try:
-            self.client.presence(c.state, reason=c.reason, call_id=c.call_id, lead_id=c.lead_id)
+            try:
+                self.client.presence(c.state, reason=c.reason, call_id=c.call_id, lead_id=c.lead_id)
+            except RequestRejected as exc:
+                if not (c.lead_id and exc.status == 403 and getattr(exc, "code", "") == "not_your_lead"):
+                    raise
+                # The lead is no longer ours (reclaimed mid-call): the state still counts, without it.
+                self.current = c = PresenceState(c.state, c.reason, c.call_id, None)
+                self.client.presence(c.state, reason=c.reason, call_id=c.call_id, lead_id=None)
         except AuthError:
             raise
         except SyncError as exc:

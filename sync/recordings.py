@@ -23,7 +23,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from cache import models as m
-from cache.sync_store import SyncStore, format_datetime, parse_datetime
+from cache.sync_store import SyncStore
+from core import timeutil
 from sync.client import ApiClient, RequestRejected
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class RecordingUploader:
         self.client = client
         self.store = store
         self.chunk = chunk
-        self._utcnow = utcnow or (lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        self._utcnow = utcnow or timeutil.utcnow
 
     def retention(self) -> dt.timedelta:
         days = self.store.settings().get("recording_retention_days", DEFAULT_RETENTION_DAYS)
@@ -82,7 +83,7 @@ class RecordingUploader:
             path = Path(path_text)
             done_at = self.store.get_state(_STATE_PREFIX + call_id)
             if done_at:
-                if self._utcnow() - (parse_datetime(done_at) or self._utcnow()) >= keep:
+                if self._utcnow() - (timeutil.parse_iso(done_at) or self._utcnow()) >= keep:
                     deleted += self._delete_local(call_id, path)
                 continue
             if uploaded + failed >= max_files:
@@ -97,7 +98,7 @@ class RecordingUploader:
                 log.error("recording of call %s refused: %s", call_id[:8], exc)
                 failed += 1
                 continue
-            self.store.set_state(_STATE_PREFIX + call_id, format_datetime(self._utcnow()))
+            self.store.set_state(_STATE_PREFIX + call_id, timeutil.format_iso(self._utcnow()))
             uploaded += 1
         return UploadReport(uploaded, sent, deleted, failed)
 

@@ -27,9 +27,14 @@ import random
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from cache.sync_store import ChangeSummary, IdentityConflict, SyncStore
+from cache.identity import IdentityConflict
+from cache.pull_apply import ChangeSummary
+from cache.sync_store import SyncStore
+from core import messages as msg
+from core.messages import Message
+from core.wire import Identity
 from sync.auth import KeyringVault
-from sync.client import ApiClient, AuthError, Identity, RequestRejected, SyncError, TokenVault
+from sync.client import ApiClient, AuthError, NetworkError, RequestRejected, SyncError, TokenVault
 from sync.engine import RoundResult, SyncEngine
 from sync.presence import HEARTBEAT_S, PresenceReporter
 from sync.recordings import RecordingUploader
@@ -43,20 +48,34 @@ def backoff_delay(failures: int, base_s: float, cap_s: float, rng: random.Random
     return rng.uniform(ceiling / 2, ceiling)
 
 
+def _failure(exc: Exception) -> Message:
+    """A failed round as a message code: the server refused the request (HTTP 4xx), or it
+    could not be reached / gave no usable answer."""
+    if isinstance(exc, RequestRejected):
+        return Message.of(msg.SYNC_REFUSED, status=exc.status, detail=exc.detail)
+    if isinstance(exc, AuthError):
+        return Message.of(msg.SYNC_AUTH)
+    if isinstance(exc, NetworkError):
+        return Message.of(msg.SYNC_NETWORK)
+    return Message.of(msg.SYNC_FAILED)
+
+
 class _SyncSignals(QObject):
     """The signals the sync thread's worker emits and SyncService relays to the GUI thread."""
 
     online_changed = Signal(bool)
     pending_count_changed = Signal(int)
-    sync_failed = Signal(str)
+    sync_failed = Signal(object)  # core.messages.Message: why the round failed (the UI words it)
     rejected_events_changed = Signal(list)  # [RejectedEvent]
     changes_applied = Signal(object)  # ChangeSummary
     round_finished = Signal(object)  # RoundResult
     login_finished = Signal(bool, str)  # ok, display name or the reason
     identity_changed = Signal(object)  # Identity | None
     auth_required = Signal(str)  # the saved session is gone: ask for the password
-    grant_ready = Signal(object)  # sync.client.Grant
+    grant_ready = Signal(object)  # core.wire.Grant
     grant_failed = Signal(str)
+    floor_changes = Signal(list)  # [core.wire.Change]: pulled TL orders and messages (agent_command, team_message)
+    sip_account_changed = Signal(object)  # sync.sip_provisioning.ProvisionedSip (the password is in the keyring)
     stopped = Signal()
 
 
@@ -156,6 +175,8 @@ class _SyncWorker(_SyncSignals):
         self._client = ApiClient(server_url, vault, device_id=self.store.device_id(), timeout=self.timeout_s,
                                  connect_timeout=min(5.0, self.timeout_s))
         self._engine = SyncEngine(self._client, self.store)
+        self._engine.on_floor_changes = self.floor_changes.emit
+        self._engine.on_sip_account = self.sip_account_changed.emit
         self._presence = PresenceReporter(self._client)
         self._uploader = RecordingUploader(self._client, self.store)
         if self.presence_enabled and self._presence_timer is not None:
@@ -206,14 +227,14 @@ class _SyncWorker(_SyncSignals):
             delay = backoff_delay(self.failures, self.backoff_base_s, self.max_backoff_s, self._rng)
             log.info("sync round failed (%s); retry in %.1f s", exc, delay)
             self._set_online(False)
-            self.sync_failed.emit(str(exc))
+            self.sync_failed.emit(_failure(exc))
             self._emit_counts()
             self._schedule(delay)
             return
         except Exception as exc:  # a bug: keep the app alive, retry later, say so
             log.exception("sync round crashed")
             self.failures += 1
-            self.sync_failed.emit(f"internal error: {type(exc).__name__}")
+            self.sync_failed.emit(Message.of(msg.SYNC_INTERNAL, error=type(exc).__name__))
             self._schedule(backoff_delay(self.failures, self.backoff_base_s, self.max_backoff_s, self._rng))
             return
         self.failures = 0
@@ -241,7 +262,7 @@ class _SyncWorker(_SyncSignals):
             self._round_timer.stop()
         self._engine = None  # until the user logs in again; local work goes on
         self.auth_required.emit(reason)
-        self.sync_failed.emit(reason)
+        self.sync_failed.emit(Message.of(msg.SYNC_AUTH))
 
     @Slot(str, str, str)
     def _on_login(self, server_url: str, username: str, password: str) -> None:
@@ -335,7 +356,7 @@ class _SyncWorker(_SyncSignals):
 _PUBLIC_SIGNALS = (
     "online_changed", "pending_count_changed", "sync_failed", "rejected_events_changed", "changes_applied",
     "round_finished", "login_finished", "identity_changed", "auth_required", "grant_ready", "grant_failed",
-    "stopped",
+    "floor_changes", "sip_account_changed", "stopped",
 )
 
 
@@ -398,6 +419,12 @@ class SyncService(_SyncSignals):
 
     def request_monitor_grant(self, agent_id: str, mode: str) -> None:
         self._worker._grant_requested.emit(agent_id, mode)
+
+    def api_client(self) -> ApiClient | None:
+        """The sync thread's client, for its tokens only: the TL's board stream and floor control
+        borrow them through ``sync.supervisor.api_token_provider`` (the refresh is locked) and
+        make their own requests on their own threads. None before a login."""
+        return self._worker._client
 
 
 __all__ = ["ChangeSummary", "SyncService", "backoff_delay"]

@@ -17,8 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS: dict[str, list[str]] = {
     "core": ["tests/unit", "tests/ui", "tests/server", "tests/integration/sync", "tests/faults", "tests/frozen"],
     "softphone": ["tests/integration/softphone"],
+    # two Seatmate engines (agent in a child process, TL here) and the server: monitoring
+    "supervisor_sip": ["tests/supervisor_sip"],
+    # the app's SIP path: settings.json → runtime → engine, on the wire at Kamailio
+    "sip_settings": ["tests/sip_settings"],
     "audio": ["tests/integration/audio"],
     "workspace": ["tests/workspace"],
+    # The short floor-day: server, demo customer and 3 real app processes (each its own pjsua2
+    # Endpoint); this pytest process starts none.
+    "floorday": ["tests/floorday"],
+    # The TL's board and floor control; the whole-app test starts the workspace's softphone.
+    "supervisor": ["tests/supervisor"],
 }
 COUNTED = ("tests", "failures", "errors", "skipped")
 

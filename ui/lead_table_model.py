@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from core.contract import LeadStatus
 from ui import formatting
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 STATUS_LABELS = {
-    "new": QT_TRANSLATE_NOOP("LeadStatus", "New"),
-    "callback": QT_TRANSLATE_NOOP("LeadStatus", "Callback"),
-    "done": QT_TRANSLATE_NOOP("LeadStatus", "Done"),
-    "closed": QT_TRANSLATE_NOOP("LeadStatus", "Closed"),
+    LeadStatus.NEW: QT_TRANSLATE_NOOP("LeadStatus", "New"),
+    LeadStatus.CALLBACK: QT_TRANSLATE_NOOP("LeadStatus", "Callback"),
+    LeadStatus.DONE: QT_TRANSLATE_NOOP("LeadStatus", "Done"),
+    LeadStatus.CLOSED: QT_TRANSLATE_NOOP("LeadStatus", "Closed"),
 }
 
 LeadIdRole = Qt.ItemDataRole.UserRole + 1

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.messages import Message
+from ui import messages
 from ui.rejected_events import RejectedEventsDialog, RejectedIndicator
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,9 @@ class LoginDialog(QDialog):
         self._retranslate()
         self.setMinimumWidth(420)
 
-    def ask(self, reason: str = "") -> None:
+    def ask(self, reason: Message | str = "") -> None:
         """Show (window-modal, not blocking), with the reason it is asked for."""
-        self.error.setText(reason)
+        self.error.setText(messages.text(reason))
         if not self.server.text():
             self.server.setText(self.session.default_url())
         if not self.user.text():
@@ -114,7 +116,7 @@ class LoginDialog(QDialog):
                 self.accept()
             return
         self.error.setStyleSheet("color: #c0392b;")
-        self.error.setText(outcome.message)
+        self.error.setText(messages.text(outcome.message))
         (self.server if outcome.kind == "unreachable" else self.password).setFocus()
 
     def _retranslate(self) -> None:
@@ -180,7 +182,7 @@ class AccountUi(QObject):
 
     def _on_login_result(self, outcome: Any) -> None:
         if outcome.ok:
-            self.window.status.showMessage(self.tr("Logged in as %1").replace("%1", outcome.message), 8000)
+            self.window.status.showMessage(self.tr("Logged in as %1").replace("%1", outcome.display_name), 8000)
 
     # -- logout ---------------------------------------------------------------------
     def request_logout(self) -> None:
@@ -211,10 +213,10 @@ class AccountUi(QObject):
     def _on_logout_finished(self, outcome: Any) -> None:
         if outcome.ok:
             self.window.refresh()
-            self.window.status.showMessage(outcome.message, 15000)
+            self.window.status.showMessage(messages.text(outcome.message), 15000)
             self.dialog.ask()
         else:
-            self._box(QMessageBox.Icon.Warning, outcome.message)
+            self._box(QMessageBox.Icon.Warning, messages.text(outcome.message))
 
     # -- rejected events ----------------------------------------------------------------
     def _on_rejected(self, items: list) -> None:

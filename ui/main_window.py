@@ -263,19 +263,6 @@ class MainWindow(QMainWindow):
             # whole script) follow once the selection has settled for a moment.
             self._card_timer.start()
 
-    def adopt_script_panel(self, panel: Any) -> None:
-        """Put ``panel`` where the script panel is (the workspace's richer one) and fill it:
-        the card and script of the selected lead may have arrived before it did."""
-        old = self.script
-        splitter = old.parentWidget()
-        splitter.replaceWidget(splitter.indexOf(old), panel)
-        old.hide()
-        old.setParent(None)
-        old.deleteLater()
-        self.script = panel
-        self._script_campaign = None
-        self._request_detail()
-
     def _request_detail(self) -> None:
         if self._current_lead is not None:
             self._leads.request_detail(self._current_lead)  # → detailReady, off the GUI thread

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from ui import formatting
+from core.messages import Message
+from ui import formatting, messages
 
 
 class StatusBar(QStatusBar):
@@ -23,6 +24,7 @@ class StatusBar(QStatusBar):
         self._sip_state = "offline"
         self._sync_state = "local"
         self._pending = 0
+        self._sync_problem: Message | None = None
         self._calls, self._calls_target = 0, 30
         self._talk_s, self._talk_target_min = 0, 50
         self._lead_count = 0
@@ -35,6 +37,13 @@ class StatusBar(QStatusBar):
 
     def set_sync_state(self, state: str, pending: int) -> None:
         self._sync_state, self._pending = state, pending
+        if state == "online":
+            self._sync_problem = None
+        self.retranslate()
+
+    def set_sync_problem(self, problem: Message | None) -> None:
+        """Why the last sync round failed (shown next to the state until a round succeeds)."""
+        self._sync_problem = problem
         self.retranslate()
 
     def set_kpis(self, calls: int, calls_target: int, talk_seconds: int, talk_target_min: int) -> None:
@@ -70,6 +79,8 @@ class StatusBar(QStatusBar):
         text = sync.get(self._sync_state, self._sync_state)
         if self._pending:
             text += " · " + QCoreApplication.translate("StatusBar", "%1 pending").replace("%1", formatting.integer(self._pending))
+        if self._sync_problem is not None and self._sync_state != "online":
+            text += " · " + messages.text(self._sync_problem)
         self.sync.setText(text)
         self.kpi.setText(
             QCoreApplication.translate("StatusBar", "Calls %1/%2 · Talk time %3/%4 min")

@@ -2,7 +2,9 @@
 
 The customer speaks SIP on 127.0.0.1 with its own pjsua2 Endpoint; a child
 process keeps it apart from the app's own Endpoint (one per process). The
-first stdout line tells its ports; after that it is left alone until stop().
+first stdout line tells its ports. Its later events (calls, the lines it says) are read
+by a small thread all the time, so a long session never fills the pipe and stalls the
+customer; the last ``KEEP_EVENTS`` are kept for ``wait_for``/``read_events``.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ import contextlib
 import json
 import logging
 import os
-import select
+import queue
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 
+from app.background import run_in_background
+
 log = logging.getLogger(__name__)
+KEEP_EVENTS = 500
 
 
 @dataclass(frozen=True)
@@ -41,36 +47,54 @@ class DemoCustomerProcess:
                      "--ring-timeout", str(ring_timeout), "--max-talk", str(max_talk)]
         self.proc: subprocess.Popen[str] | None = None
         self.line: DemoLine | None = None
-        self.events: list[dict] = []
+        self.events: deque[dict] = deque(maxlen=KEEP_EVENTS)  # read but not yet matched
+        self.voice_files = 0
+        self._inbox: queue.Queue[dict] = queue.Queue(maxsize=KEEP_EVENTS)
 
     def start(self, timeout: float = 15.0) -> DemoLine:
         cmd = [sys.executable, "-m", "app.demo.customer", "--port", "0", *self.args]
         env = dict(os.environ)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, bufsize=1, env=env)
+        stdout = self.proc.stdout
+        run_in_background(lambda: self._pump(stdout), name="demo-customer-events")
         ready = self.wait_for("ready", timeout)
         if ready is None:
             self.stop()
             raise RuntimeError("the demo customer did not start")
         self.line = DemoLine(int(ready["port"]), int(ready["registrar_port"]))
+        self.voice_files = int(ready.get("voices", 0))  # lines it speaks from resources/sounds/demo
+        if self.voice_files == 0:
+            log.warning("the demo customer found no voice lines in resources/sounds/demo: it plays tones")
         return self.line
+
+    def _pump(self, stdout) -> None:  # type: ignore[no-untyped-def]
+        """Reads the customer's events as they come (its own thread), keeping the newest."""
+        with contextlib.suppress(OSError, ValueError):
+            for line in stdout:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                while True:
+                    try:
+                        self._inbox.put_nowait(event)
+                        break
+                    except queue.Full:
+                        with contextlib.suppress(queue.Empty):
+                            self._inbox.get_nowait()  # nobody reads them: drop the oldest
 
     def read_events(self, timeout: float = 0.0) -> list[dict]:
         """Events printed since the last read (waits up to ``timeout`` for the first one)."""
         out: list[dict] = []
-        if self.proc is None or self.proc.stdout is None:
+        if self.proc is None:
             return out
-        deadline = time.monotonic() + timeout
-        while True:
-            left = max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self.proc.stdout], [], [], left if not out else 0)
-            if not ready:
-                break
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
+        try:
+            out.append(self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait())
+            while True:
+                out.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
         self.events.extend(out)
         return out
 

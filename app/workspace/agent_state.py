@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 
-from app.workspace.qt_emit import emit
 from core.agent_state import _ALLOWED, PAUSE_REASONS, AgentState, AgentStatus, TransitionError
+from core.timeutil import now_utc
 
 # English source names for the UI (context "AgentState"); STATE_LABELS stay the Chinese
 # defaults for logs and anything without a translator.
@@ -39,7 +39,7 @@ class AgentStateMachine(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or now_utc
         self.pause_reasons = tuple(pause_reasons)
         self._status = AgentStatus(AgentState.OFFLINE, since=self._clock())
 
@@ -74,7 +74,7 @@ class AgentStateMachine(QObject):
         """After a restart with an unsaved wrap-up: back into wrap-up, whatever the start state."""
         if self.state is not AgentState.WRAP_UP:
             self._status = AgentStatus(AgentState.WRAP_UP, since=self._clock())
-            emit(self.changed, self._status)
+            self.changed.emit(self._status)
 
     def wrapup_saved(self) -> None:
         pending = self._status.pending_pause
@@ -91,7 +91,7 @@ class AgentStateMachine(QObject):
             self._status = AgentStatus(
                 self._status.state, self._status.reason, self._status.since, pending_pause=reason
             )
-            emit(self.changed, self._status)
+            self.changed.emit(self._status)
             return
         self._move(AgentState.PAUSED, reason)
 
@@ -100,7 +100,7 @@ class AgentStateMachine(QObject):
             self._move(AgentState.READY)
         elif self._status.pending_pause:
             self._status = AgentStatus(self._status.state, self._status.reason, self._status.since)
-            emit(self.changed, self._status)
+            self.changed.emit(self._status)
 
     def _move(self, target: AgentState, reason: str | None = None) -> None:
         current = self.state
@@ -111,4 +111,4 @@ class AgentStateMachine(QObject):
         # A pause asked for during the call carries through to the end of wrap-up.
         pending = self._status.pending_pause if target in (AgentState.ON_CALL, AgentState.WRAP_UP) else None
         self._status = AgentStatus(target, reason if target is AgentState.PAUSED else None, self._clock(), pending)
-        emit(self.changed, self._status)
+        self.changed.emit(self._status)

@@ -1,35 +1,37 @@
-"""Attach the workspace to a started Application (the composition root calls this once).
+"""Attach the workspace to a started Application.
 
-Kept apart from app/application.py so the composition root needs one line,
-and tools (benchmark, screenshots) can attach the same way. The cache opens
-in the background; the workspace attaches when it is ready.
+Kept apart from app/application.py so the composition root needs one line, and
+tools (benchmark, screenshots) can attach the same way. The cache opens in the
+background; once it is open the composition root calls
+:func:`attach_after_first_screen`. What this module needs of the application and
+its window is written as Protocols (``app.workspace.seams``); what it builds goes
+back through the application's setters (``set_workspace``, ``set_sync``,
+``set_account``): the composition root owns that state.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from app.background import on_gui, run_in_background
+from app.workspace.seams import WorkspaceHost
+
 log = logging.getLogger(__name__)
 
 
-def attach_workspace(app: Any) -> Any:
-    """Build the workspace services and put their widgets in ``app.window``.
+def attach_workspace(app: WorkspaceHost) -> Any:
+    """Build the workspace services and put their widgets in ``app.window``, now.
 
-    Returns the WorkspaceUi, or None when the cache is still opening (then it
-    attaches itself once ``app.leads.opened`` fires; ``app.workspace`` is set then).
+    Returns the WorkspaceUi, or None while the cache is still opening or the attach is
+    under way (the application attaches it itself then: ``app.workspaceReady`` follows).
     """
-    existing = getattr(app, "workspace", None)
-    if existing is not None:
-        return existing
-    if getattr(app, "cache", None) is None or getattr(app, "repository", None) is None:
-        leads = getattr(app, "leads", None)
-        if leads is not None and hasattr(leads, "opened") and not getattr(app, "_workspace_pending", False):
-            app._workspace_pending = True
-            leads.opened.connect(lambda _repo: _attach_after_first_screen(app))
+    if app.workspace is not None:
+        return app.workspace
+    if app.cache is None or app.repository is None or app.workspace_attaching:
         return None
     return _attach_now(app)
 
@@ -39,7 +41,7 @@ def attach_workspace(app: Any) -> Any:
 FIRST_SCREEN_WAIT_MS = 1500
 
 
-def _attach_after_first_screen(app: Any) -> None:
+def attach_after_first_screen(app: WorkspaceHost) -> None:
     """Attach once the first lead page is on screen, not before it, and without blocking it.
 
     Building the workspace costs 0.3–0.5 s (imports of the runtime and its widgets, the
@@ -51,7 +53,7 @@ def _attach_after_first_screen(app: Any) -> None:
     """
     from PySide6.QtCore import QEvent, QObject, QTimer
 
-    window = getattr(app, "window", None)
+    window = app.window
     table = getattr(window, "table", None)
     if window is None or table is None or not window.isVisible():
         QTimer.singleShot(0, lambda: _attach_in_steps(app))
@@ -92,68 +94,69 @@ def _attach_after_first_screen(app: Any) -> None:
 # Pause between two attach steps (see _attach_in_steps).
 STEP_GAP_MS = 8
 
-# What the workspace imports: ~0.1 s of module loading, done on a thread (see below).
+# What the workspace imports: ~0.1 s of module loading, done in the background (see below).
 _PRELOAD = ("app.workspace.runtime", "ui.workspace.wiring", "app.session_service", "ui.login_dialog",
             "softphone.engine")
-_preload_thread: threading.Thread | None = None
+_preload: cf.Future[None] | None = None
+# Longest the attach waits for those imports; then it goes on (and imports what is left itself).
+PRELOAD_WAIT_MS = 10_000
 
 
-def _preload_in_background() -> threading.Thread:
-    """Import the workspace's modules on a thread (once per process).
+def _import_workspace_modules() -> None:
+    import importlib
+
+    for name in _PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # reported where the module is really used
+            log.debug("preloading %s failed", name, exc_info=True)
+
+
+def _preload_in_background() -> cf.Future[None]:
+    """Import the workspace's modules in the background (once per process).
 
     Module code runs in Python and holds the GIL, but the interpreter hands it to the GUI
     thread every few milliseconds; done on the GUI thread it was one 0.1 s freeze. The
     modules only define classes (no widget is made at import time).
     """
-    global _preload_thread
-    if _preload_thread is None:
-        def work() -> None:
-            import importlib
-
-            for name in _PRELOAD:
-                try:
-                    importlib.import_module(name)
-                except Exception:  # reported where the module is really used
-                    log.debug("preloading %s failed", name, exc_info=True)
-
-        _preload_thread = threading.Thread(target=work, name="workspace-preload", daemon=True)
-        _preload_thread.start()
-    return _preload_thread
+    global _preload
+    if _preload is None:
+        _preload = run_in_background(_import_workspace_modules, name="workspace-preload")
+    return _preload
 
 
-def _attach_in_steps(app: Any) -> None:
+def _attach_in_steps(app: WorkspaceHost) -> None:
     """The attach as a chain of short GUI-thread steps (each ≲ 40 ms on 100k leads).
 
-    Waits for the preload thread without blocking (polling every 10 ms), then runs one
-    step per event-loop turn: services, widgets, start (first reads, the phone thread),
-    then the login/sync wiring and ``app.workspace``. A shutdown in between stops the chain.
+    Starts when the preload is done (its completion comes back through ``on_gui``; at
+    the latest after PRELOAD_WAIT_MS), then runs one step per event-loop turn: services,
+    widgets, start (first reads, the phone's start-up), then the login/sync wiring and
+    ``app.set_workspace``. A shutdown in between stops the chain.
     """
     from PySide6.QtCore import QTimer
 
-    if getattr(app, "workspace", None) is not None or getattr(app, "_workspace_steps", None) is not None:
+    if app.workspace is not None:
         return
     preload = _preload_in_background()
     steps = _attach_steps(app)
-    app._workspace_steps = steps
-    started = time.perf_counter()
+    begun = [False]
+
+    def begin() -> None:
+        if not begun[0]:
+            begun[0] = True
+            run_next()
 
     def run_next() -> None:
-        if getattr(app, "_closing", False):
-            app._workspace_steps = None
-            return
-        if preload.is_alive() and time.perf_counter() - started < 10:
-            QTimer.singleShot(10, run_next)  # bounded: after 10 s the imports happen here
+        if app.closing:
             return
         try:
             step = next(steps)
         except StopIteration:
-            app._workspace_steps = None
             return
         t0 = time.perf_counter()
         try:
             step()
         except Exception:
-            app._workspace_steps = None
             log.exception("attaching the workspace failed at %s", getattr(step, "__name__", step))
             raise
         log.debug("workspace attach: %s in %.0f ms", getattr(step, "__name__", step),
@@ -162,62 +165,62 @@ def _attach_in_steps(app: Any) -> None:
         # that fell due meanwhile (the call bar clock, the UI's own) run before the next step.
         QTimer.singleShot(STEP_GAP_MS, run_next)
 
-    run_next()
+    if preload.done():
+        begin()
+    else:
+        preload.add_done_callback(lambda _done: on_gui(begin))
+        QTimer.singleShot(PRELOAD_WAIT_MS, begin)
 
 
-def _attach_now(app: Any) -> Any:
+def _attach_now(app: WorkspaceHost) -> Any:
     """The whole attach at once (tools and tests that attach to a ready cache)."""
     for step in _attach_steps(app):
-        if getattr(app, "_closing", False):
+        if app.closing:
             return None
         step()
-    return getattr(app, "workspace", None)
+    return app.workspace
 
 
-def _attach_steps(app: Any) -> Iterator[Callable[[], None]]:
+def _attach_steps(app: WorkspaceHost) -> Iterator[Callable[[], None]]:
     """The attach, step by step: each yielded function is one bounded piece of GUI-thread work."""
-    if getattr(app, "workspace", None) is not None or getattr(app, "_closing", False):
+    if app.workspace is not None or app.closing:
         return  # the cache finished opening after the app began shutting down
+    assert app.paths is not None and app.window is not None
+    paths, window = app.paths, app.window
     made: dict[str, Any] = {}
     demo = not getattr(app.settings, "server_url", None)
 
     def build_services() -> None:
         from app.workspace.runtime import WorkspaceRuntime
 
-        made["runtime"] = WorkspaceRuntime(app.cache, app.settings, app.paths.data_dir, demo=demo,
-                                           repository=getattr(app, "repository", None), parent=app)
+        made["runtime"] = WorkspaceRuntime(app.cache, app.settings, paths.data_dir, demo=demo,
+                                           repository=app.repository, parent=app)
 
     def build_widgets() -> None:
         from ui.workspace.wiring import WorkspaceUi
 
-        made["ui"] = WorkspaceUi(app.window, made["runtime"], getattr(app.settings, "shortcuts", None))
+        made["ui"] = WorkspaceUi(window, made["runtime"], getattr(app.settings, "shortcuts", None))
 
     def start_services() -> None:
         runtime = made["runtime"]
-        register = getattr(app, "_on_shutdown", None)
-        if callable(register):
-            register("workspace", runtime.stop)  # cleanups run in reverse: before the cache closes
-        else:
-            app.shuttingDown.connect(runtime.stop)
+        app.on_shutdown("workspace", runtime.stop)  # cleanups run in reverse: before the cache closes
         runtime.start()
 
     def connect_and_finish() -> None:
         runtime, ui = made["runtime"], made["ui"]
         # tel:/sip: links and a second `seatmate dial …` go through the same gate as every dial.
-        app.window.dialRequested.connect(runtime.controller.dial_number)
+        window.dialRequested.connect(runtime.controller.dial_number)
+        _attach_settings_dialog(app, runtime)
         if runtime.options.get("start_minimised"):
             # The tray icon stays; an incoming call or a callback reminder brings the window back.
-            app.window.showMinimized()
+            window.showMinimized()
         if not demo:
             _attach_sync(app, runtime, ui)
         else:
-            app.window.status.set_sync_state("local", 0)
+            window.status.set_sync_state("local", 0)
             _offer_login(app, None)  # the 账号 menu explains how to connect to a server
-        app.workspace = ui
         log.info("workspace attached (%s)", "embedded demo" if demo else "server mode")
-        ready = getattr(app, "workspaceReady", None)
-        if ready is not None:
-            ready.emit()
+        app.set_workspace(ui)  # → workspaceReady
 
     yield build_services
     yield build_widgets
@@ -225,21 +228,38 @@ def _attach_steps(app: Any) -> Iterator[Callable[[], None]]:
     yield connect_and_finish
 
 
-def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
+def _attach_settings_dialog(app: WorkspaceHost, runtime: Any) -> None:
+    """设置 in the View menu and Ctrl+, (ui.settings_dialog over app.workspace.settings_service)."""
+    from app.sip_account import SipAccountService
+    from app.workspace.settings_service import SettingsService
+    from ui.settings_dialog import install_settings_entry
+
+    # One SIP account service per app: the dialog's SIP page and the server's provisioning.
+    sip = SipAccountService(app.settings, runtime, parent=runtime)
+    app.sip_account = sip  # type: ignore[attr-defined]
+
+    def server_settings() -> dict:
+        from cache.sync_state import SyncState
+
+        return SyncState(app.cache).settings()
+
+    def make_service() -> SettingsService:
+        return SettingsService(app.settings, runtime, apply_language=getattr(app, "set_language", None),
+                               server_settings=server_settings, sip=sip, parent=runtime)
+
+    install_settings_entry(app.window, make_service)
+
+
+def _attach_sync(app: WorkspaceHost, runtime: Any, ui: Any) -> None:
     """Server mode: the sync client pushes the outbox, pulls changes and reports presence."""
-    existing = getattr(app, "sync", None)
-    if existing is None:
+    service = app.sync
+    if service is None:
         from sync.service import SyncService
 
-        existing = SyncService(app.cache, interval_s=float(getattr(app.settings, "sync_interval_s", 30)))
-        app.sync = existing
-        existing.start()
-        register = getattr(app, "_on_shutdown", None)
-        if callable(register):
-            register("sync", existing.stop)
-        else:
-            app.shuttingDown.connect(existing.stop)
-    service = existing
+        service = SyncService(app.cache, interval_s=float(getattr(app.settings, "sync_interval_s", 30)))
+        app.set_sync(service)  # the application stops it at shutdown
+        service.start()
+    assert app.window is not None
     status = app.window.status
     state = {"online": False, "pending": runtime.store_pending()}
 
@@ -259,10 +279,25 @@ def _attach_sync(app: Any, runtime: Any, ui: Any) -> None:
     _offer_login(app, service)
     service.online_changed.connect(online)
     service.pending_count_changed.connect(pending)
+    service.sync_failed.connect(status.set_sync_problem)  # a message code; the status bar words it
     service.changes_applied.connect(changes)
+    # The SIP account the server provisions for this user: saved and registered at once.
+    from app.sip_account import apply_provisioned
+
+    service.sip_account_changed.connect(lambda notice: apply_provisioned(app.sip_account, notice))
+    # Every pull carries the server's monitor key: the softphone's grant check follows it.
+    service.round_finished.connect(lambda _result: runtime.refresh_monitor_key())
     runtime.wrapup.saved.connect(lambda _saved: service.sync_now())  # at once after a disposition
     runtime.agent.changed.connect(lambda st: service.set_presence(st.state.value, st.reason))
     show()
+    # Supervisor mode follows the login: a TL's board, everyone's side of floor control.
+    from app.supervisor.attach import attach_supervisor
+
+    mode = attach_supervisor(app, runtime, ui, service)
+    # The board's 监听/耳语/强插 through the TL's own softphone, and the banner above the board.
+    from app.supervisor.monitor_attach import attach_monitoring
+
+    attach_monitoring(app, runtime, service, mode)
 
 
 # Next lead and KPIs after background changes: once the pages stop landing for this long …
@@ -271,7 +306,7 @@ SYNC_QUIET_MS = 400
 SYNC_MAX_DELAY_MS = 2000
 
 
-def sync_changes_handler(app: Any, runtime: Any) -> Callable[[Any], None]:
+def sync_changes_handler(app: WorkspaceHost, runtime: Any) -> Callable[[Any], None]:
     """What runs on the GUI thread when a sync page has been applied (``changes_applied``).
 
     The server's changes refresh what the agent sees — the list, the next lead, the
@@ -283,7 +318,7 @@ def sync_changes_handler(app: Any, runtime: Any) -> Callable[[Any], None]:
     """
     from PySide6.QtCore import QTimer
 
-    timer = QTimer(app, singleShot=True, interval=SYNC_QUIET_MS)
+    timer = QTimer(runtime, singleShot=True, interval=SYNC_QUIET_MS)
     first = [0.0]
 
     def flush() -> None:
@@ -294,8 +329,11 @@ def sync_changes_handler(app: Any, runtime: Any) -> Callable[[Any], None]:
 
     timer.timeout.connect(flush)
 
+    window = app.window
+
     def changes(_summary: Any) -> None:
-        app.window.refresh_soon()
+        if window is not None:
+            window.refresh_soon()
         now = time.monotonic()
         if not first[0]:
             first[0] = now
@@ -308,7 +346,7 @@ def sync_changes_handler(app: Any, runtime: Any) -> Callable[[Any], None]:
     return changes
 
 
-def _offer_login(app: Any, service: Any) -> None:
+def _offer_login(app: WorkspaceHost, service: Any) -> None:
     """The 账号 menu, the login dialog and the rejected-records indicator (app.session_service).
 
     No saved session (first start, or the server revoked it): the dialog asks for the
@@ -317,10 +355,10 @@ def _offer_login(app: Any, service: Any) -> None:
     from app.session_service import SessionService
     from ui.login_dialog import AccountUi
 
-    session = SessionService(app.cache, app.settings, getattr(app.paths, "settings_file", None),
-                             app.paths.data_dir, sync=service, parent=app)
-    app.session = session
-    app.account = AccountUi(app.window, session)
-    app.login_dialog = app.account.dialog
+    assert app.paths is not None
+    session = SessionService(app.cache, app.settings, app.paths.settings_file, app.paths.data_dir,
+                             sync=service, parent=app)
+    account = AccountUi(app.window, session)
+    app.set_account(session, account)
     if service is not None and not session.has_cached_identity():
-        app.login_dialog.ask()
+        account.dialog.ask()

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.workspace.qt_emit import emit
-from core.callbacks import DueCallback, _naive, split_due
+from core.callbacks import DueCallback, split_due
+from core.timeutil import naive_utc, now_utc
 
 
 class CallbackMonitor(QObject):
@@ -39,7 +39,7 @@ class CallbackMonitor(QObject):
     ) -> None:
         super().__init__(parent)
         self._fetch_due = fetch_due  # callbacks with due_at <= now, not done
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or now_utc
         self._reminded: set[tuple[str, dt.datetime]] = set()
         self._counts = (-1, -1)
         self._timer = QTimer(self)
@@ -62,12 +62,12 @@ class CallbackMonitor(QObject):
         rows = list(self._fetch_due(now))
         due, overdue = split_due(rows, now)
         for cb in due + overdue:
-            key = (cb.lead_id, _naive(cb.due_at))
+            key = (cb.lead_id, naive_utc(cb.due_at))
             if key not in self._reminded:
                 self._reminded.add(key)
-                emit(self.reminder, cb)
+                self.reminder.emit(cb)
         counts = (len(due), len(overdue))
         if counts != self._counts:
             self._counts = counts
-            emit(self.counts_changed, *counts)
-        emit(self.checked)
+            self.counts_changed.emit(*counts)
+        self.checked.emit()

@@ -4,9 +4,9 @@ The one place that ties the softphone, the cache, the compliance gate, the
 agent state, the wrap-up and the dial modes together. Widgets call its
 methods and listen to its signals; it never touches a widget.
 
-The phone is anything with ``dial(number, lead_id=None) -> call id``,
-``hangup(call_id=None)``, ``answer(call_id=None)`` and a
-``call_state_changed`` signal carrying :class:`softphone.types.CallInfo`-like
+The phone is an :class:`app.workspace.seams.Phone`: ``dial(number, lead_id=None)
+-> call id`` (or a Future of it), ``hangup(call_id=None)``, ``answer(call_id=None)``
+and a ``call_state_changed`` signal carrying :class:`softphone.types.CallInfo`-like
 frozen objects (``call_id``, ``state``, ``direction``, ``sip_code``,
 ``dialed_at``/``ringing_at``/``answered_at``/``ended_at`` as ``time.time()``).
 """
@@ -15,27 +15,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.workspace import kpi
+from app.background import Worker, gui_thread
 from app.workspace.agent_state import AgentStateMachine
 from app.workspace.callbacks import CallbackMonitor
 from app.workspace.dialing import PowerDialer
-from app.workspace.qt_emit import emit
+from app.workspace.seams import Phone
 from app.workspace.store import CallStart, WorkspaceStore
 from app.workspace.wrapup import WrapupService
+from core import kpi
+from core import messages as msg
 from core.agent_state import AgentState, AgentStatus
 from core.callbacks import first_contact_cutoff
 from core.compliance import ComplianceGate, GateResult
+from core.contract import FINISHED_STATUSES, CallDirection, EventType
 from core.dialing import DialMode, rank_leads
+from core.messages import Message
 from core.phone import PhoneError, mask, normalise
+from core.timeutil import now_utc
 from core.wrapup import CallOutcome, SavedDisposition
 
 log = logging.getLogger(__name__)
@@ -64,67 +67,24 @@ def _state_name(info: Any) -> str:
     return str(getattr(state, "value", state))
 
 
-class _ReadWorker:
-    """One background thread for the workspace's multi-row reads (next lead, KPIs).
-
-    While another thread is busy in Python (a sync page being applied), every SQLite call
-    on the GUI thread gives up the GIL and may wait up to the 5 ms switch interval to get
-    it back; a KPI refresh is a dozen such calls. Done here, the GUI thread only receives
-    the result. One thread, one job at a time, jobs in order.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="workspace-reads", daemon=True)
-                self._thread.start()
-        self._jobs.put(job)
-
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            try:
-                job()
-            except Exception:
-                log.exception("background read failed")
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                self._jobs.put(None)
-                self._thread.join(5)
-                self._thread = None
-
-
 class WorkspaceController(QObject):
-    dial_blocked = Signal(str)  # one line, Chinese: why no call was placed
+    dial_blocked = Signal(object)  # core.messages.Message: why no call was placed
     call_placed = Signal(object)  # ActiveCall
     call_answered = Signal(object)  # ActiveCall
     call_finished = Signal(object)  # CallOutcome
     lead_focused = Signal(str)  # the customer card should show this lead (dial, preview, inbound)
     kpi_changed = Signal(object)  # kpi.KpiSnapshot
     preview_changed = Signal(object)  # LeadBrief of the next best lead, or None
-    message = Signal(str)  # informational line for the status bar
+    message = Signal(object)  # core.messages.Message: an informational line for the status bar
     incoming = Signal(object)  # (engine id, masked, lead id or None)
-    _dial_done = Signal(str, object)  # from the SIP thread: our call id, the engine's Future
-    _prefetched = Signal(int, object)  # from a worker thread: generation, lead id or None
-    _kpis_ready = Signal(object)  # from the worker thread
     #: New leads past the 48-hour first-contact window: (count, cutoff — naive UTC: leads
     #: waiting since then or earlier are overdue). See app.workspace.callbacks.
     first_contact_changed = Signal(int, object)
-    _first_contact_ready = Signal(int, object)  # from the worker thread
 
     def __init__(
         self,
         store: WorkspaceStore,
-        phone: Any,
+        phone: Phone | None,
         agent: AgentStateMachine,
         wrapup: WrapupService,
         power: PowerDialer,
@@ -142,7 +102,7 @@ class WorkspaceController(QObject):
         self.power = power
         self.gate = gate or ComplianceGate()
         self.callbacks = callbacks
-        self._clock = clock or (lambda: dt.datetime.now(UTC))
+        self._clock = clock or now_utc
         self.timezone = timezone
         self.active: ActiveCall | None = None
         self._by_engine: dict[str, ActiveCall] = {}
@@ -153,12 +113,11 @@ class WorkspaceController(QObject):
             phone.call_state_changed.connect(self.on_call_state)
         if phone is not None and hasattr(phone, "incoming_call"):
             phone.incoming_call.connect(self.on_incoming)
-        self._dial_done.connect(self._on_dial_done, Qt.ConnectionType.QueuedConnection)
-        self._prefetched.connect(self._on_prefetched, Qt.ConnectionType.QueuedConnection)
-        self._kpis_ready.connect(self._on_kpis_ready, Qt.ConnectionType.QueuedConnection)
-        self._first_contact_ready.connect(self.first_contact_changed, Qt.ConnectionType.QueuedConnection)
-        self._reads = _ReadWorker()
-        self._prefetch_gen = 0
+        # The workspace's multi-row reads (next lead, KPIs): while another thread is busy in
+        # Python (a sync page being applied), every SQLite call on the GUI thread gives up the
+        # GIL and may wait up to the 5 ms switch interval to get it back; a KPI refresh is a
+        # dozen such calls. Done on this worker, the GUI thread only receives the result.
+        self._reads = Worker("workspace-reads")
         self._next_cached: str | None = None
         self._pending_after: Callable[[], None] | None = None
         self.wait_for_ui = False  # set by the window: run after-call work once the panel is painted
@@ -166,6 +125,9 @@ class WorkspaceController(QObject):
         # engine call id → the recording file, if one was made (set by the runtime)
         self.recording_file: Callable[[str | None], Any] = lambda _engine_id: None
         wrapup.saved.connect(self._on_saved)
+        # The call record (call_ended) is written before the disposition: the server checks the
+        # code against the call's outcome (core.wrapup.fits) and must know the call first.
+        wrapup.before_save = self.ui_settled
         power.dial_requested.connect(self.dial_next)
         agent.changed.connect(self._on_agent_changed)
         if callbacks is not None:
@@ -179,12 +141,12 @@ class WorkspaceController(QObject):
         """The gate's answer for a lead (first callable number), without dialing."""
         brief = self.store.lead_brief(lead_id)
         if brief is None:
-            return GateResult(False, "该客户已不在本机名单中", "missing"), None, None
-        if brief.status in ("done", "closed") and phone_id is None:
-            return GateResult(False, "该客户已完成，无需再拨", "done"), None, None
+            return GateResult(False, Message.of(msg.DIAL_LEAD_MISSING), "missing"), None, None
+        if brief.status in FINISHED_STATUSES and phone_id is None:
+            return GateResult(False, Message.of(msg.DIAL_LEAD_DONE), "done"), None, None
         phone_ids = (phone_id,) if phone_id is not None else brief.phone_ids
         if not phone_ids:
-            return GateResult(False, "该客户没有可拨打的号码", "no_number"), None, None
+            return GateResult(False, Message.of(msg.DIAL_NO_NUMBER), "no_number"), None, None
         rules = self.store.compliance_rules(brief.campaign_id, self.timezone)
         first: GateResult | None = None
         for pid in phone_ids:
@@ -195,41 +157,46 @@ class WorkspaceController(QObject):
             if result.allowed:
                 return result, pid, number
             first = first or result
-        return first or GateResult(False, "该客户没有可拨打的号码", "no_number"), None, None
+        return first or GateResult(False, Message.of(msg.DIAL_NO_NUMBER), "no_number"), None, None
 
     def next_lead(self) -> tuple[str | None, GateResult | None]:
         """Preview: the next best lead the gate allows now, or why there is none."""
         first_block: GateResult | None = None
+        busy = self._leads_in_hand()
         for cand in rank_leads(self.store.candidates(self.now()), self.now()):
+            if cand.lead_id in busy:
+                continue  # "next" is never the customer on the line or in the open wrap-up
             result, _, _ = self.check_lead(cand.lead_id)
             if result.allowed:
                 return cand.lead_id, None
             first_block = first_block or result
         return None, first_block
 
-    def refresh_preview(self) -> None:
-        """Find the next best lead on a worker thread; ``preview_changed`` brings it back."""
-        self._prefetch_gen += 1
-        gen = self._prefetch_gen
+    def _leads_in_hand(self) -> set[str]:
+        """The lead in the call and the lead of the open wrap-up (any thread may ask)."""
+        active, draft = self.active, self.wrapup.draft
+        return {lead for lead in (active.lead_id if active else None, draft.lead_id if draft else None) if lead}
 
-        def work() -> None:
-            if gen != self._prefetch_gen:
-                return  # superseded before it started
+    def refresh_preview(self) -> None:
+        """Find the next best lead on a worker thread; ``preview_changed`` brings it back
+        (the latest request's answer only)."""
+        def work() -> Any:
             try:
                 lead_id, _ = self.next_lead()
-                brief = self.store.lead_brief(lead_id) if lead_id else None
+                return self.store.lead_brief(lead_id) if lead_id else None
             except Exception:
                 log.exception("finding the next lead failed")
-                brief = None
-            emit(self._prefetched, gen, brief)
+                return None
 
-        self._reads.submit(work)
+        self._reads.submit(work, self._on_prefetched, latest="preview")
 
-    def _on_prefetched(self, gen: int, brief: Any) -> None:
-        if gen != self._prefetch_gen:
-            return  # a newer request is on its way
+    def _on_prefetched(self, brief: Any) -> None:
+        if brief is not None and brief.lead_id in self._leads_in_hand():
+            # Looked up before this lead's call started: stale, look again (it is skipped now).
+            self.refresh_preview()
+            return
         self._next_cached = brief.lead_id if brief is not None else None
-        emit(self.preview_changed, brief)
+        self.preview_changed.emit(brief)
 
     def compute_kpis(self) -> kpi.KpiSnapshot:
         """Today's KPIs from the cache (any thread)."""
@@ -240,7 +207,7 @@ class WorkspaceController(QObject):
 
     def refresh_kpis(self) -> None:
         """Recompute on the worker thread; ``kpi_changed`` follows within milliseconds."""
-        self._reads.submit(lambda: emit(self._kpis_ready, self.compute_kpis()))
+        self._reads.submit(self.compute_kpis, self._on_kpis_ready)
 
     def first_contact_cutoff(self) -> dt.datetime:
         """Now's cutoff of the 48-hour rule (naive UTC), on the workspace clock."""
@@ -248,38 +215,38 @@ class WorkspaceController(QObject):
 
     def refresh_first_contact(self) -> None:
         """Count the overdue new leads on the worker thread; ``first_contact_changed`` follows."""
-        def work() -> None:
+        def work() -> tuple[int, dt.datetime]:
             now = self.now()
-            emit(self._first_contact_ready, self.store.stale_new_lead_count(now), first_contact_cutoff(now))
+            return self.store.stale_new_lead_count(now), first_contact_cutoff(now)
 
-        self._reads.submit(work)
+        self._reads.submit(work, lambda counted: self.first_contact_changed.emit(*counted))
 
     def _on_kpis_ready(self, snapshot: kpi.KpiSnapshot) -> None:
         self.kpis = snapshot
-        emit(self.kpi_changed, snapshot)
+        self.kpi_changed.emit(snapshot)
 
     def shutdown(self) -> None:
         self._reads.stop()
 
     # -- actions -------------------------------------------------------------------
-    def _blocked(self, reason: str, rule: str = "") -> bool:
+    def _blocked(self, reason: Message | None, rule: str = "") -> bool:
         self.last_gate = GateResult(False, reason, rule)
-        emit(self.dial_blocked, reason)
+        self.dial_blocked.emit(reason)
         return False
 
     def _can_start(self) -> bool:
         self.ui_settled()
         if self.wrapup.blocking:
-            return self._blocked("请先完成并保存话后处理，再拨打下一通", "wrapup")
+            return self._blocked(Message.of(msg.DIAL_WRAPUP_OPEN), "wrapup")
         if self.active is not None:
-            return self._blocked("正在通话中", "busy")
+            return self._blocked(Message.of(msg.DIAL_BUSY), "busy")
         if self.phone is None:
-            return self._blocked("电话线路尚未就绪，请稍候", "phone")
+            return self._blocked(Message.of(msg.DIAL_PHONE_NOT_READY), "phone")
         state = self.agent.state
         if state is AgentState.PAUSED:
-            return self._blocked(f"当前为小休（{self.agent.status.reason}），请先切换为就绪", "state")
+            return self._blocked(Message.of(msg.DIAL_PAUSED, reason=self.agent.status.reason or ""), "state")
         if state is AgentState.OFFLINE:
-            return self._blocked("当前为离线状态，请先切换为就绪", "state")
+            return self._blocked(Message.of(msg.DIAL_OFFLINE), "state")
         return True
 
     def dial_next(self) -> bool:
@@ -295,8 +262,9 @@ class WorkspaceController(QObject):
                 return self.dial_lead(cached)
         lead_id, block = self.next_lead()
         if lead_id is None:
-            reason = "没有可拨打的客户" + (f"：{block.reason}" if block else "")
-            return self._blocked(reason, block.rule if block else "empty")
+            if block is not None and block.message is not None:
+                return self._blocked(Message.of(msg.DIAL_NO_LEAD_BECAUSE, reason=block.message), block.rule)
+            return self._blocked(Message.of(msg.DIAL_NO_LEAD), block.rule if block else "empty")
         return self.dial_lead(lead_id)
 
     def dial_lead(self, lead_id: str, phone_id: int | None = None) -> bool:
@@ -305,8 +273,8 @@ class WorkspaceController(QObject):
         result, pid, number = self.check_lead(lead_id, phone_id)
         self.last_gate = result
         if not result.allowed or number is None:
-            return self._blocked(result.reason, result.rule)
-        emit(self.lead_focused, lead_id)
+            return self._blocked(result.message, result.rule)
+        self.lead_focused.emit(lead_id)
         return self._place(number, lead_id, pid)
 
     def dial_number(self, text: str) -> bool:
@@ -316,7 +284,7 @@ class WorkspaceController(QObject):
         try:
             number = normalise(text)
         except PhoneError as exc:
-            return self._blocked(f"号码无效：{exc}", "invalid")
+            return self._blocked(Message.of(msg.DIAL_INVALID_NUMBER, reason=msg.from_error(exc)), "invalid")
         known = self.store.lead_for_number(number)
         lead_id, phone_id = known if known else (None, None)
         if lead_id is not None:
@@ -325,31 +293,33 @@ class WorkspaceController(QObject):
         result = self.gate.check(rules, self.store.dial_facts(None, number, self.gate.now()))
         self.last_gate = result
         if not result.allowed:
-            return self._blocked(result.reason, result.rule)
+            return self._blocked(result.message, result.rule)
         return self._place(number, None, None)
 
     def _place(self, number: str, lead_id: str | None, phone_id: int | None) -> bool:
         now = self.now()
         call_id = uuid.uuid4().hex
-        self.active = ActiveCall(call_id, None, lead_id, phone_id, "out", mask(number), now)
+        self.active = ActiveCall(call_id, None, lead_id, phone_id, CallDirection.OUT, mask(number), now)
         self._next_cached = None
         try:
             result = self.phone.dial(number, lead_id=lead_id)
         except Exception as exc:  # e.g. not registered: the attempt is recorded and wrapped up as failed
-            self.store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", now), number)
+            self.store.record_call_started(CallStart(call_id, lead_id, phone_id, CallDirection.OUT, now), number)
             self.agent.call_started()
             self._on_dial_done(call_id, exc)
             return False
         # The engine sends the INVITE on its own thread meanwhile; the attempt is on disk
         # before this returns, so the gate counts it even if the app dies mid-call.
-        self.store.record_call_started(CallStart(call_id, lead_id, phone_id, "out", now), number)
+        self.store.record_call_started(CallStart(call_id, lead_id, phone_id, CallDirection.OUT, now), number)
         self.agent.call_started()
         if hasattr(result, "add_done_callback"):
-            # The engine answers on its SIP thread; come back to ours through a queued signal.
-            result.add_done_callback(lambda fut: emit(self._dial_done, call_id, fut))
+            # The engine answers on its SIP thread; _on_dial_done runs on ours.
+            result.add_done_callback(lambda fut: self._on_dial_done(call_id, fut))
         else:
             self._bind_engine(call_id, str(result) if result else call_id)
-        emit(self.call_placed, self.active)
+        self.call_placed.emit(self.active)
+        if lead_id is not None:
+            self.refresh_preview()  # "next" named this lead until now
         return True
 
     def _bind_engine(self, call_id: str, engine_id: str) -> None:
@@ -357,6 +327,7 @@ class WorkspaceController(QObject):
             self.active = replace(self.active, engine_id=engine_id)
             self._by_engine[engine_id] = self.active
 
+    @gui_thread
     def _on_dial_done(self, call_id: str, fut_or_exc: Any) -> None:
         exc = fut_or_exc if isinstance(fut_or_exc, BaseException) else fut_or_exc.exception()
         if exc is None:
@@ -366,7 +337,7 @@ class WorkspaceController(QObject):
         if call is None or call.call_id != call_id:
             return  # the engine already reported the end of this call
         log.warning("dial failed: %s", type(exc).__name__)
-        emit(self.message, f"呼叫失败：{exc}")
+        self.message.emit(Message.of(msg.CALL_FAILED, detail=str(exc)))
         self._finish(call, sip_status=500, ended=self.now(), answered_at=None)
 
     def hangup(self) -> None:
@@ -379,14 +350,14 @@ class WorkspaceController(QObject):
 
     def set_mode(self, mode: DialMode) -> None:
         self.power.set_mode(mode)
-        emit(self.message, "已切换为自动外呼（预测拨号）" if mode is DialMode.POWER else "已切换为预览外呼")
+        self.message.emit(Message.of(msg.DIAL_MODE_POWER if mode is DialMode.POWER else msg.DIAL_MODE_PREVIEW))
 
     def record_question(self, text: str, section: str, lead_id: str | None) -> None:
         payload = {"text": text}
         if section:
             payload["script_section"] = section
-        self.store.record_event("unscripted_question", lead_id, payload)
-        emit(self.message, "新问题已记录，团队长会在次日答复")
+        self.store.record_event(EventType.UNSCRIPTED_QUESTION, lead_id, payload)
+        self.message.emit(Message.of(msg.QUESTION_RECORDED))
 
     # -- phone events ----------------------------------------------------------------
     def on_incoming(self, call: Any) -> None:
@@ -401,8 +372,8 @@ class WorkspaceController(QObject):
         if lead_id:
             # Remembered so the answered call is recorded against the lead (its call history).
             self._inbound_leads[engine_id] = (lead_id, phone_id)
-            emit(self.lead_focused, lead_id)
-        emit(self.incoming, (engine_id, masked, lead_id))
+            self.lead_focused.emit(lead_id)
+        self.incoming.emit((engine_id, masked, lead_id))
 
     def _lead_of_caller(self, call: Any) -> tuple[str, int | None] | None:
         """The lead whose number is calling. The number is used for this lookup only: it is
@@ -422,16 +393,18 @@ class WorkspaceController(QObject):
         return (found[0], found[1]) if found else None
 
     def on_call_state(self, info: Any) -> None:
+        if getattr(info, "monitor_role", ""):
+            return  # a TL's monitoring leg is not a call of the agent's loop
         engine_id = str(getattr(info, "call_id", ""))
         state = _state_name(info)
         call = self._by_engine.get(engine_id)
         direction = str(getattr(getattr(info, "direction", ""), "value", getattr(info, "direction", "")))
-        if call is None and direction.startswith("out") and self.active is not None and self.active.engine_id is None:
+        if call is None and direction == CallDirection.OUT and self.active is not None and self.active.engine_id is None:
             # The engine's first report can arrive before its dial() Future resolves.
             self._bind_engine(self.active.call_id, engine_id)
             call = self._by_engine.get(engine_id)
         if call is None:
-            if direction.startswith("in") and state in ("answered", "connecting"):
+            if direction == CallDirection.IN and state in ("answered", "connecting"):
                 call = self._adopt_inbound(info)
             else:
                 if state == "ended":
@@ -441,7 +414,7 @@ class WorkspaceController(QObject):
             call = self._update(call, ringing_at=_ts(getattr(info, "ringing_at", None)) or self.now())
         elif state == "answered" and call.answered_at is None:
             call = self._update(call, answered_at=_ts(getattr(info, "answered_at", None)) or self.now())
-            emit(self.call_answered, call)
+            self.call_answered.emit(call)
         elif state == "ended":
             self._by_engine.pop(engine_id, None)
             ended = _ts(getattr(info, "ended_at", None)) or self.now()
@@ -456,8 +429,9 @@ class WorkspaceController(QObject):
         if lead_id is None and known is not None:
             lead_id, phone_id = known
         now = self.now()
-        call = ActiveCall(engine_id, engine_id, lead_id, phone_id, "in", getattr(info, "remote_masked", ""), now)
-        self.store.record_call_started(CallStart(engine_id, lead_id, phone_id, "in", now), None)
+        call = ActiveCall(engine_id, engine_id, lead_id, phone_id, CallDirection.IN, getattr(info, "remote_masked", ""),
+                          now)
+        self.store.record_call_started(CallStart(engine_id, lead_id, phone_id, CallDirection.IN, now), None)
         self._by_engine[engine_id] = call
         self.active = call
         if self.agent.state in (AgentState.READY, AgentState.PAUSED):
@@ -485,7 +459,7 @@ class WorkspaceController(QObject):
         if self.agent.state is AgentState.ON_CALL:
             self.agent.call_ended()
         self.wrapup.begin(outcome)
-        emit(self.call_finished, outcome)
+        self.call_finished.emit(outcome)
         self._pending_after = lambda: self._after_call(call, sip_status, ended, answered_at, talk)
         # With a window, the bookkeeping waits for the panel's first frame (``ui_settled``);
         # the fallback timer bounds the wait. Without one it runs on the next loop turn.
@@ -512,12 +486,11 @@ class WorkspaceController(QObject):
         if self.agent.state is AgentState.WRAP_UP:
             self.agent.wrapup_saved()
         if saved.dnc_added:
-            emit(self.message, "已加入免打扰名单，今后不再拨打该号码")
+            self.message.emit(Message.of(msg.WRAPUP_SAVED_DNC))
         elif saved.callback_at:
-            local = saved.callback_at.replace(tzinfo=UTC).astimezone()
-            emit(self.message, f"已保存，预约回访 {local:%m-%d %H:%M}")
+            self.message.emit(Message.of(msg.WRAPUP_SAVED_CALLBACK, when=saved.callback_at))  # UTC; shown local
         else:
-            emit(self.message, "已保存")
+            self.message.emit(Message.of(msg.WRAPUP_SAVED))
         if self.agent.state is AgentState.READY:
             if not self.power.after_wrapup():
                 self.refresh_preview()
@@ -532,7 +505,7 @@ class WorkspaceController(QObject):
 
     def _record_presence(self, payload: dict) -> None:
         try:
-            self.store.record_event("agent_state_changed", None, payload)
+            self.store.record_event(EventType.AGENT_STATE_CHANGED, None, payload)
         except Exception:
             log.exception("could not queue the agent state event")
 
@@ -548,5 +521,5 @@ class WorkspaceController(QObject):
         if draft is not None:
             self.agent.resume_wrapup()
             if draft.lead_id:
-                emit(self.lead_focused, draft.lead_id)
-            emit(self.message, "恢复了未保存的话后处理，请先完成")
+                self.lead_focused.emit(draft.lead_id)
+            self.message.emit(Message.of(msg.WRAPUP_RESTORED))

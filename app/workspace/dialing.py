@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.workspace.qt_emit import emit
 from core.dialing import DialMode
 
 
@@ -51,31 +50,31 @@ class PowerDialer(QObject):
         if self.mode is not DialMode.POWER:
             return False
         if self.countdown_seconds <= 0:
-            emit(self.dial_requested)
+            self.dial_requested.emit()
             return True
         self._left = self.countdown_seconds
         self._timer.start()
-        emit(self.tick, self._left)
+        self.tick.emit(self._left)
         return True
 
     def cancel(self) -> None:
         if self._timer.isActive():
             self._timer.stop()
             self._left = 0
-            emit(self.cancelled)
+            self.cancelled.emit()
 
     def dial_now(self) -> None:
         if self._timer.isActive():
             self._timer.stop()
             self._left = 0
-            emit(self.dial_requested)
+            self.dial_requested.emit()
 
     def _on_tick(self) -> None:
         self._left -= 1
         if self._left <= 0:
             self._timer.stop()
             self._left = 0
-            emit(self.tick, 0)
-            emit(self.dial_requested)
+            self.tick.emit(0)
+            self.dial_requested.emit()
         else:
-            emit(self.tick, self._left)
+            self.tick.emit(self._left)

@@ -7,12 +7,14 @@ configured it also starts the embedded demo's customer (a SIP peer on
 evaluates calling windows at a simulated 10:30 so the loop can be tried at
 any hour (counts, gaps and do-not-call are enforced as usual).
 
-The phone starts on a worker thread (pjsua2 start-up takes a few hundred ms);
-until it is up, dialing explains that the line is not ready.
+The phone starts in the background (``app.background.run_in_background``: pjsua2
+start-up takes a few hundred ms); until it is up, dialing explains that the line
+is not ready.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import logging
 import threading
@@ -20,13 +22,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
+from app.background import deliver_posted, run_in_background
 from app.workspace.agent_state import AgentStateMachine
 from app.workspace.callbacks import CallbackMonitor
 from app.workspace.controller import WorkspaceController
 from app.workspace.dialing import PowerDialer
-from app.workspace.qt_emit import emit
+from app.workspace.monitoring import AgentMonitorNotice, MonitorKeyVerifier, read_monitor_state
+from app.workspace.seams import PhoneEngine
 from app.workspace.store import WorkspaceStore
 from app.workspace.wrapup import DraftStore, WrapupService
 from core.compliance import ComplianceGate, fixed_time_of_day
@@ -65,11 +69,10 @@ def workspace_settings(settings: Any) -> dict:
 class WorkspaceRuntime(QObject):
     phone_ready = Signal(bool, str)  # up?, one-line detail
     registration = Signal(object)  # the engine's RegInfo
-
-    _phone_started = Signal(object, str)  # from the starter thread
+    _reconfigure_later = Signal(object)  # a SIP change that waited for the phone's start-up (any thread)
 
     def __init__(self, cache: Any, settings: Any, data_dir: Path, demo: bool,
-                 phone: Any | None = None, repository: Any | None = None,
+                 phone: PhoneEngine | None = None, repository: Any | None = None,
                  clock: Callable[[], dt.datetime] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cache = cache
@@ -102,10 +105,14 @@ class WorkspaceRuntime(QObject):
         self.controller.recording_file = self.recording_file
         self.controller.set_mode(DialMode(self.options["dial_mode"])
                                  if self.options["dial_mode"] in ("preview", "power") else DialMode.PREVIEW)
-        self._phone_started.connect(self._on_phone_started, Qt.ConnectionType.QueuedConnection)
-        self._starter: threading.Thread | None = None
+        self._starting: cf.Future[PhoneEngine] | None = None
         self._audio_engine: Any = None
-        self._engine: Any = None
+        self._engine: PhoneEngine | None = None
+        self._sip_in_use: Any = None  # core.sip_settings.SipSettings of the running engine
+        self._reconfigure_later.connect(self._post_reconfigure)  # queued from another thread: GUI thread
+        # Monitoring (监听/耳语/强插): grants checked with the key the server sends with every pull.
+        self.monitor_verifier = MonitorKeyVerifier()
+        self.monitor_notice = AgentMonitorNotice(self._monitor_indicator_policy, parent=self)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, start_phone: bool = True) -> None:
@@ -116,17 +123,21 @@ class WorkspaceRuntime(QObject):
         self.controller.refresh_kpis()
         if start_phone and self.phone is None:
             self._audio_engine = self._make_audio_engine()  # a QObject: made on the GUI thread
-            self._starter = threading.Thread(target=self._start_phone, name="phone-start", daemon=True)
-            self._starter.start()
+            self._starting = run_in_background(self._start_phone, self._on_phone_started, self._on_phone_failed,
+                                               name="phone-start")
+
+    def phone_start_finished(self) -> bool:
+        """The phone's start-up is over, well or not (its answer may still be on its way)."""
+        return self._starting is not None and self._starting.done()
 
     def wait_phone(self, timeout: float = 20.0) -> bool:
-        """Tests and the benchmark: block until the phone start-up finished."""
-        if self._starter is not None:
-            self._starter.join(timeout)
-        QCoreApplication.sendPostedEvents(self)  # deliver the queued "phone started"
+        """Tests, the self-test and the benchmark: block until the phone start-up finished."""
+        if self._starting is not None:
+            cf.wait([self._starting], timeout)
+        deliver_posted()  # the "started"/"failed" answer, if it is still queued
         return self.phone is not None
 
-    def _start_phone(self) -> None:
+    def _start_phone(self) -> PhoneEngine:  # a background thread
         # pjsua2 allows one Endpoint per process and aborts on a second: a softphone left
         # running by a workspace that was never stopped is stopped first.
         with _RUNNING_LOCK:
@@ -145,19 +156,20 @@ class WorkspaceRuntime(QObject):
             from softphone.audio.recorder import make_recorder_factory
 
             rate = self.bridge_clock_rate()
+            self.refresh_monitor_key(account.user)
             engine.start(EngineConfig(bind_address=bind, public_address="127.0.0.1" if self.demo else "",
                                       no_answer_timeout_s=30.0 if self.demo else 45.0, clock_rate=rate),
                          account, audio,
                          recorder_factory=make_recorder_factory(self.recordings_dir, self.recording_enabled,
                                                                 clock_rate=rate),
-                         disposition_codes=None)
-            # Kept here at once: stop() must find it even if the "started" signal is still queued
+                         monitor_verifier=self.monitor_verifier, disposition_codes=None)
+            # Kept here at once: stop() must find it even if the "started" answer is still queued
             # (pjsua2 allows one Endpoint per process; a leftover would abort the next start).
             self._engine = engine
-            emit(self._phone_started, engine, "")
-        except Exception as exc:
+            return engine
+        except Exception:
             log.exception("the softphone did not start")
-            emit(self._phone_started, None, f"{type(exc).__name__}: {exc}")
+            raise
 
     def _account_and_audio(self) -> tuple[Any, Any]:
         from softphone.account import AccountSettings
@@ -166,24 +178,56 @@ class WorkspaceRuntime(QObject):
         if self.demo:
             from app.demo.line import DemoCustomerProcess
 
-            self.demo_process = DemoCustomerProcess(behaviour=self.options["demo_behaviour"],
-                                                    answer_delay=self.options["demo_answer_delay_s"])
-            line = self.demo_process.start()
+            if self.demo_process is None:  # kept over a restart of the phone
+                self.demo_process = DemoCustomerProcess(behaviour=self.options["demo_behaviour"],
+                                                        answer_delay=self.options["demo_answer_delay_s"])
+                self.demo_process.start()
+            line = self.demo_process.line
             return AccountSettings(user="agent", domain=line.domain, registrar=line.registrar,
                                    display_name=self.options["agent_name"]), audio
-        sip = dict(getattr(self.settings, "sip", {}) or {})
-        if not sip.get("user") or not (sip.get("domain") or sip.get("server")):
-            raise RuntimeError("no SIP account configured")
-        password = ""
-        try:
-            from sync.credentials import get_secret
+        return self._sip_account(), audio
 
-            password = get_secret(f"sip:{sip.get('user')}") or ""
-        except Exception:
-            log.warning("the SIP password could not be read from the keyring")
-        return AccountSettings(user=str(sip["user"]), domain=str(sip.get("domain") or sip.get("server")),
-                               password=password, transport=sip.get("transport", "udp"),
-                               registrar=str(sip.get("registrar", ""))), audio
+    def _sip_account(self, sip: Any = None) -> Any:
+        """settings.json's ``sip`` section (typed, validated: app.sip_account) as the engine's
+        account, every setting included; the password from the keyring."""
+        from app.sip_account import account_settings, read_password, sip_settings
+
+        sip = sip if sip is not None else sip_settings(self.settings)
+        if not sip.configured:
+            raise RuntimeError("no SIP account configured")
+        self._sip_in_use = sip
+        return account_settings(sip, read_password(sip), display_name=self.options["agent_name"])
+
+    def reconfigure_sip(self, sip: Any) -> None:
+        """Use a new SIP account now (the settings dialog, the server's provisioning; GUI thread):
+        the running engine re-registers with it; a new STUN list restarts the engine (STUN is
+        the library's, not the account's); a phone that never started (no account) starts."""
+        if self._starting is not None and not self._starting.done():
+            self._starting.add_done_callback(lambda _f: self._reconfigure_later.emit(sip))
+            return
+        self._post_reconfigure(sip)
+
+    def _post_reconfigure(self, sip: Any) -> None:
+        engine = self._engine
+        old = getattr(self, "_sip_in_use", None)
+        if engine is not None and sip.configured and (old is None or not sip.needs_restart_versus(old)):
+            try:
+                account = self._sip_account(sip)
+            except Exception:
+                log.exception("the new SIP account cannot be used")
+                return
+            fut = engine.set_account(account)
+            fut.add_done_callback(lambda f: f.exception() and log.warning(
+                "the new SIP account was not taken: %s", type(f.exception()).__name__))
+            return
+        if engine is None and not sip.configured:
+            return
+        self._starting = run_in_background(self._restart_phone, self._on_phone_started, self._on_phone_failed,
+                                           name="phone-restart")
+
+    def _restart_phone(self) -> PhoneEngine:  # a background thread
+        self._stop_engine()
+        return self._start_phone()
 
     def bridge_clock_rate(self) -> int:
         """The conference bridge's rate: 8 kHz unless ``audio.wideband`` is set.
@@ -205,10 +249,26 @@ class WorkspaceRuntime(QObject):
         try:
             from softphone.audio.qt_bridge import AudioEngine
 
-            return AudioEngine(parent=None, clock_rate=self.bridge_clock_rate())
+            return AudioEngine(prefs=self._audio_preferences(), parent=None, clock_rate=self.bridge_clock_rate())
         except Exception:
             log.exception("the Qt audio bridge is not available; calls will have no sound device")
             return None
+
+    def _audio_preferences(self) -> Any:
+        """settings.json's ``audio`` device preference lists (``microphone``/``speaker``/``ringer``,
+        most wanted first; the settings dialog keeps them) and ``echo_cancellation``."""
+        from softphone.audio.devices import DevicePreferences
+
+        audio = dict(getattr(self.settings, "audio", {}) or {})
+        for role, old in (("microphone", "input_device"), ("speaker", "output_device"), ("ringer", "ring_device")):
+            if not audio.get(role) and isinstance(audio.get(old), str):  # the old single-device keys
+                audio[role] = [audio[old]]
+        return DevicePreferences.from_json({**audio, "echo_cancellation": bool(audio.get("echo_cancellation"))})
+
+    @property
+    def audio_engine(self) -> Any:
+        """The Qt audio bridge (None headless): device snapshots, live device choice."""
+        return self._audio_engine
 
     def _audio_factory(self) -> Any:
         if self._audio_engine is not None:
@@ -218,26 +278,26 @@ class WorkspaceRuntime(QObject):
         # Headless (tests, CI, no sound card): a silent microphone and a discarding speaker.
         return ToneAudio.factory(0)
 
-    def _on_phone_started(self, engine: Any, error: str) -> None:
-        if engine is None:
-            emit(self.phone_ready, False, error)
-            return
+    def _on_phone_failed(self, exc: BaseException) -> None:
+        self.phone_ready.emit(False, f"{type(exc).__name__}: {exc}")
+
+    def _on_phone_started(self, engine: PhoneEngine) -> None:
         self.phone = engine
-        self._own_engine = True
         self.controller.phone = engine
         engine.call_state_changed.connect(self.controller.on_call_state)
         engine.incoming_call.connect(self.controller.on_incoming)
         engine.registration_changed.connect(self.registration.emit)
+        self.monitor_notice.attach(engine)
         if engine.last_reg is not None:
-            emit(self.registration, engine.last_reg)
-        emit(self.phone_ready, True, "")
+            self.registration.emit(engine.last_reg)
+        self.phone_ready.emit(True, "")
 
     def stop(self) -> None:
         self.callbacks.stop()
         self.power.cancel()
         self.controller.shutdown()
-        if self._starter is not None:
-            self._starter.join(20)
+        if self._starting is not None:
+            cf.wait([self._starting], 20)
         self._stop_engine()
         if self.demo_process is not None:
             self.demo_process.stop()
@@ -258,6 +318,20 @@ class WorkspaceRuntime(QObject):
                 engine.stop()
             except Exception:
                 log.exception("stopping the softphone failed")
+
+    # -- monitoring (the agent's side) ---------------------------------------------
+    def refresh_monitor_key(self, sip_user: str | None = None) -> bool:
+        """Re-read the server's monitor key (after a pull; any thread): a new key or SIP user
+        is used by the softphone's grant check at once. True when it changed."""
+        key, offset = read_monitor_state(self.cache)
+        return self.monitor_verifier.refresh(key, sip_user, clock_offset_s=offset)
+
+    def _monitor_indicator_policy(self) -> str | None:
+        """The campaign's ``monitor_indicator`` for the call in progress (None: the default)."""
+        call = self.controller.active
+        campaign = self.store.campaign_of(call.lead_id) if call is not None and call.lead_id else None
+        policy = self.store.campaign_rules(campaign).get("monitor_indicator") if campaign else None
+        return policy if isinstance(policy, str) else None
 
     # -- recording -------------------------------------------------------------------
     @property
@@ -284,13 +358,10 @@ class WorkspaceRuntime(QObject):
 
     # -- helpers for the window -------------------------------------------------------
     def store_pending(self) -> int:
-        from sqlalchemy import func, select
-
-        from cache import models as m
+        from cache.outbox import count_pending
 
         with self.cache.session() as s:
-            return s.scalar(select(func.count()).select_from(m.OutboxEvent)
-                            .where(m.OutboxEvent.status == "pending")) or 0
+            return count_pending(s)
 
     def agent_info(self) -> dict:
         return {"display_name": self.options["agent_name"], "company": self.options["company"]}

@@ -36,7 +36,7 @@ DEFAULTS: tuple[ShortcutDef, ...] = (
     ShortcutDef("search", "Ctrl+F", QT_TRANSLATE_NOOP("Shortcuts", "Search leads")),
     ShortcutDef("script_search", "Ctrl+K", QT_TRANSLATE_NOOP("Shortcuts", "Search objection answers")),
     ShortcutDef("next_section", "Ctrl+.", QT_TRANSLATE_NOOP("Shortcuts", "Next script section")),
-    ShortcutDef("prev_section", "Ctrl+,", QT_TRANSLATE_NOOP("Shortcuts", "Previous script section")),
+    ShortcutDef("prev_section", "Ctrl+Shift+.", QT_TRANSLATE_NOOP("Shortcuts", "Previous script section")),
     ShortcutDef("new_question", "Ctrl+Q", QT_TRANSLATE_NOOP("Shortcuts", "Record a new question")),
     ShortcutDef("help", "F1", QT_TRANSLATE_NOOP("Shortcuts", "Show this help")),
 )

@@ -20,38 +20,29 @@ from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.orm import Session
 
 from cache import models as m
+from cache.overlay import lead_state, set_lead_state
 from cache.repository import Repository
 from core.callbacks import FIRST_CONTACT_HOURS, DueCallback, first_contact_cutoff
 from core.compliance import ComplianceRules, DialFacts, DncEntry
+from core.contract import OPEN_STATUSES, CallDirection, CodeGroup, EventType, LeadStatus
 from core.dialing import LeadCandidate
 from core.kpi import CallFact, Targets
-from core.wrapup import CodeRule, SavedDisposition, WrapupDraft
+from core.lead_status import CodeFlags, after_callback_scheduled, after_disposition
+from core.timeutil import format_iso, naive_utc, utcnow
+from core.wrapup import CodeRule, SavedDisposition, WrapupDraft, fits
 
-UTC = dt.timezone.utc
 DNC_DAYS = 180
 # "Open lead" without letting SQLite pick the status index (unary + disables it): for
 # due callbacks the next_callback_at index is far better (a short range vs ~70% of the table).
-_OPEN_NO_INDEX = text("+leads.status IN ('new', 'callback')")
+_OPEN_NO_INDEX = text("+leads.status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
 FALLBACK_CODES: tuple[CodeRule, ...] = (
-    CodeRule("CONNECTED", "已接通", "connected", position=0),
-    CodeRule("CALLBACK", "预约回访", "connected", requires_callback=True, position=1),
-    CodeRule("DNC", "拒绝再联系", "connected", adds_to_dnc=True, closes_lead=True, position=2),
-    CodeRule("NO_ANSWER", "无人接听", "not_connected", sip_codes=(408, 480, 487), position=3),
-    CodeRule("BUSY", "忙线", "not_connected", sip_codes=(486, 600), position=4),
-    CodeRule("FAILED", "呼叫失败", "not_connected", position=5),
+    CodeRule("CONNECTED", "已接通", CodeGroup.CONNECTED, position=0),
+    CodeRule("CALLBACK", "预约回访", CodeGroup.CONNECTED, requires_callback=True, position=1),
+    CodeRule("DNC", "拒绝再联系", CodeGroup.CONNECTED, adds_to_dnc=True, closes_lead=True, position=2),
+    CodeRule("NO_ANSWER", "无人接听", CodeGroup.NOT_CONNECTED, sip_codes=(408, 480, 487), position=3),
+    CodeRule("BUSY", "忙线", CodeGroup.NOT_CONNECTED, sip_codes=(486, 600), position=4),
+    CodeRule("FAILED", "呼叫失败", CodeGroup.NOT_CONNECTED, position=5),
 )
-
-
-def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC).replace(tzinfo=None)
 
 
 def append_event(s: Session, type_: str, lead_id: str | None, payload: dict[str, Any],
@@ -62,8 +53,8 @@ def append_event(s: Session, type_: str, lead_id: str | None, payload: dict[str,
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    value = naive_utc(value)
-    return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
+    """Event payload times: whole seconds."""
+    return format_iso(value, "seconds")
 
 
 @dataclass(frozen=True)
@@ -225,9 +216,9 @@ class WorkspaceStore:
             if ids is not None:
                 by_id = {r[0]: r for r in s.execute(select(*cols).where(m.Lead.id.in_(ids)))} if ids else {}
                 fresh = [by_id[i] for i in ids if i in by_id and by_id[i][4] is None
-                         and by_id[i][1] in ("new", "callback")]
+                         and by_id[i][1] in OPEN_STATUSES]
             else:
-                fresh = s.execute(select(*cols).where(m.Lead.status.in_(("new", "callback")),
+                fresh = s.execute(select(*cols).where(m.Lead.status.in_(OPEN_STATUSES),
                                                       m.Lead.next_callback_at.is_(None))
                                   .order_by(m.Lead.priority, m.Lead.policy_expiry.is_(None), m.Lead.policy_expiry)
                                   .limit(limit)).all()
@@ -246,7 +237,7 @@ class WorkspaceStore:
             callback_due = False
             if lead_ids:
                 attempts = list(s.scalars(select(m.CallRecord.dialed_at).where(
-                    m.CallRecord.lead_id.in_(lead_ids), m.CallRecord.direction == "out",
+                    m.CallRecord.lead_id.in_(lead_ids), m.CallRecord.direction == CallDirection.OUT,
                     m.CallRecord.dialed_at >= since)))
             if lead_id:
                 lead = s.get(m.Lead, lead_id)
@@ -260,10 +251,10 @@ class WorkspaceStore:
         with self.handle.write() as s:
             s.add(m.CallRecord(id=call.call_id, lead_id=call.lead_id, phone_id=call.phone_id,
                                direction=call.direction, dialed_at=naive_utc(call.dialed_at)))
-            if call.lead_id and call.direction == "out":
+            if call.lead_id and call.direction == CallDirection.OUT:
                 s.execute(update(m.Lead).where(m.Lead.id == call.lead_id)
                           .values(last_attempt_at=naive_utc(call.dialed_at)))
-            append_event(s, "call_attempted", call.lead_id,
+            append_event(s, EventType.CALL_ATTEMPTED, call.lead_id,
                          {"call_id": call.call_id, "number_e164": number_e164 or "", "direction": call.direction},
                          occurred_at=call.dialed_at)
 
@@ -282,7 +273,7 @@ class WorkspaceStore:
             rec.talk_seconds = max(0, int(talk_seconds))
             if recording_path:
                 rec.recording_path = recording_path  # uploaded by the sync client, then removed
-            append_event(s, "call_ended", rec.lead_id, {
+            append_event(s, EventType.CALL_ENDED, rec.lead_id, {
                 "call_id": call_id, "dialed_at": _iso(rec.dialed_at), "ringing_at": _iso(rec.ringing_at),
                 "answered_at": _iso(rec.answered_at), "ended_at": _iso(rec.ended_at), "sip_status": sip_status,
                 "talk_seconds": rec.talk_seconds}, occurred_at=ended_at)
@@ -296,6 +287,8 @@ class WorkspaceStore:
         """The disposition, its callback, its DNC entry and the lead's new status: one transaction."""
         now = utcnow()
         callback_at = naive_utc(draft.callback_at) if rule.requires_callback else None
+        if callback_at is not None:
+            callback_at = callback_at.replace(microsecond=0)  # as the event carries it (whole seconds)
         dnc_added = False
         closed = False
         with self.handle.write() as s:
@@ -318,31 +311,35 @@ class WorkspaceStore:
                 payload["callback_at"] = _iso(callback_at)
             if draft.supersedes:
                 payload["supersedes"] = draft.supersedes
-            append_event(s, "disposition_recorded", draft.lead_id, payload, event_id=draft.disposition_id)
+            else:
+                # The outcome the agent saw, and an override of core.wrapup.fits with its reason:
+                # the server checks the code against the call (its call_ended, else this).
+                payload["connected"] = bool(draft.answered)
+                if not fits(rule, draft.answered) and draft.override_reason.strip():
+                    payload["override_reason"] = draft.override_reason.strip()
+            append_event(s, EventType.DISPOSITION_RECORDED, draft.lead_id, payload, event_id=draft.disposition_id,
+                         occurred_at=now)
 
             lead = s.get(m.Lead, draft.lead_id) if draft.lead_id else None
             if lead is not None:
-                connected = rule.group == "connected"
+                connected = rule.group == CodeGroup.CONNECTED
                 if connected or rule.closes_lead or callback_at:
                     # The customer was reached (or the lead is finished): open callbacks are answered.
                     s.execute(update(m.Callback).where(m.Callback.lead_id == lead.id, m.Callback.done_at.is_(None))
                               .values(done_at=now))
+                # The lead's new state by core.lead_status: the rule the server derives it with,
+                # so the agent's list shows now what the next pull will bring.
+                state = after_disposition(lead_state(lead), rule.code, CodeFlags.of(rule), callback_at, now)
                 if callback_at:
                     cb_id = str(uuid.uuid4())
                     s.add(m.Callback(id=cb_id, lead_id=lead.id, due_at=callback_at, note=draft.note.strip()))
-                    append_event(s, "callback_scheduled", lead.id,
+                    append_event(s, EventType.CALLBACK_SCHEDULED, lead.id,
                                  {"callback_id": cb_id, "due_at": _iso(callback_at),
-                                  **({"note": draft.note.strip()} if draft.note.strip() else {})})
-                    lead.status = "callback"
-                    lead.next_callback_at = callback_at
-                elif rule.closes_lead or rule.is_conversion:
-                    lead.status = "closed" if rule.closes_lead and not rule.is_conversion else "done"
-                    lead.next_callback_at = None
-                    closed = True
-                elif connected:
-                    lead.status = "done"
-                    lead.next_callback_at = None
-                lead.last_disposition = rule.code
+                                  **({"note": draft.note.strip()} if draft.note.strip() else {})},
+                                 occurred_at=now)
+                    state = after_callback_scheduled(state, callback_at, now)
+                set_lead_state(lead, state)
+                closed = state.status == LeadStatus.CLOSED
                 lead.updated_at = now
                 if rule.adds_to_dnc:
                     numbers = list(s.scalars(select(m.LeadPhone.number_e164).where(
@@ -352,7 +349,7 @@ class WorkspaceStore:
                         numbers = [dialed] if dialed else numbers
                     for number in numbers:
                         self._add_dnc(s, number, now, f"客户要求不再联系（{rule.label}）")
-                        append_event(s, "dnc_requested", lead.id, {"number_e164": number, "reason": rule.label})
+                        append_event(s, EventType.DNC_REQUESTED, lead.id, {"number_e164": number, "reason": rule.label})
                         dnc_added = True
         return SavedDisposition(draft.disposition_id, draft.lead_id, rule.code, callback_at, dnc_added, closed,
                                 rule.is_conversion)
@@ -420,7 +417,7 @@ class WorkspaceStore:
             return self.repository.waiting_for_first_contact(limit)
         with self.handle.session() as s:
             return s.scalar(select(func.count()).select_from(m.Lead).where(
-                m.Lead.status == "new", m.Lead.last_attempt_at.is_(None), m.Lead.created_at <= limit)) or 0
+                m.Lead.status == LeadStatus.NEW, m.Lead.last_attempt_at.is_(None), m.Lead.created_at <= limit)) or 0
 
     def dispositions_of(self, lead_id: str) -> list[tuple[str, str, str | None]]:
         """(id, code, supersedes) of a lead, oldest first (tests and the history view)."""

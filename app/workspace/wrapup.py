@@ -29,8 +29,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.workspace.qt_emit import emit
-from core.wrapup import CallOutcome, CodeRule, SavedDisposition, WrapupDraft, _utc, suggest_code, validate
+from cache import crashpoint
+from core import messages as msg
+from core.messages import Message
+from core.timeutil import aware_utc, now_utc
+from core.wrapup import CallOutcome, CodeRule, SavedDisposition, WrapupDraft, fits, suggest_code, validate
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class DraftStore:
         fd, tmp = tempfile.mkstemp(prefix=".wrapup-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
+                crashpoint.write_bytes(fh, payload, "draft")  # fh.write; the crash campaign's hook
                 fh.flush()
                 if durable:
                     os.fsync(fh.fileno())
@@ -62,6 +65,10 @@ class DraftStore:
             _fsync_dir(self.path.parent)
 
     def load(self) -> WrapupDraft | None:
+        """The draft left on disk (called once, at start-up); also removes the temp files of
+        writes a crash interrupted (they never replaced the draft; nothing else is writing now)."""
+        for stray in self.path.parent.glob(".wrapup-*"):
+            stray.unlink(missing_ok=True)
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return WrapupDraft.from_json(data)
@@ -101,7 +108,7 @@ class WrapupService(QObject):
     started = Signal(object)  # WrapupDraft
     changed = Signal(object)  # WrapupDraft
     saved = Signal(object)  # SavedDisposition
-    save_failed = Signal(str)  # one-line reason for the agent
+    save_failed = Signal(object)  # core.messages.Message: why the save did not happen
 
     def __init__(
         self,
@@ -115,9 +122,12 @@ class WrapupService(QObject):
         self._drafts = drafts
         self._saver = saver
         self._codes = codes
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or now_utc
         self._draft: WrapupDraft | None = None
         self._rules: tuple[CodeRule, ...] = ()
+        #: Run right before a save commits (the controller writes the call record with it, so the
+        #: server sees the call's outcome before the disposition it checks against it).
+        self.before_save: Callable[[], None] | None = None
 
     # -- state -------------------------------------------------------------------
     @property
@@ -139,7 +149,7 @@ class WrapupService(QObject):
     def acw_seconds(self) -> int:
         if self._draft is None:
             return 0
-        return max(0, int((self._clock() - _utc(self._draft.started_at)).total_seconds()))
+        return max(0, int((self._clock() - aware_utc(self._draft.started_at)).total_seconds()))
 
     # -- flow --------------------------------------------------------------------
     def restore(self) -> WrapupDraft | None:
@@ -189,8 +199,9 @@ class WrapupService(QObject):
         self._persist()
         return draft
 
-    def set_code(self, code: str) -> None:
-        if self.rule(code) is None:
+    def set_code(self, code: str | None) -> None:
+        """Choose a code (None: none chosen)."""
+        if code is not None and self.rule(code) is None:
             return
         self._update(code=code)
 
@@ -200,44 +211,60 @@ class WrapupService(QObject):
     def set_callback(self, when: dt.datetime | None) -> None:
         self._update(callback_at=when)
 
-    def problems(self) -> list[str]:
+    def set_override_reason(self, reason: str) -> None:
+        """Why a code that does not fit the call's outcome is recorded anyway (the audited
+        override, core.wrapup.outcome_problem); "" withdraws it."""
+        self._update(override_reason=reason)
+
+    def fits(self, code: str | None) -> bool:
+        """Does this code fit the open call's outcome? (core.wrapup.fits; True for corrections.)"""
+        rule, draft = self.rule(code), self._draft
+        if rule is None or draft is None or draft.supersedes:
+            return True
+        return fits(rule, draft.answered)
+
+    def problems(self) -> list[Message]:
         if self._draft is None:
             return []
         return validate(self._draft, self.rule(self._draft.code), self._clock())
 
     def save(self) -> SavedDisposition | None:
         """Commit durably, then clear the draft and emit ``saved``; None if not savable."""
+        if self._draft is None:
+            return None
+        if self.before_save is not None:
+            self.before_save()  # e.g. the call record first: its event goes out before the disposition
         draft = self._draft
         if draft is None:
             return None
         rule = self.rule(draft.code)
         problems = validate(draft, rule, self._clock())
         if problems or rule is None:
-            emit(self.save_failed, problems[0] if problems else "请选择通话结果")
+            self.save_failed.emit(problems[0] if problems else Message.of(msg.WRAPUP_CHOOSE_CODE))
             return None
         try:
             result = self._saver(draft, rule)
         except Exception as exc:  # environment (disk full, locked DB): tell the agent, keep the draft
             log.exception("saving the disposition failed")
-            emit(self.save_failed, f"保存失败，草稿已保留：{type(exc).__name__}")
+            self.save_failed.emit(Message.of(msg.WRAPUP_SAVE_FAILED, error=type(exc).__name__))
             return None
         self._draft = None
         self._drafts.clear()
-        emit(self.saved, result)
+        self.saved.emit(result)
         return result
 
     # -- internals ---------------------------------------------------------------
     def _open(self, draft: WrapupDraft, rules: Iterable[CodeRule] | None = None) -> None:
         self._rules = tuple(rules) if rules is not None else tuple(self._codes(draft.lead_id))
         self._draft = draft
-        emit(self.started, draft)
+        self.started.emit(draft)
 
     def _update(self, **changes) -> None:
         if self._draft is None:
             return
         self._draft = replace(self._draft, **changes)
         self._persist()
-        emit(self.changed, self._draft)
+        self.changed.emit(self._draft)
 
     def _persist(self) -> None:
         if self._draft is None:

@@ -16,9 +16,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from server import changes
+from server import changes, floor
 from server.config import ServerConfig
+from server.floor import FloorHub
 from server.keys import ServerKeys
+from server.models import User
 from server.security import Principal, RevocationCache, read_access
 
 
@@ -34,6 +36,8 @@ class ServerContext:
     # handler with growing back-off (up to 100 ms). Queueing writers of this
     # process on a lock instead hands the database over at once. None on PostgreSQL.
     write_lock: threading.Lock | None = None
+    # The live floor's broadcaster (server/floor.py); None outside a running server.
+    floor: FloorHub | None = None
 
 
 class ApiError(Exception):
@@ -118,6 +122,33 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return dep
 
 
+def supervised_team(p: Principal, team_id: str | None) -> str:
+    """The team a supervisor endpoint works on, or 403. A TSR is refused; a TL gets their
+    own team only (asking for another one is ``not_your_team``); an admin names one."""
+    if p.role == "tl":
+        if not p.team_id:
+            raise ApiError(403, "no_team", "you are not in a team")
+        if team_id is not None and team_id != p.team_id:
+            raise ApiError(403, "not_your_team", "not your team")
+        return p.team_id
+    if p.role == "admin":
+        if not team_id:
+            raise ApiError(400, "team_required", "team_id is required for an admin")
+        return team_id
+    raise ApiError(403, "forbidden", "requires role tl or admin")
+
+
+def team_agent(s: Session, p: Principal, agent_id: str) -> User:
+    """An active TSR of the caller's (a TL's) team, or 403 ``not_your_team`` — the same
+    answer for "no such agent", so nobody can probe other teams' ids."""
+    agent = s.get(User, agent_id)
+    if agent is None or not agent.active or agent.team_id is None or agent.team_id != p.team_id:
+        raise ApiError(403, "not_your_team", "agent is not in your team")
+    if agent.id == p.user_id:
+        raise ApiError(409, "self", "not on yourself")
+    return agent
+
+
 def write_session(ctx: ServerContext) -> Session:
     return ctx.writer()
 
@@ -140,7 +171,12 @@ def run_write(ctx: ServerContext, fn: Callable[[Session], Any], attempts: int = 
         with lock, ctx.writer() as s:
             try:
                 result = fn(s)
+                published = floor.take(s)  # live-floor messages: out once the commit is in
+                if published and ctx.floor is not None:
+                    ctx.floor.before_commit(s, published)
                 changes.commit(s)
+                if published and ctx.floor is not None:
+                    ctx.floor.after_commit(published)
                 return result
             except (IntegrityError, OperationalError) as exc:
                 s.rollback()

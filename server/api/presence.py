@@ -1,28 +1,26 @@
-"""Presence: heartbeat/state from agents, a snapshot and an SSE stream for TLs."""
+"""Presence: heartbeat/state from agents, a snapshot and an SSE stream for TLs.
+
+The TL's full board is ``/api/v1/supervisor/board`` (server/api/supervisor.py);
+``/presence/stream`` is the older, presence-only stream, now fed by the same
+live floor (server/floor.py): no database query per open stream.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import json
-import threading
-import time
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
-from server import presence
+from server import floor, payload_rules, presence
+from server.api import streams
 from server.api.common import ERRORS, ApiError, Caller, Ctx, In, run_write
-from server.models import Presence, utcnow
+from server.models import Lead, Presence, User, utcnow
 from server.serialize import iso
 
 router = APIRouter(prefix="/api/v1/presence", tags=["presence"], responses=ERRORS)
-
-POLL_S = 0.5  # the stream's DB poll: well inside the 2 s promise
-KEEPALIVE_S = 15.0
 
 
 class PresenceIn(In):
@@ -30,6 +28,8 @@ class PresenceIn(In):
     reason: str | None = Field(default=None, max_length=100)
     call_id: str | None = Field(default=None, max_length=64)
     lead_id: str | None = Field(default=None, max_length=64)
+    # The number being called (any spelling): stored masked only, for the TL's board.
+    number_e164: str | None = Field(default=None, max_length=32)
 
 
 class PresenceAck(BaseModel):
@@ -51,37 +51,25 @@ class AgentPresence(BaseModel):
     last_seen: str | None = None
 
 
-# user id -> (state tuple, monotonic time it was last confirmed in the DB), per worker.
-# A heartbeat repeating what this worker wrote moments ago costs no DB access at all:
-# 500 agents x one heartbeat per 5 s is most of the server's traffic.
-_recent: dict[str, tuple[tuple, float]] = {}
-_recent_lock = threading.Lock()
-
-
 @router.post("", response_model=PresenceAck)
 async def post_presence(body: PresenceIn, p: Caller, ctx: Ctx) -> dict[str, Any]:
-    # async with a cache in front: the common heartbeat (same state, recently
-    # written by this worker) is answered on the event loop with no DB access.
     now = utcnow()
-    key = (body.state, body.reason, body.call_id, body.lead_id)
-    mono = time.monotonic()
-    hit = _recent.get(p.user_id)
-    if hit and hit[0] == key and mono - hit[1] < presence.TOUCH_AFTER.total_seconds():
-        return {"state": body.state, "server_time": iso(now)}
 
-    def write(s) -> dt.datetime:
-        row = s.get(Presence, p.user_id)
-        if not presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now):
-            return row.last_seen
-        presence.record(s, p.user_id, p.team_id, body.state, body.reason, body.call_id, body.lead_id)
-        return now
+    def work() -> None:
+        # The row is the truth: read it (a primary-key lookup, no write lock); write only
+        # when the state changed or last_seen needs refreshing (one heartbeat in three).
+        with ctx.reader() as s:
+            if body.lead_id is not None and not payload_rules.owns_lead(
+                    p.role, p.user_id, p.team_id, s.get(Lead, body.lead_id)):
+                # A call claimed on someone else's lead (or none): refused, never shown on a board.
+                raise ApiError(403, "not_your_lead", "lead is not assigned to you")
+            row = s.get(Presence, p.user_id)
+            if not presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now):
+                return
+        run_write(ctx, lambda s: presence.record(s, p.user_id, p.team_id, body.state, body.reason,
+                                                 body.call_id, body.lead_id, body.number_e164))
 
-    confirmed = await run_in_threadpool(run_write, ctx, write)
-    with _recent_lock:
-        if len(_recent) > 200_000:
-            _recent.clear()
-        # Age the entry by how old the DB's last_seen already is.
-        _recent[p.user_id] = (key, mono - (now - confirmed).total_seconds())
+    await run_in_threadpool(work)
     return {"state": body.state, "server_time": iso(now)}
 
 
@@ -103,39 +91,59 @@ def get_presence(p: Caller, ctx: Ctx) -> list[dict[str, Any]]:
         return presence.snapshot(s, team_id, user_id)
 
 
-@router.get("/stream", responses={200: {"content": {"text/event-stream": {}},
-                                        "description": "Server-Sent Events, one `presence` event per change"}})
-async def stream(request: Request, p: Caller, ctx: Ctx,
+class _LegacyStream(streams.Handler):
+    """One ``presence`` event per agent (the snapshot), then one per change."""
+
+    def __init__(self, ctx, team_id: str | None) -> None:
+        self.ctx, self.team_id = ctx, team_id
+        self.users: dict[str, User] = {}
+        self.known: dict[str, tuple[int, str]] = {}
+
+    def _load(self) -> list[tuple[User, Presence | None]]:
+        q = (select(User, Presence).outerjoin(Presence, Presence.user_id == User.id)
+             .where(User.active.is_(True), User.role != "admin").order_by(User.username))
+        if self.team_id is not None:
+            q = q.where(User.team_id == self.team_id)
+        with self.ctx.reader() as s:
+            return [tuple(r) for r in s.execute(q).all()]
+
+    async def snapshot(self) -> list[str]:
+        rows = await run_in_threadpool(self._load)
+        now = utcnow()
+        out = []
+        for user, row in rows:
+            self.users[user.id] = user
+            item = presence.legacy_item(user, row, now)
+            key = (row.version if row else 0, item["state"])
+            if self.known.get(user.id) != key:
+                self.known[user.id] = key
+                out.append(streams.sse("presence", item))
+        return out
+
+    def frame(self, frame: floor.Frame) -> str | None:
+        pres = frame.data.get("presence") if frame.event == "agent" else None
+        user = self.users.get(frame.data.get("agent_id", ""))
+        if pres is None or user is None:
+            return None
+        key = (int(pres.get("version") or 0), pres.get("state"))
+        known = self.known.get(user.id)
+        if known is not None and (key[0] < known[0] or key == known):
+            return None
+        self.known[user.id] = key
+        call = pres.get("call") or {}
+        return streams.sse("presence", {
+            "agent_id": user.id, "username": user.username, "display_name": user.display_name,
+            "role": user.role, "team_id": user.team_id, "state": pres.get("state"), "reason": pres.get("reason"),
+            "call_id": call.get("call_id"), "lead_id": call.get("lead_id"), "since": pres.get("since"),
+            "last_seen": pres.get("last_seen")})
+
+
+@router.get("/stream", responses=streams.SSE_DOC)
+async def stream(p: Caller, ctx: Ctx,
                  max_seconds: float = Query(default=0, ge=0, le=86400,
-                                            description="close after this long (0 = never)")) -> StreamingResponse:
+                                            description="close after this long (0 = never)")):
     if p.role not in ("tl", "admin"):
         raise ApiError(403, "forbidden", "requires role tl or admin")
     team_id, _ = _scope(p)
-
-    def snap() -> list[dict[str, Any]]:
-        with ctx.reader() as s:
-            return presence.snapshot(s, team_id)
-
-    async def gen():
-        last: dict[str, tuple] = {}
-        started = time.monotonic()
-        last_sent = started
-        yield "retry: 2000\n\n"
-        while True:
-            if max_seconds and time.monotonic() - started > max_seconds:
-                return
-            if await request.is_disconnected():
-                return
-            for item in await run_in_threadpool(snap):
-                key = (item["state"], item["reason"], item["call_id"], item["lead_id"], item["since"])
-                if last.get(item["agent_id"]) != key:
-                    last[item["agent_id"]] = key
-                    last_sent = time.monotonic()
-                    yield f"event: presence\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
-            if time.monotonic() - last_sent > KEEPALIVE_S:
-                last_sent = time.monotonic()
-                yield ": keepalive\n\n"
-            await asyncio.sleep(POLL_S)
-
-    return StreamingResponse(gen(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    topics = [floor.team_topic(team_id)] if team_id else [floor.ALL_TEAMS]
+    return streams.respond(ctx, topics, _LegacyStream(ctx, team_id), max_seconds)

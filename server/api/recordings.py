@@ -13,8 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from core.timeutil import utcnow
 from server.api.common import ERRORS, ApiError, Caller, Ctx, In, run_write
-from server.models import Call, Recording, User, utcnow
+from server.models import Call, Recording, User
 from server.security import Principal
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"], responses=ERRORS)

@@ -2,27 +2,74 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import gzip
+import json
+from typing import Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from server import events, pull
+try:  # a C JSON codec: 3-5x faster than json.dumps on a page of 5000 leads
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; plain json still works
+    orjson = None
+try:
+    import zstandard
+except ImportError:  # pragma: no cover - then gzip (or nothing) is negotiated
+    zstandard = None
+
+from core.contract import ChangeOp, PushStatus
+from core.timeutil import utcnow
+from server import board, events, pull
 from server.api.common import ERRORS, ApiError, Caller, Ctx, run_write
-from server.models import utcnow
 from server.serialize import iso
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS)
 
 MAX_LIMIT = 5000
 MAX_BATCH = 1000
+#: Smaller answers are sent as they are (an idle round stays one small packet).
+COMPRESS_MIN_BYTES = 1400
+
+
+def _accepted_codings(request: Request) -> set[str]:
+    """Content codings the client accepts (``Accept-Encoding``; ``q=0`` means refused)."""
+    out = set()
+    for item in request.headers.get("accept-encoding", "").split(","):
+        name, _, params = item.partition(";")
+        q = params.strip().replace(" ", "")
+        if q in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            continue
+        if name.strip():
+            out.add(name.strip().lower())
+    return out
+
+
+def json_answer(request: Request, content: Any) -> Response:
+    """JSON (orjson when installed), compressed when the client asked for it and the body is
+    big: zstd (fast at both ends) if negotiated, else gzip at level 1. A page of 5000 leads
+    is ~3 MB of JSON and ~0.4 MB compressed."""
+    body = orjson.dumps(content) if orjson is not None else \
+        json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers: dict[str, str] = {}
+    if len(body) >= COMPRESS_MIN_BYTES:
+        codings = _accepted_codings(request)
+        if zstandard is not None and "zstd" in codings:
+            # With its checksum: a body damaged on the way fails to decode instead of
+            # decoding to other (valid-looking) JSON.
+            body = zstandard.ZstdCompressor(level=1, write_checksum=True).compress(body)
+            headers = {"Content-Encoding": "zstd", "Vary": "Accept-Encoding"}
+        elif "gzip" in codings:
+            body = gzip.compress(body, compresslevel=1)
+            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(body, media_type="application/json", headers=headers)
 
 
 class Change(BaseModel):
     entity: str
     id: str
-    op: Literal["upsert", "delete"]
+    op: ChangeOp
     data: dict[str, Any] | None = None
 
 
@@ -42,7 +89,7 @@ class PushIn(BaseModel):
 
 class PushResult(BaseModel):
     id: str
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: PushStatus
     reason: str | None = None
     code: str | None = None
 
@@ -53,9 +100,9 @@ class PushOut(BaseModel):
 
 
 @router.get("/pull", response_model=PullOut, response_model_exclude_none=True)
-def pull_changes(p: Caller, ctx: Ctx,
+def pull_changes(request: Request, p: Caller, ctx: Ctx,
                  cursor: str | None = Query(default=None, max_length=20, pattern=r"^\d{0,19}$"),
-                 limit: int = Query(default=1000, ge=1, le=MAX_LIMIT)) -> JSONResponse:
+                 limit: int = Query(default=1000, ge=1, le=MAX_LIMIT)) -> Response:
     try:
         start = int(cursor) if cursor else 0
     except ValueError as exc:  # pattern makes this unreachable; kept for clarity
@@ -64,13 +111,21 @@ def pull_changes(p: Caller, ctx: Ctx,
         raise ApiError(400, "bad_cursor", "cursor is not valid")
     with ctx.reader() as s:
         out, next_cursor, has_more = pull.pull(s, p, start, limit)
+        note_sync = board.pull_sync_is_stale(s, p.role, p.user_id, p.team_id)
+    if note_sync:  # the TL's board shows when each agent last synced
+        run_write(ctx, lambda s: board.emit_sync(s, p.user_id, p.team_id, ctx.config.tz, with_stats=False))
     # Returned as a response, not re-validated against PullOut (documented shape only):
     # validating thousands of leads per page would double the cost of a pull.
-    return JSONResponse({"changes": out, "next_cursor": str(next_cursor), "has_more": has_more,
-                         "server_time": iso(utcnow()), "monitor_public_key": ctx.keys.grant_public_b64})
+    return json_answer(request, {"changes": out, "next_cursor": str(next_cursor), "has_more": has_more,
+                                 "server_time": iso(utcnow()), "monitor_public_key": ctx.keys.grant_public_b64})
 
 
 @router.post("/push", response_model=PushOut, response_model_exclude_none=True)
-def push_events(body: PushIn, p: Caller, ctx: Ctx) -> JSONResponse:
-    results = run_write(ctx, lambda s: events.push(s, p, body.events))
-    return JSONResponse({"results": results, "server_time": iso(utcnow())})
+def push_events(request: Request, body: PushIn, p: Caller, ctx: Ctx) -> Response:
+    def work(s) -> list[dict[str, Any]]:
+        results = events.push(s, p, body.events)
+        board.after_push(s, p.role, p.user_id, p.team_id, body.events, results, ctx.config.tz)  # the TL's board
+        return results
+
+    results = run_write(ctx, work)
+    return json_answer(request, {"results": results, "server_time": iso(utcnow())})

@@ -32,7 +32,8 @@ from sqlalchemy import func, select
 from cache import models as m
 from cache.db import open_cache
 from cache.repository import Repository
-from cache.sync_store import SyncStore, format_datetime, parse_datetime
+from cache.sync_store import SyncStore
+from core.timeutil import format_iso, parse_iso
 from sync.client import ApiClient, MemoryVault
 from sync.engine import SyncEngine
 from tests.faults.harness import ROOT, ServerProcess
@@ -143,7 +144,7 @@ def bench_pull_naive(work: Path, url: str, limit_leads: int, results: list[dict]
                                           name=d["name"], status=d["status"], assigned_to=d.get("assigned_to"),
                                           policy_expiry=dt.date.fromisoformat(d["policy_expiry"])
                                           if d.get("policy_expiry") else None,
-                                          updated_at=parse_datetime(d.get("updated_at"))))
+                                          updated_at=parse_iso(d.get("updated_at"))))
                     lead.phones = [m.LeadPhone(number_e164=p["number"], tail4=p["number"][-4:], position=i)
                                    for i, p in enumerate(d.get("phones") or [])]
                     done += 1
@@ -176,7 +177,7 @@ def _queue_events(store: SyncStore, n_events: int) -> None:
             Repository.append_event(s, "call_attempted", lead_id,
                                     {"call_id": call_id, "number_e164": number, "direction": "out"}, occurred_at=at)
             Repository.append_event(s, "call_ended", lead_id, {
-                "call_id": call_id, "dialed_at": format_datetime(at), "ended_at": format_datetime(at),
+                "call_id": call_id, "dialed_at": format_iso(at), "ended_at": format_iso(at),
                 "sip_status": 480, "talk_seconds": 0}, occurred_at=at)
             Repository.append_event(s, "disposition_recorded", lead_id, {"call_id": call_id, "code": "NO_ANSWER"},
                                     occurred_at=at)

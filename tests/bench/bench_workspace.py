@@ -250,7 +250,7 @@ def run(data: Path, args: argparse.Namespace) -> list[tuple[str, float, str]]:
 
     # -- 4: GUI stalls while a sync applies 10,000 changes ---------------------------------------
     from cache.sync_store import SyncStore
-    from sync.client import Change
+    from core.wire import Change
 
     store = SyncStore(app.cache)
     # A running app has synced before: pypinyin (a one-time ~0.5 s import that holds the GIL

@@ -26,7 +26,6 @@ import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from tests.faults.harness import ROOT, ServerProcess, faketime_env, secret_service
 from tests.faults.proxy import POST_FAULTS, PRE_FAULTS, Fault, FaultProxy, RandomPlan
+from tests.processes import ExternalProcess
 
 USERS = (("lina", "demo-2026", +600), ("wangfang", "demo-2026", -600))
 
@@ -87,7 +87,11 @@ class CampaignResult:
         return "\n".join(lines + self.details)
 
 
-class Worker:
+class Worker(ExternalProcess):
+    """One ``client_worker`` process; SIGKILLed by the faults, started again on the same cache."""
+
+    name = "client worker"
+
     def __init__(self, workdir: Path, index: int, user: str, password: str, skew_s: int, server_url: str,
                  timeout: float, seed: int) -> None:
         self.user, self.password, self.skew_s = user, password, skew_s
@@ -98,25 +102,24 @@ class Worker:
         self.server_url = server_url
         self.timeout = timeout
         self.seed = seed
-        self.proc: subprocess.Popen | None = None
         self.kills = 0
         self.done = False
         self._lock = threading.Lock()
+        super().__init__(cwd=ROOT, log_path=self.log)
 
-    def start(self) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **faketime_env(self.skew_s))
-        cmd = [sys.executable, "-m", "tests.faults.client_worker", "--cache", str(self.cache),
-               "--server", self.server_url, "--user", self.user, "--password", self.password,
-               "--stop-file", str(self.stop_file), "--timeout", str(self.timeout),
-               "--seed", str(self.seed + self.kills * 7919)]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "tests.faults.client_worker", "--cache", str(self.cache),
+                "--server", self.server_url, "--user", self.user, "--password", self.password,
+                "--stop-file", str(self.stop_file), "--timeout", str(self.timeout),
+                "--seed", str(self.seed + self.kills * 7919)]
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **faketime_env(self.skew_s))
 
     def kill(self, _fault: Fault | None = None) -> None:
         with self._lock:
-            if self.proc is not None and self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
+            if self.alive():
+                super().kill()
                 self.kills += 1
 
 

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from cache import models as m
 from cache.db import open_cache
 from cache.repository import Repository
-from cache.sync_store import SyncStore, format_datetime
+from cache.sync_store import SyncStore
+from core.timeutil import format_iso
 from sync.auth import KeyringVault
 from sync.client import ApiClient, AuthError, SyncError
 from sync.engine import SyncEngine
@@ -48,7 +49,7 @@ def _record_call(handle, rng: random.Random, leads: list[tuple[str, str, str]], 
     dialed = now - dt.timedelta(seconds=talk + 20)
     payload: dict = {"call_id": call_id, "code": code.code}
     if code.requires_callback:
-        payload["callback_at"] = format_datetime(now + dt.timedelta(days=1))
+        payload["callback_at"] = format_iso(now + dt.timedelta(days=1))
     if code.requires_note:
         payload["note"] = "客户已在他处投保"
     n = 3
@@ -56,9 +57,9 @@ def _record_call(handle, rng: random.Random, leads: list[tuple[str, str, str]], 
         Repository.append_event(s, "call_attempted", lead_id,
                                 {"call_id": call_id, "number_e164": number, "direction": "out"}, occurred_at=dialed)
         Repository.append_event(s, "call_ended", lead_id, {
-            "call_id": call_id, "dialed_at": format_datetime(dialed),
-            "answered_at": format_datetime(dialed + dt.timedelta(seconds=15)) if talk else None,
-            "ended_at": format_datetime(now), "sip_status": 200 if talk else 480, "talk_seconds": talk,
+            "call_id": call_id, "dialed_at": format_iso(dialed),
+            "answered_at": format_iso(dialed + dt.timedelta(seconds=15)) if talk else None,
+            "ended_at": format_iso(now), "sip_status": 200 if talk else 480, "talk_seconds": talk,
         }, occurred_at=now)
         Repository.append_event(s, "disposition_recorded", lead_id, payload, occurred_at=now)
         if rng.random() < 0.3:

@@ -12,29 +12,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
+from tests.processes import ExternalProcess, ProcessError, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SERVER_CLI = VENV_BIN / "seatmate-server"
 
+__all__ = ["HarnessError", "KeyringDaemon", "ServerProcess", "faketime_env", "free_port", "secret_service"]
 
-class HarnessError(RuntimeError):
+
+class HarnessError(ProcessError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_cli() -> list[str]:
@@ -45,7 +40,12 @@ def server_cli() -> list[str]:
     return [str(SERVER_CLI)]
 
 
-class ServerProcess:
+class ServerProcess(ExternalProcess):
+    """Ready when /healthz answers; ``kill`` is SIGKILL, ``restart`` keeps port and database."""
+
+    name = "seatmate-server"
+    ready_timeout = 60.0
+
     def __init__(self, workdir: Path, *, db_url: str | None = None, log_name: str = "server.log") -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -53,9 +53,8 @@ class ServerProcess:
         self.db_url = db_url or f"sqlite:///{self.db_path}"
         self.data_dir = self.workdir / "server-data"
         self.port = free_port()
-        self.log_path = self.workdir / log_name
-        self.proc: subprocess.Popen | None = None
         self.starts = 0
+        super().__init__(cwd=self.workdir, log_path=self.workdir / log_name)
 
     @property
     def url(self) -> str:
@@ -78,55 +77,33 @@ class ServerProcess:
             raise HarnessError(f"{' '.join(args[:2])} failed ({done.returncode}): {done.stdout[-1000:]} {done.stderr[-2000:]}")
         return done
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
-        cmd = [*server_cli(), "serve", "--db", self.db_url, "--data-dir", str(self.data_dir),
-               "--host", "127.0.0.1", "--port", str(self.port)]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, env=self.env(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        log.close()
+    def command(self) -> list[str]:
+        return [*server_cli(), "serve", "--db", self.db_url, "--data-dir", str(self.data_dir),
+                "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def environment(self) -> dict[str, str]:
+        return self.env()
+
+    def start(self, timeout: float | None = None) -> ServerProcess:
         self.starts += 1
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise HarnessError(f"server exited with {self.proc.returncode}: {self.tail()}")
+        return super().start(timeout)
+
+    def ready(self, timeout: float) -> None:
+        def healthy() -> bool:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return self
-            time.sleep(0.05)
-        self.kill()
-        raise HarnessError(f"server did not answer /healthz within {timeout} s: {self.tail()}")
+                return httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200
+            return False
 
-    def tail(self, n: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no clean shutdown, whatever request is in flight."""
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.wait_for(healthy, timeout, description=f"{self.url}/healthz")
 
     def restart(self) -> None:
         self.kill()
         self.start()
 
 
-def _secret_service_up() -> bool:
+def secret_service_up() -> bool:
+    """Is org.freedesktop.secrets owned on the session bus? (Asking NameHasOwner, unlike a
+    secretstorage call, does not D-Bus-activate a locked default daemon.)"""
     from jeepney.bus_messages import message_bus
     from jeepney.io.blocking import open_dbus_connection
 
@@ -135,30 +112,38 @@ def _secret_service_up() -> bool:
     return bool(owned)
 
 
-@contextlib.contextmanager
-def secret_service(home: Path) -> Iterator[None]:
-    """A real gnome-keyring Secret Service on the current session bus (started if absent)."""
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        raise HarnessError("no D-Bus session bus: run under dbus-run-session (scripts/test.sh does)")
-    daemon = shutil.which("gnome-keyring-daemon")
-    if daemon is None:
-        raise HarnessError("gnome-keyring-daemon is not installed (apt: gnome-keyring)")
-    proc = None
-    if not _secret_service_up():
+class KeyringDaemon(ExternalProcess):
+    """gnome-keyring-daemon (Secret Service only) on the current session bus, unlocked with a
+    throwaway password, its keyrings under ``home``; ready when it owns org.freedesktop.secrets."""
+
+    name = "gnome-keyring-daemon"
+    ready_timeout = 15.0
+    stop_timeout = 5.0
+
+    def __init__(self, home: Path, *, env: dict[str, str] | None = None) -> None:
+        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            raise HarnessError("no D-Bus session bus: run under dbus-run-session (scripts/test.sh does)")
+        daemon = shutil.which("gnome-keyring-daemon")
+        if daemon is None:
+            raise HarnessError("gnome-keyring-daemon is not installed (apt: gnome-keyring)")
         run = home / "run"
         run.mkdir(parents=True, mode=0o700, exist_ok=True)
-        env = dict(os.environ, HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(run))
-        proc = subprocess.Popen([daemon, "--unlock", "--components=secrets", "--foreground"],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        assert proc.stdin is not None
-        proc.stdin.write(b"sync-test-unlock")
-        proc.stdin.close()
-        deadline = time.monotonic() + 15
-        while not _secret_service_up():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise HarnessError("gnome-keyring-daemon did not come up")
-            time.sleep(0.05)
+        env = dict(os.environ if env is None else env, HOME=str(home), XDG_DATA_HOME=str(home / "data"),
+                   XDG_RUNTIME_DIR=str(run))
+        super().__init__([daemon, "--unlock", "--components=secrets", "--foreground"], env=env, stdin=True,
+                         log_path=home / "gnome-keyring.log")
+
+    def ready(self, timeout: float) -> None:
+        self.send("test-unlock-password", newline=False)  # --unlock reads it up to the end of stdin
+        self.close_stdin()
+        self.wait_for(secret_service_up, timeout, description="org.freedesktop.secrets on the session bus")
+
+
+@contextlib.contextmanager
+def secret_service(home: Path) -> Iterator[None]:
+    """A real gnome-keyring Secret Service on the current session bus (started if absent),
+    as this process's keyring backend."""
+    daemon = None if secret_service_up() else KeyringDaemon(home).start()
     import keyring
     from keyring.backends import SecretService
 
@@ -168,10 +153,8 @@ def secret_service(home: Path) -> Iterator[None]:
         yield
     finally:
         keyring.set_keyring(previous)
-        if proc is not None:
-            proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(5)
+        if daemon is not None:
+            daemon.stop()
 
 
 def faketime_env(offset_s: int) -> dict[str, str]:

@@ -27,7 +27,6 @@ import random
 import socket
 import struct
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -192,9 +191,12 @@ class FaultProxy:
         async def _close() -> None:
             if self._server is not None:
                 self._server.close()
-                for task in asyncio.all_tasks():
-                    if task is not asyncio.current_task():
-                        task.cancel()
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                # Let them unwind (their finally blocks close sockets) while the loop still runs:
+                # else they are collected later and raise "Event loop is closed" as unraisable errors.
+                await asyncio.gather(*tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(_close(), self._loop).result(5)
@@ -321,12 +323,3 @@ class FaultProxy:
             await asyncio.sleep(self._rng.uniform(0, 0.02))
             await asyncio.to_thread(self._hook, fault)
         return rh.get("connection", "").lower() != "close"
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")

@@ -10,6 +10,8 @@ Checks, each on the frozen binary with a private HOME / XDG folders:
      workspace attached, the softphone (a pjsua2 Endpoint) registered with the demo
      line (a second frozen process: ``seatmate -m app.demo.customer``), and the OS
      keyring (gnome-keyring over D-Bus) stores and returns a secret.
+     The demo customer (``seatmate -m app.demo.customer``) reads all its voice lines from
+     the build's resources/sounds/demo, and the app icon's PNG sizes are shipped.
   2. ``seatmate import-leads <the demo CSV shipped in the build> --json`` imports rows.
   3. ``seatmate --lang en --self-test`` again on that cache: English UI, the imported
      leads are there, a warm start.
@@ -178,6 +180,32 @@ def self_test(env: dict[str, str], *extra: str) -> tuple[dict, float]:
     return report, wall
 
 
+def demo_customer_voices(env: dict[str, str]) -> int:
+    """How many voice lines the frozen demo customer read from its WAV files (its ready event)."""
+    proc = subprocess.Popen([str(BINARY), "-m", "app.demo.customer", "--port", "0"], env=env, cwd=env["HOME"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if event.get("event") == "ready":
+                    return int(event.get("voices", 0))
+        raise SmokeError("the frozen demo customer sent no ready event")
+    finally:
+        with contextlib.suppress(OSError):
+            proc.stdin.write("quit\n")
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 def log_problems(home: Path) -> list[str]:
     bad = []
     for log in home.rglob("*.log"):
@@ -223,6 +251,13 @@ def main() -> int:
                 metrics["first_start_wall_s"] = wall
                 metrics["first_start_ready_ms"] = report["ready_ms"]
                 demo_leads = report["leads_total"]
+                from app.demo.personas import LINES
+
+                voices = demo_customer_voices(env)
+                check(voices == len(LINES), f"the demo customer speaks: {voices} voice lines shipped", voices)
+                icons = DIST / "_internal" / "resources" / "icons"
+                check(all((icons / f"seatmate-{size}.png").exists() for size in (16, 32, 48, 256)),
+                      "the app icon is shipped", icons)
 
                 print("2. seatmate import-leads (the CSV shipped in the build)")
                 check(csv.exists(), "demo CSV shipped in the build", csv)

@@ -11,40 +11,50 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from tests.processes import ExternalProcess, ProcessError, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("SEATMATE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
+__all__ = ["LiveServer", "PgCluster", "ServiceError", "free_port", "start_postgres", "start_server"]
 
-class ServiceError(RuntimeError):
+
+class ServiceError(ProcessError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class PgCluster(ExternalProcess):
+    """A private PostgreSQL cluster on a free loopback port, trust auth, fsync off: the
+    ``postgres`` server in the foreground, ready at its "ready to accept connections" line.
+    ``stop`` is an immediate shutdown (SIGQUIT), then the cluster's folder goes."""
 
+    name = "postgres"
+    stop_signal = signal.SIGQUIT
+    stop_timeout = 30.0
+    ready_timeout = 60.0
 
-@dataclass
-class PgCluster:
-    """A private PostgreSQL cluster on a free loopback port, trust auth, fsync off."""
+    def __init__(self, base: Path, port: int, *, user: str | None = None, max_connections: int = 200) -> None:
+        self.base = base
+        self.port = port
+        super().__init__(
+            [str(PG_BIN / "postgres"), "-D", str(base / "data"), "-p", str(port), "-k", str(base),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", f"max_connections={max_connections}"],
+            cwd=base, log_path=base / "log", user=user)
 
-    base: Path
-    port: int
-    _as_postgres: list[str] = field(default_factory=list)
+    def ready(self, timeout: float) -> None:
+        self.wait_for("database system is ready to accept connections", timeout)
 
     @property
     def admin_url(self) -> str:
@@ -59,11 +69,10 @@ class PgCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
-    def stop(self) -> None:
-        subprocess.run([*self._as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(self.base / "data"),
-                        "-m", "immediate", "-w", "-t", "30", "stop"],
-                       capture_output=True, timeout=60, check=False)
+    def stop(self, timeout: float | None = None) -> int | None:
+        code = super().stop(timeout)
         shutil.rmtree(self.base, ignore_errors=True)
+        return code
 
 
 def start_postgres(max_connections: int = 200) -> PgCluster:
@@ -73,7 +82,7 @@ def start_postgres(max_connections: int = 200) -> PgCluster:
             raise ServiceError(f"PostgreSQL 15 is not installed ({PG_BIN / tool} missing): "
                                "apt-get install postgresql-15")
     base = Path(tempfile.mkdtemp(prefix="seatmate-pg-"))
-    as_postgres: list[str] = []
+    user = None
     if os.geteuid() == 0:
         # initdb refuses to run as root: run the cluster as the postgres OS user.
         try:
@@ -81,37 +90,53 @@ def start_postgres(max_connections: int = 200) -> PgCluster:
         except KeyError as exc:
             raise ServiceError("no 'postgres' OS user to run PostgreSQL as") from exc
         os.chown(base, pw.pw_uid, pw.pw_gid)
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    data = base / "data"
-    r = subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+        user = "postgres"
+    as_user = {"user": user, "group": user, "extra_groups": []} if user else {}
+    r = subprocess.run([str(PG_BIN / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "postgres",
                         "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                       capture_output=True, text=True, timeout=120, check=False)
+                       capture_output=True, text=True, timeout=120, check=False, cwd=base, **as_user)
     if r.returncode != 0:
         raise ServiceError(f"initdb failed: {r.stderr[-2000:]}")
-    last = ""
-    for _attempt in range(3):
-        port = free_port()
-        opts = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections={max_connections}")
-        r = subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"),
-                            "-w", "-t", "60", "-o", opts, "start"],
-                           capture_output=True, text=True, timeout=90, check=False)
-        if r.returncode == 0:
-            return PgCluster(base=base, port=port, _as_postgres=as_postgres)
-        with contextlib.suppress(OSError):
-            last = (base / "log").read_text()[-2000:]
+    last: ProcessError | None = None
+    for _attempt in range(3):  # the free port may be taken by the time postgres binds it
+        cluster = PgCluster(base, free_port(), user=user, max_connections=max_connections)
+        try:
+            return cluster.start()
+        except ProcessError as exc:
+            last = exc
     shutil.rmtree(base, ignore_errors=True)
     raise ServiceError(f"PostgreSQL did not start: {last}")
 
 
-@dataclass
-class LiveServer:
-    url: str
-    db_url: str
-    data_dir: Path
-    proc: subprocess.Popen
-    log_path: Path
-    _tokens: dict[str, dict] = field(default_factory=dict)
+class LiveServer(ExternalProcess):
+    """``seatmate-server serve --port 0``: ``url`` comes from its "listening on" line;
+    ready when /healthz answers."""
+
+    name = "seatmate-server"
+    stop_timeout = 15.0
+    ready_timeout = 60.0
+
+    def __init__(self, db_url: str, data_dir: Path, *, workers: int = 1, extra_args: list[str] | None = None) -> None:
+        self.url = ""
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self._tokens: dict[str, dict] = {}
+        super().__init__(
+            [sys.executable, "-m", "server.cli", "serve", "--db", db_url, "--data-dir", str(data_dir),
+             "--host", "127.0.0.1", "--port", "0", "--workers", str(workers), "--proxy-headers",
+             *(extra_args or [])],
+            cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), log_path=data_dir / "server.log")
+
+    def ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self.url = self.wait_for(r"listening on (http://\S+)", timeout).group(1)
+
+        def healthy() -> bool:
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+            return False
+
+        self.wait_for(healthy, deadline - time.monotonic(), interval=0.1, description=f"{self.url}/healthz")
 
     def client(self, **kw) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 30), **kw)
@@ -152,15 +177,6 @@ class LiveServer:
             return self.log_path.read_text(errors="replace")[-n:]
         return ""
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-
 
 def start_server(db_url: str, data_dir: Path, *, workers: int = 1, demo: bool = True,
                  extra_args: list[str] | None = None, timeout_s: float = 60) -> LiveServer:
@@ -179,38 +195,7 @@ def start_server(db_url: str, data_dir: Path, *, workers: int = 1, demo: bool = 
             demo_mod.load(s)
             changes.commit(s)
         engine.dispose()
-    log_path = data_dir / "server.log"
-    log = log_path.open("wb")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--db", db_url, "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--port", "0", "--workers", str(workers), "--proxy-headers",
-         *(extra_args or [])],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-    found: list[str] = []
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode(errors="replace")
-            log.write(raw)
-            log.flush()
-            if "listening on http://" in line and not found:
-                found.append(line.split("listening on ", 1)[1].split()[0])
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    server = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceError(f"server exited with {proc.returncode}: {log_path.read_text()[-3000:]}")
-        if found:
-            server = LiveServer(url=found[0], db_url=db_url, data_dir=data_dir, proc=proc, log_path=log_path)
-            try:
-                if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.1)
-    proc.kill()
-    raise ServiceError(f"server did not answer within {timeout_s} s: {log_path.read_text()[-3000:]}")
+    try:
+        return LiveServer(db_url, data_dir, workers=workers, extra_args=extra_args).start(timeout_s)
+    except ProcessError as exc:
+        raise ServiceError(str(exc)) from exc

@@ -40,7 +40,7 @@ def test_reads_are_scoped(srv, teams):
             leads = {i for e, i in seen if e == "lead"}
             assert leads == expected, who
             assert {e for e, _ in seen} <= {"campaign", "script", "disposition_code", "lead", "dnc", "target",
-                                            "setting"}
+                                            "setting", "coaching_form"}
         # Presence snapshots.
         assert {p["username"] for p in c.get("/api/v1/presence", headers=hdr(srv, a)).json()} == {a}
         assert {p["username"] for p in c.get("/api/v1/presence", headers=hdr(srv, x.tl)).json()} == {x.tl, a, b}

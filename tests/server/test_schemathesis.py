@@ -31,10 +31,13 @@ def test_fuzz_api_finds_no_server_error_and_no_schema_violation(srv, backend, tm
     cmd = [_st(), "run", srv.url + "/openapi.json",
            "--checks", "not_a_server_error,response_schema_conformance",
            "--max-examples", "12", "--seed", "20261125", "--phases", "coverage,fuzzing",
-           "--request-timeout", "15", "--no-color", "--workers", "2",
+           # One worker: CPython 3.11.7's AST validation is not thread-safe (gh-106905), and two
+           # threads compiling hypothesis' filter lambdas at once crash the run now and then.
+           "--request-timeout", "15", "--no-color", "--workers", "1",
            "-H", f"Authorization: {hdr(srv, who)['Authorization']}",
            # An endless stream, and logout (it would revoke the token the run uses).
            "--exclude-path", "/api/v1/presence/stream", "--exclude-path", "/api/v1/auth/logout",
+           "--exclude-path", "/api/v1/supervisor/board/stream", "--exclude-path", "/api/v1/agent/stream",
            "--report", "junit", "--report-dir", str(tmp_path)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=200, cwd=tmp_path, check=False)
     assert r.returncode == 0, f"schemathesis found problems:\n{r.stdout[-8000:]}\n{r.stderr[-2000:]}\n" \

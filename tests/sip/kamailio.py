@@ -8,38 +8,18 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
+from tests.processes import ExternalProcess, ProcessError, WaitTimeout, die_with_parent, free_port, wait_until
+
 from .certs import TlsFiles
+
+__all__ = ["Kamailio", "die_with_parent", "free_port", "free_udp_range", "sip_options"]
 
 HERE = Path(__file__).resolve().parent
 MODPATHS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
             "/usr/lib/kamailio/modules")
-
-
-def die_with_parent() -> None:
-    """preexec_fn: SIGTERM this child when the test process dies (a crashed run leaves no orphans)."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
 
 
 def free_udp_range(count: int) -> int:
@@ -84,7 +64,11 @@ def sip_options(port: int, timeout: float = 0.5) -> bool:
         return data.startswith(b"SIP/2.0 ")
 
 
-class Kamailio:
+class Kamailio(ExternalProcess):
+    """Ready when it answers a SIP OPTIONS; ``stop`` waits until its port is free again."""
+
+    name = "kamailio"
+
     def __init__(self, users: dict[str, str], port: int | None = None, workdir: Path | None = None,
                  tls: TlsFiles | None = None) -> None:
         exe = shutil.which("kamailio") or ("/usr/sbin/kamailio" if os.path.exists("/usr/sbin/kamailio") else None)
@@ -94,8 +78,7 @@ class Kamailio:
         self.users = dict(users)
         self.port = port or free_port()
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="kamailio-"))
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = self.dir / "kamailio.log"
+        super().__init__(cwd=self.dir, log_path=self.dir / "kamailio.log")
         modpath = next((p for p in MODPATHS if os.path.isdir(p)), MODPATHS[0])
         users_cfg = "\n".join(f'\t$sht(users=>{u}) = "{p}";' for u, p in self.users.items())
         cfg = (HERE / "kamailio.cfg.tmpl").read_text()
@@ -125,58 +108,31 @@ class Kamailio:
     def uri(self) -> str:
         return f"sip:127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def command(self) -> list[str]:
+        return [self.exe, "-DD", "-E", "-f", str(self.cfg_path), "-Y", str(self.dir / "run"),
+                "-P", str(self.dir / "run" / "kamailio.pid"), "-m", "32", "-M", "8"]
+
+    def start(self, timeout: float | None = None) -> Kamailio:
         check = subprocess.run([self.exe, "-c", "-f", str(self.cfg_path)], capture_output=True, timeout=30)
         if check.returncode != 0:
-            raise RuntimeError("kamailio config check failed:\n" + check.stderr.decode(errors="replace")[-3000:])
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.exe, "-DD", "-E", "-f", str(self.cfg_path), "-Y", str(self.dir / "run"),
-             "-P", str(self.dir / "run" / "kamailio.pid"), "-m", "32", "-M", "8"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True,
-            preexec_fn=die_with_parent)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"kamailio exited ({self.proc.returncode}):\n{self.tail()}")
-            if sip_options(self.port):
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"kamailio did not answer within {timeout} s:\n{self.tail()}")
+            raise ProcessError("kamailio config check failed:\n" + check.stderr.decode(errors="replace")[-3000:])
+        return super().start(timeout)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)  # its own session: only kamailio and its children
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            proc.wait(timeout=5)
-        # the UDP/TCP port must be free again before a restart
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def ready(self, timeout: float) -> None:
+        self.wait_for(lambda: sip_options(self.port), timeout, description=f"an answer to OPTIONS on {self.port}")
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        code = super().stop(timeout)
+
+        def port_free() -> bool:
             try:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                     u.bind(("127.0.0.1", self.port))
-                break
             except OSError:
-                time.sleep(0.1)
+                return False
+            return True
 
-    def tail(self, n: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def __enter__(self) -> Kamailio:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        # the UDP/TCP port must be free again before a restart (if not, that start says so)
+        with contextlib.suppress(WaitTimeout):
+            wait_until(port_free, self.stop_timeout if timeout is None else timeout, interval=0.1)
+        return code

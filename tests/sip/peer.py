@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -12,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .kamailio import die_with_parent
+from tests.processes import ExternalProcess
 
 PEER_SCRIPT = Path(__file__).resolve().parents[1] / "peers" / "pjsua_peer.py"
 
@@ -53,73 +52,48 @@ class EventLog:
         with self._cond:
             return [i for i in self.items if pred(i)]
 
+    def since(self, start: int) -> list[Any]:
+        with self._cond:
+            return self.items[start:]
 
-class PeerProcess:
+
+class PeerProcess(ExternalProcess):
+    """The peer's JSON events (stdout) go to ``events``; commands go to its stdin."""
+
+    name = "pjsua2 peer"
+
     def __init__(self, *args: str, python: str = sys.executable) -> None:
-        self.args = [python, str(PEER_SCRIPT), *args]
+        super().__init__([python, str(PEER_SCRIPT), *args], stdin=True, merge_stderr=False)
         self.events = EventLog()
-        self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self.uri = ""
-        self._stderr_tail: list[str] = []
 
-    def start(self, timeout: float = 20.0) -> PeerProcess:
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1,
-                                     preexec_fn=die_with_parent)
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+    def on_line(self, stream: str, line: str) -> None:
+        if stream == "stdout":
+            with contextlib.suppress(ValueError):
+                self.events.add(json.loads(line))
+
+    def ready(self, timeout: float) -> None:
         ready = self.wait("ready", timeout=timeout)
         self.port = int(ready["port"])
         self.uri = ready["uri"]
-        return self
-
-    def _read(self) -> None:
-        assert self.proc and self.proc.stdout
-        for line in self.proc.stdout:
-            with contextlib.suppress(ValueError):
-                self.events.add(json.loads(line))
-        self.events.add({"event": "exit"})
-
-    def _read_err(self) -> None:
-        assert self.proc and self.proc.stderr
-        for line in self.proc.stderr:
-            self._stderr_tail = [*self._stderr_tail[-30:], line.rstrip()]
 
     def wait(self, event: str, timeout: float = 15.0, start: int = 0, **match: Any) -> dict[str, Any]:
-        def pred(e: dict[str, Any]) -> bool:
-            if e.get("event") == "exit" and event != "exit":
-                raise RuntimeError("peer exited; stderr tail:\n" + "\n".join(self._stderr_tail))
-            return e.get("event") == event and all(e.get(k) == v for k, v in match.items())
-        return self.events.wait_for(pred, timeout, f"peer event {event} {match}", start=start)
+        """The first event ``event`` (from number ``start`` on, see ``events.mark()``) with
+        fields equal to ``match``."""
+        cursor = start
 
-    def send(self, command: str) -> None:
-        assert self.proc and self.proc.stdin
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
+        def seen() -> dict[str, Any] | None:
+            nonlocal cursor
+            new = self.events.since(cursor)
+            cursor += len(new)
+            return next((e for e in new if e.get("event") == event
+                         and all(e.get(k) == v for k, v in match.items())), None)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                proc.stdin.write("quit\n")  # type: ignore[union-attr]
-                proc.stdin.flush()  # type: ignore[union-attr]
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(Exception):
-                f.close()  # type: ignore[union-attr]
+        return self.wait_for(seen, timeout, description=f"peer event {event} {match}")
 
-    def __enter__(self) -> PeerProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def request_stop(self) -> None:
+        self.send("quit")
 
 
 def dominant_hz(pcm: bytes, rate: int = 16000) -> float:

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import subprocess
+import signal
+import socket
 import tempfile
-import time
 from pathlib import Path
 
-from .kamailio import die_with_parent, free_port, free_udp_range
+from tests.processes import ExternalProcess
+
+from .kamailio import free_port, free_udp_range
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 
-class SippUas:
+class SippUas(ExternalProcess):
+    """Ready when its UDP port is taken (sipp prints no ready line); ``stop`` is SIGKILL."""
+
+    name = "sipp"
+    stop_signal = signal.SIGKILL
+    ready_timeout = 10.0
+
     def __init__(self, scenario: str, calls: int = 1, keys: dict[str, str] | None = None,
                  rtp_echo: bool = False) -> None:
         exe = shutil.which("sipp")
@@ -31,12 +38,13 @@ class SippUas:
         self.port = free_port()
         self.media_port = free_udp_range(4)  # audio RTP/RTCP, video RTP/RTCP
         self.dir = Path(tempfile.mkdtemp(prefix="sipp-"))
-        self.proc: subprocess.Popen[bytes] | None = None
+        # sipp draws its status screen on stdout: only stderr is kept
+        super().__init__(cwd=self.dir, stdout=False, log_path=self.dir / "sipp.log")
 
     def uri(self, user: str) -> str:
         return f"sip:{user}@127.0.0.1:{self.port}"
 
-    def start(self) -> SippUas:
+    def command(self) -> list[str]:
         args = [self.exe, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
                 "-mi", "127.0.0.1", "-mp", str(self.media_port), "-m", str(self.calls),
                 "-nostdin", "-trace_err", "-error_file", str(self.dir / "errors.log")]
@@ -44,46 +52,24 @@ class SippUas:
             args += ["-key", k, v]
         if self.rtp_echo:
             args.append("-rtp_echo")
-        self.proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True,
-                                     preexec_fn=die_with_parent)
-        # sipp has no ready line: wait until its UDP port is taken.
-        import socket
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sipp exited at start: {self.proc.stderr.read().decode(errors='replace')}")
+        return args
+
+    def ready(self, timeout: float) -> None:
+        def port_taken() -> bool:
             try:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     s.bind(("127.0.0.1", self.port))
             except OSError:
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("sipp did not bind its port")
+                return True
+            return False
+
+        self.wait_for(port_taken, timeout, description=f"sipp to bind UDP {self.port}")
 
     def wait(self, timeout: float = 30.0) -> int:
         """Wait for sipp to finish its calls; its exit code (0 = every call passed the scenario)."""
-        assert self.proc is not None
-        return self.proc.wait(timeout=timeout)
+        return self.wait_exit(timeout)
 
     def errors(self) -> str:
         with contextlib.suppress(OSError):
             return (self.dir / "errors.log").read_text(errors="replace")[-2000:]
         return ""
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            proc.wait(timeout=5)
-        if proc.stderr:
-            proc.stderr.close()
-
-    def __enter__(self) -> SippUas:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

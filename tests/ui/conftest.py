@@ -13,26 +13,15 @@ import pytest
 from app.resource_files import resource
 from ui.typing import type_char
 
-# Qt messages that are about the offscreen platform, not about our code.
-_QT_IGNORE = (
-    "This plugin does not support propagateSizeHints",
-    "This plugin does not support raise",
-    "This plugin does not support grabbing",
-    "QFont::setPointSizeF",
-)
+# Failing on Qt warnings (and the offscreen platform's few ignored ones) is suite-wide:
+# qt_log_level_fail / qt_log_ignore in pyproject.toml; allow_log_warnings is registered there.
 
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-            item.add_marker(pytest.mark.qt_log_ignore(*_QT_IGNORE))
             item.add_marker(pytest.mark.timeout(60))
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "allow_log_warnings: the test expects WARNING log records from app/ui")
 
 
 @pytest.fixture(autouse=True)

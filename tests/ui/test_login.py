@@ -24,7 +24,9 @@ import pytest
 from sqlalchemy import func, select
 
 from cache import models as m
+from core.messages import Message
 from tests.faults.harness import ServerProcess, free_port, secret_service
+from ui import messages
 
 # Server mode without a SIP account: the softphone logs (ERROR) that it did not start.
 pytestmark = pytest.mark.allow_log_warnings
@@ -155,7 +157,7 @@ def test_login_offline_restart_reconnect_rejected_logout(qtbot, qapp, tmp_path, 
         outcome = _attempt(qtbot, app, "lina", "wrong")
         assert dialog.error.text() == "用户名或密码错误"
         outcome = _attempt(qtbot, app, "lina", PASSWORD)
-        assert outcome.ok and outcome.message, outcome
+        assert outcome.ok and outcome.display_name and outcome.message is None, outcome
         qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
         qtbot.waitUntil(lambda: app.window.model.rowCount() == 20, timeout=20_000)
         assert not app.account.login_action.isEnabled() and app.account.logout_action.isEnabled()
@@ -263,7 +265,7 @@ def test_auth_required_reopens_the_dialog_and_keeps_queued_work(qtbot, qapp, tmp
 
             event_id = Repository.append_event(s, "unscripted_question", None, {"text": "能开发票吗？"})
         refused = app.session.logout(export=False)
-        assert refused is not None and not refused.ok and refused.message == "还有 1 条记录未上传"
+        assert refused is not None and not refused.ok and messages.text(refused.message) == "还有 1 条记录未上传"
         assert _count(app, m.Lead) == 20
         app.account.logout_action.trigger()
         box = app.account.confirm
@@ -293,14 +295,15 @@ def test_login_failures_are_sorted_by_what_the_user_can_do() -> None:
     from app.session_service import describe_login_failure, normalise_url
 
     throttled = describe_login_failure("POST /auth/login: server answered 429 (retry after 125 s)")
-    assert throttled.kind == "throttled" and throttled.retry_after_s == 125 and "3" in throttled.message
+    assert throttled.kind == "throttled" and throttled.retry_after_s == 125
+    assert throttled.message == Message.of("login.throttled", minutes=3)
     assert describe_login_failure("POST /auth/login: server answered 429").retry_after_s == 300
     assert describe_login_failure("wrong username or password").kind == "bad_credentials"
     assert describe_login_failure("POST /auth/login: ConnectError: [Errno 111] Connection refused").kind == "unreachable"
     assert describe_login_failure("POST /auth/login: timed out (ReadTimeout)").kind == "unreachable"
     conflict = describe_login_failure("3 events recorded by lina on this computer have not been sent yet; "
                                       "lina must log in once to send them")
-    assert conflict.kind == "conflict" and "lina" in conflict.message and "3" in conflict.message
+    assert conflict.kind == "conflict" and conflict.message == Message.of("login.conflict", count=3, user="lina")
     assert normalise_url("192.168.1.10:8765") == "http://192.168.1.10:8765"
     assert normalise_url("https://seatmate.example.cn/") == "https://seatmate.example.cn"
     assert normalise_url("not an address") is None and normalise_url("") is None

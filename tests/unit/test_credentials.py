@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,55 +12,14 @@ from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, null
 
 from sync import credentials
-
-
-def _secret_service_up() -> bool:
-    """Is org.freedesktop.secrets owned on the session bus? (Asking NameHasOwner,
-    unlike a secretstorage call, does not D-Bus-activate a locked default daemon.)"""
-    from jeepney.bus_messages import message_bus
-    from jeepney.io.blocking import open_dbus_connection
-
-    with open_dbus_connection(bus="SESSION") as conn:
-        (owned,) = conn.send_and_get_reply(message_bus.NameHasOwner("org.freedesktop.secrets")).body
-    return bool(owned)
+from tests.faults import harness
 
 
 @pytest.fixture(scope="module")
 def secret_service(tmp_path_factory):
     """A real gnome-keyring Secret Service in the test run's D-Bus session."""
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        pytest.fail("no D-Bus session bus: run the tests through scripts/test.sh (dbus-run-session)")
-    daemon = shutil.which("gnome-keyring-daemon")
-    if daemon is None:
-        pytest.fail("gnome-keyring-daemon is not installed (apt: gnome-keyring)")
-    proc = None
-    if not _secret_service_up():
-        home = tmp_path_factory.mktemp("keyring-home")
-        run = home / "run"
-        run.mkdir(mode=0o700)
-        env = dict(os.environ, HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(run))
-        proc = subprocess.Popen(
-            [daemon, "--unlock", "--components=secrets", "--foreground"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-        )
-        proc.stdin.write(b"test-unlock-password")
-        proc.stdin.close()
-        deadline = time.monotonic() + 10
-        while not _secret_service_up():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"gnome-keyring-daemon did not come up: {proc.stderr.read().decode(errors='replace')}")
-            time.sleep(0.05)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(SecretService.Keyring())
-    yield
-    keyring.set_keyring(previous)
-    if proc is not None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with harness.secret_service(tmp_path_factory.mktemp("keyring-home")):
+        yield
 
 
 def test_store_read_delete_in_real_secret_service(secret_service):

@@ -15,7 +15,6 @@ from softphone.dispositions import DispositionTable
 from softphone.engine import EngineConfig, SipEngine
 from softphone.monitor import MIC, SPEAKER, FeatureCodes, LegView, PartyView, plan_links
 from softphone.privacy import mask_remote
-from softphone.qt_compat import emit
 from softphone.tone_audio import ToneAudio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,22 +118,32 @@ def test_engine_start_failure_is_reported() -> None:
     engine.stop()
 
 
-def test_emit_keeps_true_alive() -> None:
+def test_signal_emit_keeps_true_alive(qapp) -> None:
+    """PySide6 6.12.0 dropped a reference to ``True`` on every ``Signal.emit()`` (the process
+    aborted after a few thousand). pyproject pins PySide6 below 6.12, so signals are emitted
+    plainly; this fails if a PySide6 with that bug is ever installed."""
     import sys
+    import threading
 
-    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtCore import QCoreApplication, QObject, Signal
 
     class Emitter(QObject):
         s = Signal(object)
+        idle = Signal()  # no receivers
 
     o = Emitter()
     got: list[object] = []
     o.s.connect(got.append)
     before = sys.getrefcount(True)
-    for i in range(2000):  # unpatched PySide6 6.12 would drop 2000 references here
-        emit(o.s, i)
+    for i in range(10_000):
+        o.s.emit(i)
+        o.idle.emit()
+    worker = threading.Thread(target=lambda: [o.s.emit(i) for i in range(1_000)])  # queued to us
+    worker.start()
+    worker.join()
+    QCoreApplication.sendPostedEvents(o)
+    assert len(got) == 11_000
     assert abs(sys.getrefcount(True) - before) < 10
-    assert len(got) == 2000
 
 
 def test_callback_exceptions_never_reach_pjsua2(caplog: pytest.LogCaptureFixture) -> None:

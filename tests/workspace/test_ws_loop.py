@@ -7,6 +7,7 @@ import sqlite3
 
 from core.agent_state import AgentState
 from core.dialing import DialMode
+from core.messages import Message
 
 
 def run_call(qtbot, loop, hang_up_after_answer: bool = True):
@@ -29,7 +30,7 @@ def test_answered_call_then_wrapup_then_power_dial(qtbot, loop, customer) -> Non
     assert outcome.answered and outcome.talk_seconds >= 1
     assert loop.agent.state is AgentState.WRAP_UP and loop.wrapup.blocking
     # No next call until the wrap-up is saved.
-    assert not loop.dial_next() and "话后处理" in loop.last_gate.reason
+    assert not loop.dial_next() and loop.last_gate.message.code == "dial.wrapup_open"
     qtbot.waitUntil(lambda: loop.kpis.calls_made == 1 and loop.kpis.connected == 1, timeout=2000)  # at hang-up
     loop.wrapup.set_code("SALE")
     loop.set_mode(DialMode.POWER)
@@ -67,4 +68,4 @@ def test_no_answer_suggests_no_answer(qtbot, loop, customer) -> None:
 
 def test_paused_agent_cannot_dial(qtbot, loop) -> None:
     loop.agent.pause("用餐")
-    assert not loop.dial_next() and "小休" in loop.last_gate.reason
+    assert not loop.dial_next() and loop.last_gate.message == Message.of("dial.paused", reason="用餐")

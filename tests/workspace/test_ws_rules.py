@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from app.workspace import compliance as c
-from app.workspace import kpi, script_doc
+from core import compliance as c
+from core import kpi, script_doc
 from core.callbacks import DueCallback, NewLeadFact, split_due, stale_new_leads
 from core.dialing import LeadCandidate, rank_leads
 
@@ -42,13 +42,15 @@ def test_allowed_inside_a_campaign_window() -> None:
 def test_lunch_break_blocked_by_campaign_window_with_reason() -> None:
     result = gate_at(shanghai(12, 30)).check(RULES, c.DialFacts())
     assert not result.allowed and result.rule == "window"
-    assert "12:30" in result.reason and "09:00–12:00" in result.reason
+    assert result.message.code == "gate.window"
+    assert result.message.params["now"] == "12:30" and result.message.params["windows"] == ("09:00–12:00",
+                                                                                          "13:30–20:00")
 
 
 def test_customer_requested_callback_may_use_lunch_but_never_the_night() -> None:
     assert gate_at(shanghai(12, 30)).check(RULES, c.DialFacts(callback_due=True)).allowed
     night = gate_at(shanghai(21, 5)).check(RULES, c.DialFacts(callback_due=True))
-    assert not night.allowed and night.rule == "hard_window" and "21:00" in night.reason
+    assert not night.allowed and night.rule == "hard_window" and night.message.params["end"] == "21:00"
     early = gate_at(shanghai(8, 59)).check(RULES, c.DialFacts(callback_due=True))
     assert early.rule == "hard_window"
 
@@ -65,12 +67,12 @@ def test_attempts_per_day_and_gap() -> None:
     now = shanghai(19)
     earlier = [shanghai(9, 10), shanghai(11, 30), shanghai(16)]
     result = gate_at(now).check(RULES, c.DialFacts(attempts=earlier))
-    assert result.rule == "attempts" and "3 次" in result.reason
+    assert result.rule == "attempts" and dict(result.message.params) == {"count": 3, "limit": 3}
     # Yesterday's attempts do not count.
     yesterday = [shanghai(10, day=24), shanghai(15, day=24), shanghai(18, day=24)]
     assert gate_at(now).check(RULES, c.DialFacts(attempts=yesterday)).allowed
     gap = gate_at(now).check(RULES, c.DialFacts(attempts=[shanghai(18, 30)]))
-    assert gap.rule == "gap" and "90 分钟后" in gap.reason
+    assert gap.rule == "gap" and dict(gap.message.params) == {"minutes": 120, "wait": 90}
     # A callback the customer asked for waives the gap, not the daily cap.
     assert gate_at(now).check(RULES, c.DialFacts(attempts=[shanghai(18, 30)], callback_due=True)).allowed
 
@@ -79,11 +81,12 @@ def test_dnc_local_and_server_with_minimum_six_months() -> None:
     now = shanghai(10)
     local = c.DncEntry("+8613800000000", added_at=now - dt.timedelta(days=1))
     result = gate_at(now).check(RULES, c.DialFacts(dnc=[local]))
-    assert not result.allowed and result.rule == "dnc" and "免打扰" in result.reason and "本地" in result.reason
+    assert not result.allowed and result.rule == "dnc" and result.message.code == "gate.dnc_local"
     # A server entry that claims to expire after 30 days still blocks until day 180.
     short = c.DncEntry("+86138", added_at=now - dt.timedelta(days=100), expires_at=now - dt.timedelta(days=70),
                        source="server")
-    assert gate_at(now).check(RULES, c.DialFacts(dnc=[short])).rule == "dnc"
+    blocked = gate_at(now).check(RULES, c.DialFacts(dnc=[short]))
+    assert blocked.rule == "dnc" and blocked.message.code == "gate.dnc_server"
     old = c.DncEntry("+86138", added_at=now - dt.timedelta(days=200), expires_at=now - dt.timedelta(days=1),
                      source="server")
     assert gate_at(now).check(RULES, c.DialFacts(dnc=[old])).allowed

@@ -8,18 +8,18 @@ import uuid
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from app.workspace import kpi
 from app.workspace.agent_state import AgentStateMachine
 from app.workspace.shortcuts import resolve
 from app.workspace.store import CallStart
 from app.workspace.wrapup import DraftStore, WrapupService
 from cache import models as m
+from core import kpi
 from core.wrapup import CallOutcome
+from ui.script_panel import ScriptPanel
 from ui.workspace.agent_state_widget import AgentStateWidget
 from ui.workspace.dialpad import Dialpad
 from ui.workspace.help_overlay import HelpOverlay
 from ui.workspace.kpi_bar import KpiBar
-from ui.workspace.script_panel import WorkspaceScriptPanel
 from ui.workspace.wrapup_panel import WrapupPanel
 
 UTC = dt.timezone.utc
@@ -48,10 +48,12 @@ def test_number_keys_pick_codes_and_ctrl_enter_saves(qtbot, store, tmp_path) -> 
     svc, panel = make_panel(qtbot, store, tmp_path)
     svc.begin(a_call(store, answered=False, sip=486))
     assert panel.isVisible()
-    # Not connected: the not-connected group is numbered first; the SIP result is pre-selected.
+    # Each code keeps its number (its place in the full list); the SIP result is pre-selected.
     assert panel._buttons["BUSY"].isChecked()
-    assert panel._buttons["NO_ANSWER"].text().startswith("1")
-    qtbot.keyClick(panel, Qt.Key.Key_1)
+    assert panel._buttons["NO_ANSWER"].text().startswith("8")
+    qtbot.keyClick(panel, Qt.Key.Key_1)  # 成交: does not fit an unanswered call, not offered
+    assert svc.draft.code == "BUSY"
+    qtbot.keyClick(panel, Qt.Key.Key_8)
     assert svc.draft.code == "NO_ANSWER" and panel._buttons["NO_ANSWER"].isChecked()
     saved = []
     panel.saved.connect(saved.append)
@@ -81,7 +83,10 @@ def test_missing_note_is_explained_in_the_panel(qtbot, store, tmp_path) -> None:
     svc.begin(a_call(store, answered=True, sip=200))
     panel.choose("INSURED_ELSEWHERE")
     panel.save()
-    assert svc.blocking and "备注" in panel.problem_label.text()
+    assert svc.blocking and svc.problems()[0].code == "wrapup.note_required"
+    # Worded in the UI language; the code's label is the campaign's, as it is.
+    from ui import messages
+    assert panel.problem_label.text() == messages.text(svc.problems()[0]) and "已在他处投保" in panel.problem_label.text()
 
 
 def test_kpi_bar_shows_progress(qtbot) -> None:
@@ -140,7 +145,7 @@ def test_help_overlay_lists_configured_shortcuts(qtbot) -> None:
 def test_script_panel_fill_jump_search_and_question(qtbot) -> None:
     from app.resource_files import resource
 
-    panel = WorkspaceScriptPanel()
+    panel = ScriptPanel()
     qtbot.addWidget(panel)
     panel.show_script(resource("data", "script_renewal_demo.md").read_text(encoding="utf-8"),
                      {"name": "杜军", "gender": "男", "plate": "鄂EF76387", "vehicle": "大众 朗逸"},

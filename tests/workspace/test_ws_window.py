@@ -13,6 +13,7 @@ from app.lead_service import LeadService
 from app.settings import Settings
 from app.workspace.runtime import WorkspaceRuntime
 from core.agent_state import AgentState
+from ui import messages
 
 
 @pytest.fixture
@@ -68,8 +69,11 @@ def test_keyboard_only_loop(qtbot, workspace) -> None:
     assert runtime.agent.state is AgentState.WRAP_UP
     qtbot.waitUntil(lambda: ui.strip.kpi.calls.value.text().startswith("1 /"), timeout=2000)  # at hang-up
     # Dialing again is refused with the reason, until the wrap-up is saved.
+    blocked = []
+    ctl.dial_blocked.connect(blocked.append)
     press(qtbot, window, Qt.Key.Key_F5)
-    assert "话后处理" in ui.strip.notice.text()
+    assert blocked and blocked[-1].code == "dial.wrapup_open"
+    assert ui.strip.notice.text() == messages.text(blocked[-1])  # worded in the UI language
     sale = [r.code for r in ui.wrapup._order].index("SALE")
     qtbot.keyClick(ui.wrapup, "1234567890"[sale])
     qtbot.keyClick(ui.wrapup, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)

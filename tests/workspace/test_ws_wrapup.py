@@ -61,13 +61,14 @@ def test_callback_code_requires_a_future_time_then_schedules(store, tmp_path, qa
     svc = make_service(store, tmp_path)
     svc.begin(place_call(store, lead_id, phone_id, answered=True, sip=200, talk=95))
     assert svc.draft.code is None  # connected: the agent decides
-    failures: list[str] = []
+    failures: list = []  # core.messages.Message
     svc.save_failed.connect(failures.append)
-    assert svc.save() is None and failures[-1] == "请选择通话结果"
+    assert svc.save() is None and failures[-1].code == "wrapup.choose_code"
     svc.set_code("CALLBACK")
-    assert svc.save() is None and "回访时间" in failures[-1]
+    assert svc.save() is None and failures[-1].code == "wrapup.callback_required"
+    assert failures[-1].params["label"] == "预约回访"  # the campaign's label, as it is
     svc.set_callback(dt.datetime.now(UTC) - dt.timedelta(minutes=5))
-    assert svc.save() is None and "晚于" in failures[-1]
+    assert svc.save() is None and failures[-1].code == "wrapup.callback_past"
     when = (dt.datetime.now(UTC) + dt.timedelta(days=1)).replace(microsecond=0)
     svc.set_callback(when)
     saved = svc.save()
@@ -85,7 +86,7 @@ def test_note_required(store, tmp_path, qapp) -> None:
     svc = make_service(store, tmp_path)
     svc.begin(place_call(store, lead_id, phone_id, answered=True, sip=200, talk=40))
     svc.set_code("INSURED_ELSEWHERE")
-    assert "备注" in svc.problems()[0]
+    assert svc.problems()[0].code == "wrapup.note_required"
     svc.set_note("人保，明年3月到期")
     assert svc.save() is not None
     assert store.events_of(lead_id, ["disposition_recorded"])[0]["payload"]["note"] == "人保，明年3月到期"
@@ -108,9 +109,9 @@ def test_do_not_call_blocks_the_number_at_once_locally(store, tmp_path, qapp) ->
     gate = ComplianceGate(clock=lambda: dt.datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
     rules = store.compliance_rules(store.campaign_of(lead_id))
     result = gate.check(rules, store.dial_facts(None, number, dt.datetime(2026, 11, 25, 2, 0, tzinfo=UTC)))
-    assert not result.allowed and "免打扰" in result.reason
+    assert not result.allowed and result.message.code == "gate.dnc_local"
     # KPI: a connected call refused within 30 s.
-    from app.workspace import kpi
+    from core import kpi
     snap = kpi.compute(store.call_facts(dt.datetime.now(UTC) - dt.timedelta(hours=1)))
     assert snap.calls_made == 1 and snap.connected == 1 and snap.quick_refusals == 1
 

@@ -25,7 +25,8 @@ def state_text(status: AgentStatus) -> str:
     """"就绪" / "小休（用餐）" in the UI language (pause reasons come from the campaign as they are)."""
     text = QCoreApplication.translate("AgentState", STATE_NAMES[status.state])
     if status.state is AgentState.PAUSED and status.reason:
-        text += f"（{status.reason}）"
+        text = QCoreApplication.translate("AgentState", "%1 (%2)", "a state and its reason").replace(
+            "%1", text).replace("%2", status.reason)
     return text
 
 

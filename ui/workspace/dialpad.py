@@ -6,8 +6,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from app.workspace.qt_emit import emit
-
 KEYS = "123456789*0#"
 
 
@@ -62,7 +60,7 @@ class Dialpad(QWidget):
     def press(self, key: str) -> None:
         self.number_edit.insert(key)
         if self.in_call:
-            emit(self.digit_pressed, key)
+            self.digit_pressed.emit(key)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.text() and event.text() in KEYS and not self.number_edit.hasFocus():
@@ -75,4 +73,4 @@ class Dialpad(QWidget):
             return
         number = self.number_edit.text().strip()
         if number:
-            emit(self.dial_requested, number)
+            self.dial_requested.emit(number)

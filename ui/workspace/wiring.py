@@ -17,14 +17,17 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QMenu, QSystemTrayIcon, QToolButton, QVBoxLayout
 
+from app.workspace.call_status import CallStatus
 from app.workspace.shortcuts import resolve
 from core.agent_state import AgentState, AgentStatus
 from core.dialing import DialMode
 from core.kpi import KpiSnapshot, format_duration
+from core.messages import Message
+from ui import messages
 from ui.workspace.agent_state_widget import state_text
 from ui.workspace.dialpad import Dialpad
 from ui.workspace.help_overlay import HelpOverlay
-from ui.workspace.script_panel import WorkspaceScriptPanel
+from ui.workspace.monitor_indicator import MonitorIndicator
 from ui.workspace.workspace_strip import WorkspaceStrip
 from ui.workspace.wrapup_panel import WrapupPanel
 
@@ -64,9 +67,8 @@ class WorkspaceUi(QObject):
         self.wrapup.installEventFilter(self)
         self.ctl.wait_for_ui = True
         self.wrapup.painted.connect(self.ctl.ui_settled)
-        self.script = WorkspaceScriptPanel()
+        self.script = window.script  # the window's one script panel; the agent's name goes into it
         self.script.set_agent(runtime.agent_info())
-        window.adopt_script_panel(self.script)
         self.script.question_recorded.connect(
             lambda text, section: self.ctl.record_question(text, section, _current_lead(window)))
         self.help = HelpOverlay(window)
@@ -100,6 +102,11 @@ class WorkspaceUi(QObject):
         window.status.addPermanentWidget(self.state_label)
         window.status.addPermanentWidget(self.callback_label)
         window.status.addPermanentWidget(self.first_contact)
+        # A team leader on the call (监听/耳语/强插), as the campaign's policy lets the agent see it.
+        notice = getattr(runtime, "monitor_notice", None)
+        self.monitor_indicator = MonitorIndicator(notice) if notice is not None else None
+        if self.monitor_indicator is not None:
+            window.status.addPermanentWidget(self.monitor_indicator)
         window.call_bar.layout().insertWidget(2, self.recording)
         window.call_bar.agent_state.hide()  # the strip's state control replaces the placeholder
 
@@ -119,6 +126,11 @@ class WorkspaceUi(QObject):
         self._call_timer = QTimer(self)
         self._call_timer.setInterval(500)
         self._call_timer.timeout.connect(self._tick_call)
+        # What the bar shows comes from the engine's own events (ringing, talking, held by the
+        # customer, no audio, idle at the end): app.workspace.call_status.
+        self._warned: Any = None  # the call bar's warning already announced
+        self.call_status = CallStatus(runtime.phone, self)
+        self.call_status.changed.connect(self._on_call_view)
 
         # -- actions and shortcuts -------------------------------------------------------
         self.actions: dict[str, QAction] = {}
@@ -227,9 +239,10 @@ class WorkspaceUi(QObject):
         self.wrapup.setGeometry(0, max(0, bar.top() - height), central.width(), height)
         self.wrapup.raise_()
 
-    def _notice(self, text: str, error: bool = False) -> None:
-        self.strip.show_notice(text, error=error)
-        self.window.status.showMessage(text, 8000)
+    def _notice(self, message: Message | str, error: bool = False) -> None:
+        """A service's message (worded by ui.messages) or a text already in the UI language."""
+        self.strip.show_notice(message, error=error)
+        self.window.status.showMessage(messages.text(message), 8000)
 
     def focus_lead(self, lead_id: str) -> None:
         row = self.window.model.row_of(lead_id)
@@ -328,16 +341,34 @@ class WorkspaceUi(QObject):
         self._tick_call()
 
     def _tick_call(self) -> None:
-        call = self.ctl.active
-        if call is None:
+        view = self.call_status.view
+        if view.idle:
+            call = self.ctl.active
+            if call is None:
+                return
+            # Placed, the engine has not reported yet: count from the dial.
+            seconds = (dt.datetime.now(dt.timezone.utc) - call.dialed_at).total_seconds()
+            self.window.call_bar.timer.setText(self.tr("Ringing") + " " + format_duration(max(0.0, seconds)))
             return
-        start = call.answered_at or call.dialed_at
-        seconds = (dt.datetime.now(dt.timezone.utc) - start).total_seconds()
-        prefix = "" if call.answered_at else self.tr("Ringing") + " "
-        self.window.call_bar.timer.setText(prefix + format_duration(max(0.0, seconds)))
+        self.window.call_bar.show_call(view)
+
+    def _on_call_view(self, view: Any) -> None:
+        self.window.call_bar.show_call(view)
+        warned, self._warned = self._warned, view.warning
+        if view.idle:
+            self._call_timer.stop()
+            return
+        if not self._call_timer.isActive():
+            self._call_timer.start()
+        if view.warning is not None and view.warning != warned:
+            self._notice(view.warning, error=True)
 
     def _on_call_finished(self, outcome: Any) -> None:
         self._call_timer.stop()
+        # Idle at once: no timer, no "ringing" left on the bar (the engine's end event may come
+        # a moment later; the bar does not wait for it).
+        self.call_status.reset()
+        self.window.call_bar.show_call(None)
         self._set_buttons(in_call=False)
         self.recording.clear()
         self.dialpad.set_in_call(False)
@@ -451,6 +482,8 @@ class WorkspaceUi(QObject):
         self.window.status.set_sip_state("registered" if getattr(reg, "registered", False) else "offline")
 
     def _on_phone_ready(self, ok: bool, detail: str) -> None:
+        if ok:
+            self.call_status.attach(self.runtime.phone)
         self._set_buttons(in_call=False)
         if not ok:
             self._notice(self.tr("The softphone did not start: %1").replace("%1", detail), error=True)

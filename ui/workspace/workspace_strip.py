@@ -6,6 +6,8 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.workspace.agent_state import AgentStateMachine
+from core.messages import Message
+from ui import messages
 from ui.workspace.agent_state_widget import AgentStateWidget
 from ui.workspace.kpi_bar import KpiBar
 
@@ -40,7 +42,8 @@ class WorkspaceStrip(QWidget):
         self.notice.setWordWrap(True)
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
-        self._notice_timer.timeout.connect(self.notice.clear)
+        self._notice_timer.timeout.connect(self._clear_notice)
+        self._notice_message: Message | str | None = None
         self.kpi = KpiBar()
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -65,6 +68,8 @@ class WorkspaceStrip(QWidget):
         self.cancel_button.setText(self.tr("Cancel (Esc)"))
         if self._seconds > 0:
             self.show_countdown(self._seconds)
+        if self._notice_message is not None:
+            self.notice.setText(messages.text(self._notice_message))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -87,9 +92,15 @@ class WorkspaceStrip(QWidget):
     def show_next(self, text: str) -> None:
         self.next_label.setText(text)
 
-    def show_notice(self, text: str, error: bool = False, ms: int = 8000) -> None:
+    def show_notice(self, message: Message | str, error: bool = False, ms: int = 8000) -> None:
+        """A message (worded now, and again on a language change while it is shown) or text."""
         colour = "#c0392b" if error else "#1e8449"
         self.notice.setStyleSheet(f"color: {colour}; font-weight: bold;")
-        self.notice.setText(text)
+        self._notice_message = message
+        self.notice.setText(messages.text(message))
         self.notice.setAlignment(Qt.AlignmentFlag.AlignLeft)
         self._notice_timer.start(ms)
+
+    def _clear_notice(self) -> None:
+        self._notice_message = None
+        self.notice.clear()

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.processes import ExternalProcess, ProcessError
+
 RATE = 16000
 
 SINKS = {
@@ -41,16 +43,8 @@ SOURCES = {  # remap source -> (master, description)
 }
 
 
-class PulseError(RuntimeError):
+class PulseError(ProcessError):
     pass
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: the daemon gets SIGTERM if the test process dies (even by abort/SIGKILL)."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _require(tool: str) -> str:
@@ -124,8 +118,14 @@ class _Tap:
                 self.proc.wait(3)
 
 
-class PulseDaemon:
-    """``with PulseDaemon() as pa:`` — then ``pa.env`` for child processes; ``apply()`` for this one."""
+class PulseDaemon(ExternalProcess):
+    """``with PulseDaemon() as pa:`` — then ``pa.env`` for child processes; ``apply()`` for this one.
+
+    Ready when ``pactl info`` answers on its socket."""
+
+    name = "pulseaudio"
+    ready_timeout = 15.0
+    stop_timeout = 5.0
 
     def __init__(self, warm_taps: bool = True) -> None:
         self.warm_taps = warm_taps  # parec on the speaker monitors from the start (tests)
@@ -133,8 +133,8 @@ class PulseDaemon:
         self.runtime = self.root / "run"
         self.home = self.root / "home"
         self.socket = self.runtime / "native"
-        self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.root / "pulse.log"
+        super().__init__(log_path=self.log)
         self.env = {
             "PULSE_SERVER": f"unix:{self.socket}",
             "PULSE_RUNTIME_PATH": str(self.runtime),
@@ -146,7 +146,7 @@ class PulseDaemon:
         self._taps: dict[str, _Tap] = {}
 
     # ---- life cycle -----------------------------------------------------------------
-    def start(self, timeout: float = 15.0) -> PulseDaemon:
+    def command(self) -> list[str]:
         binary = _require("pulseaudio")
         _require("pactl")
         _require("parec")
@@ -160,52 +160,34 @@ class PulseDaemon:
         lines += ["set-default-sink seat_hdmi", "set-default-source seat_builtin_mic"]
         config = self.root / "config.pa"
         config.write_text("\n".join(lines) + "\n")
-        env = {**os.environ, **self.env}
-        env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no session-bus device reservation games
         # --disable-shm: blocks travel over the socket. PulseAudio 16's memfd block references
         # can go stale when modules are unloaded under live streams (the hot-plug tests do
         # exactly that): "Cannot send block reference with non-registered memfd ID", then an
         # assertion in memblock_replace_import aborts the daemon
         # (gitlab.freedesktop.org/pulseaudio/pulseaudio/issues/824). The audio is the same.
-        self.proc = subprocess.Popen(
-            [binary, "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
-             "--disallow-exit", "--use-pid-file=no", "--log-target=stderr", "--log-level=warning",
-             "--disable-shm=yes", "-F", str(config)],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
-            preexec_fn=_die_with_parent,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise PulseError(f"pulseaudio exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
-            if self.socket.exists() and self.pactl("info", check=False).returncode == 0:
-                for sink in ("seat_speaker", "seat_hdmi", "seat_headset") if self.warm_taps else ():
-                    self._taps[f"{sink}.monitor"] = _Tap(f"{sink}.monitor", {**os.environ, **self.env})
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise PulseError(f"pulseaudio did not come up in {timeout} s: {self.log.read_text()[-2000:]}")
+        return [binary, "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
+                "--disallow-exit", "--use-pid-file=no", "--log-target=stderr", "--log-level=warning",
+                "--disable-shm=yes", "-F", str(config)]
 
-    def stop(self) -> None:
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no session-bus device reservation games
+        return env
+
+    def ready(self, timeout: float) -> None:
+        self.wait_for(lambda: self.socket.exists() and self.pactl("info", check=False).returncode == 0,
+                      timeout, interval=0.1, description="pactl info to answer")
+        for sink in ("seat_speaker", "seat_hdmi", "seat_headset") if self.warm_taps else ():
+            self._taps[f"{sink}.monitor"] = _Tap(f"{sink}.monitor", {**os.environ, **self.env})
+
+    def stop(self, timeout: float | None = None) -> int | None:
         self.restore()
         for tap in self._taps.values():
             tap.close()
         self._taps.clear()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        code = super().stop(timeout)
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> PulseDaemon:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return code
 
     def apply(self) -> None:
         """Point this process (Qt Multimedia included) at the private daemon."""
@@ -226,10 +208,8 @@ class PulseDaemon:
         result = subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True,
                                 text=True, timeout=10)
         if check and result.returncode != 0:
-            alive = self.proc is not None and self.proc.poll() is None
-            log_tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
             raise PulseError(f"pactl {' '.join(args)} failed ({result.stderr.strip()}); "
-                             f"daemon alive={alive}; log: {log_tail}")
+                             f"daemon alive={self.alive()}; log: {self.tail(20)}")
         return result
 
     def module_of(self, name: str) -> int:

@@ -37,8 +37,9 @@ def customer_hears(peer, tmp_path: Path, name: str, seconds: float = 1.2) -> flo
     path = tmp_path / f"{name}.wav"
     peer.send(f"record {path}")
     time.sleep(seconds)
+    mark = peer.events.mark()
     peer.send("record_stop")
-    peer.wait_for("recorded", timeout=5)
+    peer.wait("recorded", timeout=5, start=mark)
     samples, _, rate = read_wav(path)
     return dominant_hz(samples[rate // 5:], rate)  # skip the first 200 ms (bridge start)
 

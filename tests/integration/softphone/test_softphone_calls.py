@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from softphone.types import CallState, Direction
+from core.contract import CallDirection
+from softphone.types import CallState
 from tests.sip.agent import AGENT_HZ, CUSTOMER_HZ, Agent, engine_config
 from tests.sip.peer import dominant_hz, read_wav, rms
 
@@ -35,7 +36,7 @@ def test_outgoing_call_audio_both_ways_and_timestamps(agent: Agent, peers, tmp_p
     call_id = agent.engine.dial("2001", lead_id="lead-7").result(5)
     ringing = agent.wait_call(CallState.RINGING, call_id)
     answered = agent.wait_call(CallState.ANSWERED, call_id)
-    assert answered.lead_id == "lead-7" and answered.direction is Direction.OUTGOING
+    assert answered.lead_id == "lead-7" and answered.direction is CallDirection.OUT
     assert answered.dialed_at <= ringing.ringing_at <= answered.answered_at
     assert "2001" not in answered.remote_masked  # masked for display and logs
     agent.wait_event("media", lambda m: m.call_id == call_id and m.active)
@@ -141,7 +142,7 @@ def test_incoming_call_rings_answers_and_remote_hangup(agent: Agent, peers) -> N
     assert inc.caller_number == "2001"
     assert "2001" not in inc.remote_masked and "2001" not in repr(inc)
     ring = agent.wait_call(CallState.INCOMING, inc.call_id)
-    assert ring.direction is Direction.INCOMING
+    assert ring.direction is CallDirection.IN
     cust.wait("state", state="EARLY")
     agent.engine.answer(inc.call_id).result(5)
     agent.wait_call(CallState.ANSWERED, inc.call_id)

@@ -10,7 +10,8 @@ import pytest
 
 from cache.db import open_cache
 from cache.repository import Repository
-from cache.sync_store import SyncStore, format_datetime
+from cache.sync_store import SyncStore
+from core.timeutil import format_iso
 from sync.auth import KeyringVault
 from sync.client import ApiClient, MemoryVault
 from sync.engine import SyncEngine
@@ -79,7 +80,7 @@ class Agent:
         dialed = now - dt.timedelta(seconds=talk + 10)
         payload: dict = {"call_id": call_id, "code": code}
         if callback_at:
-            payload["callback_at"] = format_datetime(callback_at)
+            payload["callback_at"] = format_iso(callback_at)
         if note:
             payload["note"] = note
         with self.handle.write() as s:
@@ -88,9 +89,9 @@ class Agent:
                                                                        "number_e164": self.first_phone(lead_id)},
                                         occurred_at=dialed),
                 Repository.append_event(s, "call_ended", lead_id, {
-                    "call_id": call_id, "dialed_at": format_datetime(dialed),
-                    "answered_at": format_datetime(dialed + dt.timedelta(seconds=10)) if talk else None,
-                    "ended_at": format_datetime(now), "sip_status": 200 if talk else 480, "talk_seconds": talk},
+                    "call_id": call_id, "dialed_at": format_iso(dialed),
+                    "answered_at": format_iso(dialed + dt.timedelta(seconds=10)) if talk else None,
+                    "ended_at": format_iso(now), "sip_status": 200 if talk else 480, "talk_seconds": talk},
                     occurred_at=now),
                 Repository.append_event(s, "disposition_recorded", lead_id, payload, occurred_at=now),
             ]

@@ -10,7 +10,7 @@ from cache import models as m
 from cache.db import open_cache
 from cache.repository import Repository
 from cache.sync_store import SyncStore
-from sync.client import Change, PushResult
+from core.wire import Change, PushResult
 
 
 def _lead(lid: str, name: str = "张三", status: str = "new", phones=("+8613800001234",), **kw) -> Change:
@@ -130,7 +130,7 @@ def test_outbox_settle_and_pending_overlay(tmp_path):
 def test_another_user_cannot_take_over_unsent_events_and_gets_a_clean_cache(tmp_path):
     import pytest
 
-    from cache.sync_store import IdentityConflict
+    from cache.identity import IdentityConflict
 
     handle = open_cache(tmp_path / "cache.sqlite3")
     store = SyncStore(handle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.background import run_in_background
 from app.demo.generated import generate_leads
 from app.lead_service import FIRST_PAGE, LeadService
 from cache import precheck
@@ -51,12 +52,12 @@ def test_first_page_comes_before_the_index_then_the_full_list(qtbot, data_dir: P
 def test_early_check_is_used_only_while_the_file_is_unchanged(data_dir: Path) -> None:
     path = data_dir / "cache.sqlite3"
     open_cache(path).close()
-    precheck.start_check(path)
+    precheck.start_check(path, run_in_background)
     assert precheck.take_verdict(path) == (True, None)
     assert precheck.take_verdict(path) == (False, None)  # taken once
 
-    precheck.start_check(path)
-    precheck._checks[str(path.resolve())].thread.join(10)
+    precheck.start_check(path, run_in_background)
+    assert precheck._checks[str(path.resolve())].wait(10)
     data = bytearray(path.read_bytes())
     data[200:208] = b"\xff" * 8
     path.write_bytes(bytes(data) + b"\0" * 4096)  # touched after the check: checked again

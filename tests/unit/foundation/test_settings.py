@@ -24,15 +24,16 @@ def test_round_trip_keeps_values_and_unknown_keys(tmp_path: Path) -> None:
     s.language = "en"
     s.server_url = "http://127.0.0.1:8000"
     s.shortcuts["dial"] = "Ctrl+D"
-    s.audio["input_device"] = "USB 耳麦"
+    s.audio["microphone"] = ["USB 耳麦"]
     s.extra["from_newer_version"] = {"a": 1}
     s.save()
     again = Settings.load(path)
     assert again.language == "en"
     assert again.server_url == "http://127.0.0.1:8000"
     assert again.shortcuts == {"dial": "Ctrl+D"}
-    assert again.audio["input_device"] == "USB 耳麦"
-    assert again.audio["echo_cancellation"] is True  # untouched sub-key keeps its default
+    assert again.audio["microphone"] == ["USB 耳麦"]
+    # untouched sub-keys keep their defaults (echo cancellation: off unless asked for)
+    assert again.audio["echo_cancellation"] is False and again.audio["speaker"] == []
     assert again.extra == {"from_newer_version": {"a": 1}}
     assert "USB 耳麦" in path.read_text(encoding="utf-8")
 

@@ -1,0 +1,1 @@
+"""The workspace's widgets and their wiring to the app.workspace services."""
