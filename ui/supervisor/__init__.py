@@ -1,0 +1,1 @@
+"""The TL's screens (班组监控) and the agent's side of floor control."""
