@@ -1,0 +1,5 @@
+import sys
+
+from tests.floorday.run import main
+
+sys.exit(main())
