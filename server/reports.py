@@ -61,14 +61,19 @@ def agent_stats(s: Session, ids: list[str], start: dt.datetime, end: dt.datetime
     return stats
 
 
-def daily(s: Session, day: dt.date, tz: str, team_id: str | None, user_id: str | None) -> dict[str, Any]:
-    start, end = day_bounds_utc(day, tz)
+def _report_users(s: Session, team_id: str | None, user_id: str | None) -> list[User]:
+    """The active non-admin users a report covers (one user, else one team, else all), by username."""
     uq = select(User).where(User.role != "admin", User.active.is_(True))
     if user_id is not None:
         uq = uq.where(User.id == user_id)
     elif team_id is not None:
         uq = uq.where(User.team_id == team_id)
-    users = list(s.execute(uq.order_by(User.username)).scalars())
+    return list(s.execute(uq.order_by(User.username)).scalars())
+
+
+def daily(s: Session, day: dt.date, tz: str, team_id: str | None, user_id: str | None) -> dict[str, Any]:
+    start, end = day_bounds_utc(day, tz)
+    users = _report_users(s, team_id, user_id)
     ids = [u.id for u in users]
     teams = dict(s.execute(select(Team.id, Team.name)).all())
     stats = agent_stats(s, ids, start, end)
@@ -168,12 +173,7 @@ def summary(s: Session, first: dt.date, last: dt.date, tz: str, team_id: str | N
     start, _ = day_bounds_utc(first, tz)
     _, end = day_bounds_utc(last, tz)
     dialect = s.get_bind().dialect.name
-    uq = select(User).where(User.role != "admin", User.active.is_(True))
-    if user_id is not None:
-        uq = uq.where(User.id == user_id)
-    elif team_id is not None:
-        uq = uq.where(User.team_id == team_id)
-    users = list(s.execute(uq.order_by(User.username)).scalars())
+    users = _report_users(s, team_id, user_id)
     ids = [u.id for u in users]
     teams = dict(s.execute(select(Team.id, Team.name)).all())
     zero = {"calls_made": 0, "connected": 0, "talk_seconds": 0, "handle_seconds": 0, "conversions": 0,

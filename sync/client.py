@@ -466,6 +466,17 @@ class ApiClient:
 
     # -- misc ---------------------------------------------------------------
 
+    def call_json(self, method: str, path: str, what: str, *, body: Any = None,
+                  params: dict[str, Any] | None = None) -> Any:
+        """One JSON call: ``body`` sent as JSON, ``params`` without the None ones and with booleans as true/false."""
+        kw: dict[str, Any] = {}
+        if body is not None:
+            kw["json_body"] = body
+        if params:
+            kw["params"] = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()
+                            if v is not None}
+        return self._json(self._request(method, path, **kw), what)
+
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET any JSON endpoint under /api/v1 (reports); for tools and tests."""
         return self._json(self._request("GET", path, params=params), path)

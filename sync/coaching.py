@@ -68,13 +68,7 @@ class TeamLeadClient:
 
     def _call(self, method: str, path: str, what: str, *, body: Any = None,
               params: dict[str, Any] | None = None) -> Any:
-        kw: dict[str, Any] = {}
-        if body is not None:
-            kw["json_body"] = body
-        if params:
-            kw["params"] = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()
-                            if v is not None}
-        return self.api._json(self.api._request(method, path, **kw), what)
+        return self.api.call_json(method, path, what, body=body, params=params)
 
     # -- coaching ---------------------------------------------------------------------
 

@@ -115,12 +115,7 @@ class SupervisorClient:
 
     def _call(self, method: str, path: str, what: str, *, body: Any = None,
               params: dict[str, Any] | None = None) -> Any:
-        kw: dict[str, Any] = {}
-        if body is not None:
-            kw["json_body"] = body
-        if params:
-            kw["params"] = {k: v for k, v in params.items() if v is not None}
-        return self.api._json(self.api._request(method, path, **kw), what)
+        return self.api.call_json(method, path, what, body=body, params=params)
 
     @staticmethod
     def _parse(what: str, fn: Callable[[], Any]) -> Any:

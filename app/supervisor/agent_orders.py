@@ -25,7 +25,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.background import Worker, on_gui
-from app.supervisor.common import ApiSource, BorrowedClient, TokenBorrower
+from app.supervisor.common import ApiSource, BorrowedClient, StreamOwner, TokenBorrower
 from core import messages as msg
 from core.agent_state import AgentState, AgentStatus, TransitionError
 from core.messages import Message
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 RECENT = dt.timedelta(minutes=15)
 
 
-class AgentOrders(QObject):
+class AgentOrders(QObject, StreamOwner):
     message_received = Signal(object)  # TeamMessage: new, pop it up
     message_listed = Signal(object)  # TeamMessage: an older one (from the pull), list it quietly
     order_applied = Signal(object)  # Message: what the TL's order did (the UI words it)
@@ -70,20 +70,8 @@ class AgentOrders(QObject):
                                    **self._stream_options)
         self._stream.start()
 
-    @property
-    def running(self) -> bool:
-        """The stream's thread is alive (False once the server closed it for good: 403, login gone)."""
-        return self._stream is not None and self._stream.running
-
     def stop(self) -> None:
-        self._stopped = True
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream = None
-        self._worker.stop()
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._shut_down()
 
     def mark_read(self) -> None:
         self.unread = 0

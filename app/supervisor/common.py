@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from core import messages as msg
 from core.messages import Message
 from sync.client import ApiClient, AuthError, MemoryVault, NetworkError, RequestRejected
+
+if TYPE_CHECKING:
+    from app.background import Worker
+    from sync.supervisor import EventStream
 
 #: Where the session comes from (called on stream and worker threads; None = not logged in).
 ApiSource = Callable[[], ApiClient | None]
@@ -55,6 +60,32 @@ class BorrowedClient(ApiClient):
 
     def _refresh(self):  # type: ignore[override]
         self._tokens(True)
+
+
+class StreamOwner:
+    """The stream, the worker and the worker's borrowed client that both services own (a mixin
+    next to QObject); the owner sets the four attributes in its ``__init__``."""
+
+    _stream: EventStream | None
+    _worker: Worker
+    _client: BorrowedClient | None
+    _stopped: bool
+
+    @property
+    def running(self) -> bool:
+        """The stream's thread is alive (False once the server closed it for good: 403, login gone)."""
+        return self._stream is not None and self._stream.running
+
+    def _shut_down(self) -> None:
+        """Stopped for good: the stream, then the worker, then the client it used."""
+        self._stopped = True
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
+        self._worker.stop()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
 
 def failure_message(exc: BaseException) -> Message:

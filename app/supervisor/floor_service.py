@@ -33,7 +33,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.background import Worker, on_gui
-from app.supervisor.common import ApiSource, BorrowedClient, TokenBorrower, failure_message
+from app.supervisor.common import ApiSource, BorrowedClient, StreamOwner, TokenBorrower, failure_message
 from core import messages as msg
 from core.floor_alerts import Alert, AlertTracker, Thresholds
 from core.messages import Message
@@ -47,7 +47,7 @@ END_MONITOR = "end"
 TICK_MS = 1000
 
 
-class FloorService(QObject):
+class FloorService(QObject, StreamOwner):
     board_reset = Signal()  # a snapshot replaced every row
     rows_changed = Signal(object)  # frozenset[str]: agent ids whose rows changed
     live_changed = Signal(bool)  # the stream is up (True) / the board is stale (False)
@@ -98,21 +98,10 @@ class FloorService(QObject):
         self._timer.start()
         log.info("team board: stream started")
 
-    @property
-    def running(self) -> bool:
-        """The stream's thread is alive (False once the server closed it for good: 403, login gone)."""
-        return self._stream is not None and self._stream.running
-
     def stop(self) -> None:
         self._stopped = True
         self._timer.stop()
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream = None
-        self._worker.stop()
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._shut_down()
 
     # -- the stream (its own thread) → the GUI thread -----------------------------------
     def _on_stream_event(self, ev: StreamEvent) -> None:

@@ -10,20 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.sip import fixtures as sip_fixtures
 from tests.sip.agent import USERS
-from tests.sip.kamailio import Kamailio
 
 pytestmark = pytest.mark.sip
 
-
-@pytest.fixture(scope="module")
-def kamailio() -> Iterator[Kamailio]:
-    k = Kamailio(USERS)
-    k.start()
-    try:
-        yield k
-    finally:
-        k.stop()
+kamailio = sip_fixtures.kamailio  # the shared fixture (tests/sip/fixtures.py)
 
 
 @pytest.fixture(scope="module")

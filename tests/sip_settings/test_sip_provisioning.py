@@ -11,21 +11,17 @@ import sqlite3
 
 import pytest
 
-from tests.faults.harness import ServerProcess
+from tests.server_mode import PASSWORD, demo_server
 from tests.sip.agent import USERS
 
 pytestmark = pytest.mark.sip
 
-PASSWORD = "demo-2026"  # the server's demo accounts
 
 
 @pytest.fixture
 def server(tmp_path):
-    srv = ServerProcess(tmp_path / "server")
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path / "server") as srv:
+        yield srv
 
 
 def _login(qtbot, app) -> None:

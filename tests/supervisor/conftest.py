@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from sync.client import ApiClient, MemoryVault
-from tests.faults.harness import ServerProcess
+from tests.server_mode import PASSWORD, demo_server
 
-PASSWORD = "demo-2026"
 HERE = Path(__file__).parent
 
 
@@ -24,11 +23,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("floor-server"))
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path_factory.mktemp("floor-server")) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
 import random
 import sys
 import tempfile
@@ -24,8 +23,9 @@ import uuid
 import wave
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "demo-2026"
+from tests.server_mode import PASSWORD
+from tests.supervisor.shots import out_dir, spin, zh_cn_app
+
 DAY = dt.date(2026, 12, 3)
 
 
@@ -76,13 +76,10 @@ def _day_of_calls(seed: int, strength: float) -> list[tuple[int, int, str | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
+    out = out_dir(argv)
+    from PySide6.QtCore import Qt
 
-    from app.i18n import Translations
     from app.supervisor.coaching_service import CoachingService
     from app.supervisor.tl_service import TeamLeadService
     from sync.client import ApiClient, MemoryVault
@@ -93,13 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from ui.supervisor.inbox_view import QuestionInbox
     from ui.supervisor.report_view import ReportView
 
-    qt = QApplication.instance() or QApplication([])
-    Translations.of(qt).apply("zh_CN")
-
-    def spin(seconds: float) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
+    zh_cn_app()
 
     def wait(cond, timeout: float = 30.0) -> None:
         deadline = time.time() + timeout

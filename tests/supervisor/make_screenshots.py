@@ -11,38 +11,27 @@ view) and floor-alert.png (thresholds passed: red rows and the alert strip).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "demo-2026"
+from tests.server_mode import PASSWORD
+from tests.supervisor.shots import out_dir, spin, zh_cn_app
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else ROOT / "docs" / "screenshots"
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
+    out = out_dir(argv)
 
-    from app.i18n import Translations
     from app.supervisor.floor_service import FloorService
     from core.floor_alerts import Thresholds
     from sync.client import ApiClient, MemoryVault
     from tests.faults.harness import ServerProcess, server_cli
     from ui.supervisor.board_view import TeamBoard
 
-    qt = QApplication.instance() or QApplication([])
-    Translations.of(qt).apply("zh_CN")
-
-    def spin(seconds: float) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
+    zh_cn_app()
 
     with tempfile.TemporaryDirectory(prefix="seatmate-floor-shot-") as tmp:
         srv = ServerProcess(Path(tmp) / "server")

@@ -7,36 +7,25 @@ call, and the audit lists the session.
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from cache.db import open_cache
-from cache.sync_store import SyncStore
 from sync.client import ApiClient, MemoryVault
-from sync.engine import SyncEngine
 from sync.supervisor import SupervisorClient
-from tests.faults.harness import ServerProcess, secret_service
-from tests.sip.agent import CUSTOMER_HZ, USERS
+from tests.faults.harness import secret_service
+from tests.server_mode import demo_server
+from tests.sip.agent import USERS
+from tests.supervisor_sip.full_app import PASSWORD, board_ready, lina_on_a_call, start_tl_app, stop_app
 
 pytestmark = [pytest.mark.sip, pytest.mark.qt_log_ignore("QFont::setPointSizeF"), pytest.mark.timeout(180)]
-
-PASSWORD = "demo-2026"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("full-app-server"))
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path_factory.mktemp("full-app-server")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -45,66 +34,18 @@ def keyring_up(tmp_path_factory):
         yield
 
 
-def _start_tl_app(qtbot, data: Path, server_url: str, domain: str):
-    from app.application import Application
-
-    (data / "config").mkdir(parents=True, exist_ok=True)
-    (data / "config" / "settings.json").write_text(json.dumps({
-        "workspace": {"audio_backend": "tone", "window_clock": "10:30"},
-        "sip": {"user": "1001", "domain": domain}}), encoding="utf-8")
-    app = Application(argparse.Namespace(data_dir=str(data), number=None, lang="zh_CN", command=None,
-                                         server=server_url))
-    assert app.start() is None
-    qtbot.addWidget(app.window)
-    qtbot.waitUntil(lambda: getattr(app, "session", None) is not None, timeout=20_000)
-    dialog = app.login_dialog
-    qtbot.waitUntil(dialog.isVisible, timeout=10_000)
-    dialog.user.setText("zhangwei")
-    dialog.password.setText(PASSWORD)
-    with qtbot.waitSignal(app.session.login_result, timeout=20_000) as got:
-        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
-    assert got.args[0].ok, got.args[0]
-    return app
-
-
-def _stop(app, data: Path) -> None:
-    app._shutdown()
-    for handler in list(logging.getLogger().handlers):
-        if str(data) in str(getattr(handler, "baseFilename", "")):
-            logging.getLogger().removeHandler(handler)
-            handler.close()
-
-
 def test_tl_monitors_from_the_board(qtbot, qapp, tmp_path, server, keyring_up, kamailio, agent_child,
                                     peers) -> None:
     from sync.credentials import store_secret
 
     store_secret("sip:1001", USERS["1001"])
-    # lina's desktop: her cache pulls the key, her softphone calls a customer.
-    handle = open_cache(tmp_path / "lina.sqlite3")
-    store = SyncStore(handle)
-    lina = ApiClient(server.url, MemoryVault(), device_id=store.device_id(), timeout=10, connect_timeout=5)
-    ident = lina.login("lina", PASSWORD)
-    store.save_identity(ident.to_json(), server.url)
-    SyncEngine(lina, store).run_round()
-    from app.workspace.monitoring import read_monitor_key
-
-    agent_child.start_agent("1002", kamailio.domain, USERS["1002"], read_monitor_key(handle))
-    cust = peers("2001", "--tone", str(CUSTOMER_HZ), "--auto-answer", "200")
-    agent_child.dial_answered("2001")
-    lina.presence("on_call", call_id=str(uuid.uuid4()))
+    ident, lina, handle, cust = lina_on_a_call(tmp_path, server.url, kamailio.domain, agent_child, peers)
 
     data = tmp_path / "tl"
-    app = _start_tl_app(qtbot, data, server.url, kamailio.domain)
+    app = start_tl_app(qtbot, data, server.url, kamailio.domain)
     try:
-        qtbot.waitUntil(lambda: getattr(getattr(app, "supervisor_mode", None), "floor_ui", None) is not None,
-                        timeout=20_000)
+        board = board_ready(qtbot, app, ident.user_id)
         runtime = app.supervisor_mode.runtime
-        qtbot.waitUntil(lambda: runtime.phone is not None and runtime.phone.last_reg is not None
-                        and runtime.phone.last_reg.registered, timeout=20_000)
-        board = app.supervisor_mode.floor_ui.board
-        qtbot.waitUntil(lambda: board.select_agent(ident.user_id) and board.actions["listen"].isEnabled(),
-                        timeout=20_000)
         monitoring = app.monitoring
         svc, banner = monitoring.service, monitoring.banner
         assert banner is not None and not banner.isVisible()
@@ -160,7 +101,7 @@ def test_tl_monitors_from_the_board(qtbot, qapp, tmp_path, server, keyring_up, k
         finally:
             tl.close()
     finally:
-        _stop(app, data)
+        stop_app(app, data)
         cust.send("hangup")
         lina.presence("ready")
         lina.close()

@@ -24,23 +24,19 @@ from core.grant_token import GrantError
 from sync.client import ApiClient, MemoryVault
 from sync.engine import SyncEngine
 from sync.supervisor import SupervisorClient
-from tests.faults.harness import ServerProcess
+from tests.server_mode import PASSWORD, demo_server
 from tests.sip.agent import AGENT_HZ, CUSTOMER_HZ, TL_HZ, USERS
 from tests.sip.peer import band_levels
 
 pytestmark = pytest.mark.sip
 
-PASSWORD = "demo-2026"
 FREQS = [float(CUSTOMER_HZ), float(AGENT_HZ), float(TL_HZ)]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("monitor-server"))
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path_factory.mktemp("monitor-server")) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -25,23 +25,20 @@ from sqlalchemy import func, select
 
 from cache import models as m
 from core.messages import Message
-from tests.faults.harness import ServerProcess, free_port, secret_service
+from tests.faults.harness import free_port, secret_service
+from tests.server_mode import PASSWORD, demo_server
 from ui import messages
 
 # Server mode without a SIP account: the softphone logs (ERROR) that it did not start.
 pytestmark = pytest.mark.allow_log_warnings
 
-PASSWORD = "demo-2026"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("login-server"))
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path_factory.mktemp("login-server")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

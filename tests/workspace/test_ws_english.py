@@ -30,9 +30,9 @@ from sqlalchemy import select
 
 from app.demo.line import DemoCustomerProcess
 from cache import models as m
-from tests.faults.harness import ServerProcess, secret_service
+from tests.faults.harness import secret_service
+from tests.server_mode import PASSWORD, demo_server
 
-PASSWORD = "demo-2026"  # the server's demo accounts (seatmate-server demo)
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 #: What each step must show, per language (the English source text and its zh_CN translation).
@@ -60,11 +60,8 @@ EXPECTED = {
 
 @pytest.fixture
 def server(tmp_path):
-    srv = ServerProcess(tmp_path / "server")
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path / "server") as srv:
+        yield srv
 
 
 def speaking_widgets(app) -> list[QWidget]:

@@ -14,18 +14,14 @@ from sqlalchemy import func, select
 
 from app.demo.line import DemoCustomerProcess
 from cache import models as m
-from tests.faults.harness import ServerProcess, secret_service
-
-PASSWORD = "demo-2026"  # the server's demo accounts (seatmate-server demo)
+from tests.faults.harness import secret_service
+from tests.server_mode import PASSWORD, demo_server
 
 
 @pytest.fixture
 def server(tmp_path):
-    srv = ServerProcess(tmp_path / "server")
-    srv.cli("demo")
-    srv.start()
-    yield srv
-    srv.stop()
+    with demo_server(tmp_path / "server") as srv:
+        yield srv
 
 
 def test_server_mode_pulls_leads_and_pushes_the_wrapup(qtbot, qapp, tmp_path, server) -> None:

@@ -59,6 +59,7 @@ from app.supervisor.coaching_service import CoachingService, Recording
 from core import coaching as rules
 from core.messages import Message
 from ui import messages
+from ui.supervisor.tables import RowsModel, list_table, local_time
 
 CTX = "Coaching"
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 2.0)
@@ -76,16 +77,6 @@ def clock(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _local(iso: str | None) -> str:
-    if not iso:
-        return ""
-    try:
-        t = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone().strftime("%m-%d %H:%M")
 
 
 REC_COLUMNS = (QT_TRANSLATE_NOOP("Coaching", "Time"), QT_TRANSLATE_NOOP("Coaching", "Agent"),
@@ -96,26 +87,16 @@ FORM_COLUMNS = (QT_TRANSLATE_NOOP("Coaching", "Item"), QT_TRANSLATE_NOOP("Coachi
 F_ITEM, F_ANSWER, F_AT, F_COMMENT = range(4)
 
 
-class RecordingsModel(QAbstractTableModel):
+class RecordingsModel(RowsModel):
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.items: list[dict[str, Any]] = []
+        super().__init__(REC_COLUMNS, CTX, parent)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return self.rows
 
     def set_items(self, items: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(REC_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _t(REC_COLUMNS[section])
-        return None
+        self.set_rows(items)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -123,7 +104,7 @@ class RecordingsModel(QAbstractTableModel):
         r, col = self.items[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return _local(r.get("dialed_at"))
+                return local_time(r.get("dialed_at"))
             if col == 1:
                 return r.get("display_name") or r.get("username") or ""
             if col == 2:
@@ -425,15 +406,7 @@ class CoachingDialog(QDialog):
                   self.search_button):
             filters.addWidget(w)
         self.recordings = RecordingsModel(self)
-        self.list_view = QTableView(objectName="recList")
-        self.list_view.setModel(self.recordings)
-        self.list_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list_view.verticalHeader().setVisible(False)
-        self.list_view.verticalHeader().setDefaultSectionSize(24)
-        self.list_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.list_view.horizontalHeader().setStretchLastSection(True)
-        self.list_view.setAlternatingRowColors(True)
+        self.list_view = list_table(self.recordings, "recList")
 
         # -- the player
         self.waveform = Waveform()

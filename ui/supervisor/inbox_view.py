@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QModelIndex,
@@ -23,17 +22,14 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.supervisor.tl_service import TeamLeadService
 from core.messages import Message
 from ui import messages
+from ui.supervisor.tables import RowsModel, list_table, local_time
 
 CONTEXT = "QuestionInbox"
 
@@ -56,41 +53,11 @@ def _t(text: str) -> str:
     return QCoreApplication.translate(CONTEXT, text)
 
 
-def _local_time(iso: str | None) -> str:
-    import datetime as dt
-
-    if not iso:
-        return ""
-    try:
-        t = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone().strftime("%m-%d %H:%M")
 
 
-class _Table(QAbstractTableModel):
+class _Table(RowsModel):
     def __init__(self, columns: tuple[str, ...], parent: Any = None) -> None:
-        super().__init__(parent)
-        self.columns = columns
-        self.rows: list[dict[str, Any]] = []
-
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _t(self.columns[section])
-        return None
+        super().__init__(columns, CONTEXT, parent)
 
     def text(self, row: dict[str, Any], col: int) -> str:
         raise NotImplementedError
@@ -127,23 +94,9 @@ class QuestionModel(_Table):
         super().__init__(QUESTION_COLUMNS, parent)
 
     def text(self, row: dict[str, Any], col: int) -> str:
-        return [_local_time(row.get("occurred_at")), row.get("agent_name") or row.get("username") or "",
+        return [local_time(row.get("occurred_at")), row.get("agent_name") or row.get("username") or "",
                 row.get("lead_name") or "", row.get("call_id") or "", row.get("script_section") or "",
                 row.get("text") or ""][col]
-
-
-def _table(model: QAbstractTableModel, name: str) -> QTableView:
-    view = QTableView(objectName=name)
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(24)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.setAlternatingRowColors(True)
-    return view
 
 
 class QuestionInbox(QDialog):
@@ -162,9 +115,9 @@ class QuestionInbox(QDialog):
         top.addWidget(self.refresh_button)
 
         self.groups = GroupModel(self)
-        self.group_view = _table(self.groups, "inboxGroups")
+        self.group_view = list_table(self.groups, "inboxGroups")
         self.questions = QuestionModel(self)
-        self.question_view = _table(self.questions, "inboxQuestions")
+        self.question_view = list_table(self.questions, "inboxQuestions")
 
         self.title_label = QLabel()
         self.title_edit = QLineEdit(objectName="inboxTitle")

@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QModelIndex,
@@ -36,7 +35,8 @@ from app.supervisor.coaching_service import CoachingService, Recording
 from core import coaching as rules
 from core.messages import Message
 from ui import messages
-from ui.supervisor.coaching_view import F_AT, FormModel, Player, Waveform, _local, clock
+from ui.supervisor.coaching_view import F_AT, FormModel, Player, Waveform, clock
+from ui.supervisor.tables import RowsModel, local_time
 
 COLUMNS = (QT_TRANSLATE_NOOP("MyCoaching", "Coached"), QT_TRANSLATE_NOOP("MyCoaching", "Call"),
            QT_TRANSLATE_NOOP("MyCoaching", "Score"), QT_TRANSLATE_NOOP("MyCoaching", "Your answer"))
@@ -49,26 +49,9 @@ def _t(text: str) -> str:
     return QCoreApplication.translate("MyCoaching", text)
 
 
-class EvaluationsModel(QAbstractTableModel):
+class EvaluationsModel(RowsModel):
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.rows: list[dict[str, Any]] = []
-
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _t(COLUMNS[section])
-        return None
+        super().__init__(COLUMNS, "MyCoaching", parent)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -77,7 +60,7 @@ class EvaluationsModel(QAbstractTableModel):
         ack = e.get("ack_state") or rules.ACK_NONE
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return _local(e.get("evaluated_at"))
+                return local_time(e.get("evaluated_at"))
             if col == 1:
                 return e.get("call_id") or ""
             if col == 2:

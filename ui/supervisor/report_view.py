@@ -234,6 +234,15 @@ def _count_axis(axis: QValueAxis, top: float) -> None:
     axis.setTickCount(ticks)
 
 
+def _cleared(chart: QChart, title: str) -> QChart:
+    """The chart emptied of its series and axes, under `title`."""
+    chart.removeAllSeries()
+    for axis in chart.axes():
+        chart.removeAxis(axis)
+    chart.setTitle(title)
+    return chart
+
+
 def _table(model: QAbstractTableModel, name: str) -> tuple[QTableView, TotalLastProxy]:
     proxy = TotalLastProxy()
     proxy.setSourceModel(model)
@@ -460,11 +469,7 @@ class ReportView(QWidget):
         return list(self.hours_model._rows)
 
     def _draw_hours(self, hours: list[dict[str, Any]]) -> None:
-        chart = self.hour_chart
-        chart.removeAllSeries()
-        for axis in chart.axes():
-            chart.removeAxis(axis)
-        chart.setTitle(QCoreApplication.translate("DailyReport", "Calls and talk time by hour"))
+        chart = _cleared(self.hour_chart, QCoreApplication.translate("DailyReport", "Calls and talk time by hour"))
         if not hours:
             return
         calls = QBarSet(QCoreApplication.translate("DailyReport", "Calls"))
@@ -496,11 +501,7 @@ class ReportView(QWidget):
         line.attachAxis(y_talk)
 
     def _draw_agents(self, agents: list[dict[str, Any]]) -> None:
-        chart = self.agent_chart
-        chart.removeAllSeries()
-        for axis in chart.axes():
-            chart.removeAxis(axis)
-        chart.setTitle(QCoreApplication.translate("DailyReport", "Conversions by agent"))
+        chart = _cleared(self.agent_chart, QCoreApplication.translate("DailyReport", "Conversions by agent"))
         if not agents:
             return
         conv = QBarSet(QCoreApplication.translate("DailyReport", "Conversions"))

@@ -17,22 +17,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from softphone.engine import SipEngine  # noqa: E402
-from tests.sip.agent import USERS, Agent  # noqa: E402
+from tests.sip import fixtures as sip_fixtures  # noqa: E402
+from tests.sip.agent import Agent  # noqa: E402
 from tests.sip.kamailio import Kamailio  # noqa: E402
-from tests.sip.peer import PeerProcess  # noqa: E402
 from tests.sip.sipp import SippUas  # noqa: E402
 
 pytestmark = pytest.mark.sip
 
-
-@pytest.fixture(scope="module")
-def kamailio() -> Iterator[Kamailio]:
-    k = Kamailio(USERS)
-    k.start()
-    try:
-        yield k
-    finally:
-        k.stop()
+# the shared fixtures (tests/sip/fixtures.py)
+kamailio = sip_fixtures.kamailio
+peers = sip_fixtures.peers
 
 
 @pytest.fixture
@@ -42,27 +36,6 @@ def agent(kamailio: Kamailio) -> Iterator[Agent]:
         yield a
     finally:
         a.stop()
-
-
-@pytest.fixture
-def peers(kamailio: Kamailio) -> Iterator[Callable[..., PeerProcess]]:
-    started: list[PeerProcess] = []
-
-    def make(user: str | None = None, *args: str) -> PeerProcess:
-        argv = list(args)
-        if user is not None:
-            argv = ["--user", user, "--register", kamailio.uri, "--password", USERS[user], *argv]
-        p = PeerProcess(*argv).start()
-        started.append(p)
-        if user is not None:
-            p.wait("reg", active=True, timeout=15)
-        return p
-
-    try:
-        yield make
-    finally:
-        for p in started:
-            p.stop()
 
 
 @pytest.fixture
