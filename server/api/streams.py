@@ -9,6 +9,7 @@ a handler asks for one (the board at local midnight).
 
 from __future__ import annotations
 
+import abc
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,11 +29,12 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
-class Handler:
+class Handler(abc.ABC):
     """What a stream does with its snapshot and the frames it is given."""
 
+    @abc.abstractmethod
     async def snapshot(self) -> list[str]:
-        raise NotImplementedError
+        """The SSE texts that open (and, on a resync, reopen) the stream."""
 
     def frame(self, frame: Frame) -> str | None:
         """The text to send for a frame, or None to skip it."""

@@ -56,11 +56,15 @@ def _t(text: str) -> str:
 
 
 class _Table(RowsModel):
+    """Each subclass says what a cell shows (``text``) and which columns hold numbers."""
+
+    RIGHT_ALIGNED: tuple[int, ...] = ()
+
     def __init__(self, columns: tuple[str, ...], parent: Any = None) -> None:
         super().__init__(columns, CONTEXT, parent)
 
     def text(self, row: dict[str, Any], col: int) -> str:
-        raise NotImplementedError
+        return ""
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -68,7 +72,7 @@ class _Table(RowsModel):
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(row, index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(self, GroupModel) and index.column() in (1, 2):
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.RIGHT_ALIGNED:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and row.get("answered"):
             return QColor("#888888")
@@ -76,6 +80,8 @@ class _Table(RowsModel):
 
 
 class GroupModel(_Table):
+    RIGHT_ALIGNED = (1, 2)  # how often asked, by how many agents
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(GROUP_COLUMNS, parent)
 
