@@ -22,7 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.paths import AppPaths
+from app import pyside_hook
+
+pyside_hook.install()  # before the app's other imports: see app/pyside_hook.py
+
+from app.paths import AppPaths  # noqa: E402
 
 if TYPE_CHECKING:
     from app.lead_service import LeadService
@@ -76,6 +80,7 @@ class Application(QObject):
         self._cleanups: list[tuple[str, Callable[[], Any]]] = []
         self._closing = False
         self._gc_frozen = False
+        self._first_page: Any = None  # Future of cache.first_page.peek(), started first thing
 
     def on_shutdown(self, name: str, fn: Callable[[], Any]) -> None:
         """Run ``fn`` at shutdown; clean-ups run in reverse order of registration."""
@@ -112,6 +117,8 @@ class Application(QObject):
         from cache.precheck import start_check
 
         start_check(self.paths.cache_db, lambda check: run_in_background(check, name="cache-check"))
+        # The first page straight from the file, read while Qt and the window are set up.
+        self._first_page = run_in_background(self._peek_first_page, name="lead-peek")
         self._init_logging()
         log.info("Seatmate starting (pid %d)", os.getpid())
         self.settings = _timed("settings", self._load_settings)
@@ -217,6 +224,16 @@ class Application(QObject):
         _timed("search index", repository.warm_up)
         return repository
 
+    def _peek_first_page(self) -> Any:
+        """On a thread of its own: the default tab's first page straight from the file, before
+        SQLAlchemy is even imported (cache.first_page; None when that is not safe)."""
+        from app.lead_service import FIRST_PAGE
+        from cache.first_page import peek
+        from cache.lead_order import TABS
+
+        # The window opens on its first tab, "todo" (ui.main_window.TABS follows lead_order's order).
+        return peek(self.paths.cache_db, TABS[0], 2 * FIRST_PAGE, FIRST_PAGE)
+
     def _init_services(self) -> None:
         from app.lead_service import LeadService
 
@@ -225,7 +242,7 @@ class Application(QObject):
         self.leads.openFailed.connect(self._on_cache_failed)
         self.on_shutdown("cache", self._close_cache)  # runs after the worker has stopped
         self.on_shutdown("lead service", self.leads.shutdown)
-        self.leads.open_in_background(self._open_cache)
+        self.leads.open_in_background(self._open_cache, peek=lambda: self._first_page.result(10))
 
     def _init_window(self) -> None:
         from ui.main_window import MainWindow
@@ -237,11 +254,24 @@ class Application(QObject):
         self.single.dialRequested.connect(self.window.handle_dial_request)
         self.single.activateRequested.connect(self.window.show_and_raise)
         self.window.leadsShown.connect(self._on_first_leads)
+        self._init_lead_import()
         self.window.refresh()  # queued behind the cache opening on the worker
         self.window.show()
         if self._pending_dial:
             number, self._pending_dial = self._pending_dial, None
             QTimer.singleShot(0, lambda: self.window.handle_dial_request(number))
+
+    def _init_lead_import(self) -> None:
+        """导入名单… without a server: the leads then live in this computer's cache (with a server
+        they come from it, and leads it does not know would be refused by its sync)."""
+        if getattr(self.settings, "server_url", None):
+            return
+        from app.lead_import_service import LOCAL_IMPORT_CAMPAIGN, LeadImportService
+
+        self.lead_import = LeadImportService(lambda: self.repository, LOCAL_IMPORT_CAMPAIGN, parent=self)
+        self.window.importRequested.connect(self.lead_import.import_path)
+        self.lead_import.finished.connect(self.window.show_import_outcome)
+        self.window.import_action.setVisible(True)
 
     def _init_workspace(self) -> None:
         """The call loop (softphone, wrap-up, compliance, KPIs): attaches once the cache is

@@ -111,13 +111,13 @@ def _import_leads(args: argparse.Namespace) -> int:
 
     # Read the file before touching the cache: an unreadable file changes nothing.
     try:
-        parse_file(args.file)
+        parsed = parse_file(args.file)
     except ImportFileError as exc:
         print(f"seatmate: {exc}", file=sys.stderr)
         return 1
     handle, repo = _open_repository(args)
     try:
-        result = import_file(repo, Path(args.file), args.campaign)
+        result = import_file(repo, Path(args.file), args.campaign, parsed)
     except ImportFileError as exc:
         print(f"seatmate: {exc}", file=sys.stderr)
         return 1

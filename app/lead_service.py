@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.background import Worker, on_gui
+from app.background import Worker, on_gui, run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,12 @@ class DetailResult:
     generation: int = 0
 
 
+def _plain(request: SearchRequest) -> bool:
+    """An unfiltered tab in the default order: what a first page from SQL can answer."""
+    return not request.text and request.campaign_id is None and request.source is None \
+        and request.sort in (None, "priority") and request.waiting_since_before is None
+
+
 class LeadService(QObject):
     """UI-facing access to leads. Construct on the GUI thread; call ``shutdown()`` on exit.
 
@@ -98,36 +104,95 @@ class LeadService(QObject):
         self._detail_generation = 0
         self._first_shown = threading.Event()
         self.index_ready = False
+        # Start-up: the first page read straight from the file (cache.first_page.peek) while
+        # the cache opens; used once, for the first plain request of its tab.
+        self._peek: Any = None
+        self._peek_done = threading.Event()
+        self._peek_done.set()
+        # The opener's imports (SQLAlchemy, the models: ~0.2 s of GIL) wait until the peeked
+        # page is on screen, so they do not slow the window's first frame down.
+        self._open_gate = threading.Event()
+        self._open_gate.set()
+        self._peek_answered = 0  # the request generation the peek answered (read on the worker)
+        self._latest: SearchRequest | None = None
+        self._pending_detail: str | None = None  # a card asked for before the cache was open
         worker_repo = worker_repository or repository
         self._search_repo = worker_repo  # read and (by open_in_background) set on the search worker
         self._detail_repo = worker_repo  # set on the GUI thread before any card is requested
         self._searches = Worker("lead-search")
         self._details = Worker("lead-detail")
 
-    def open_in_background(self, opener: Callable[[], Any]) -> None:
+    def open_in_background(self, opener: Callable[[], Any], peek: Callable[[], Any] | None = None) -> None:
         """Run ``opener`` (open the cache, build the search index…) on the search worker.
 
         The window can be built meanwhile; searches requested in the meantime
-        queue behind it and run once the repository exists.
+        queue behind it and run once the repository exists. ``peek`` (optional) reads
+        the first page without opening the cache (a ``cache.first_page.Peek`` or None) on
+        a thread of its own: the first plain request of its tab is answered from it, so
+        the first screen does not wait for the cache's imports and checks.
         """
+        if peek is not None:
+            self._peek_done.clear()
+            self._open_gate.clear()
+
+            def run_peek() -> Any:
+                result = None
+                try:
+                    result = peek()
+                    return result
+                finally:
+                    self._peek_done.set()
+                    if result is None:
+                        self._open_gate.set()
+
+            run_in_background(run_peek, self._on_peeked,
+                              lambda exc: log.warning("start-up: first-page peek failed: %s", exc), name="lead-peek")
         self._searches.submit(lambda: self._open(opener), self._on_opened, self._on_open_failed)
 
     def _open(self, opener: Callable[[], Any]) -> Any:  # search worker
-        from cache.repository import defer_warm_up
+        self._open_gate.wait(3.0)  # bounded: the GUI may be slow (or gone)
+        from cache.repository import defer_warm_up  # SQLAlchemy and the models: most of the opening
 
+        # The peek reads the file: nothing may move, repair or migrate it meanwhile (bounded).
+        self._peek_done.wait(5.0)
         with defer_warm_up():  # the index is built after the first page (see _first_screen)
             self._search_repo = opener()
         return self._search_repo
 
     def _on_opened(self, repository: Any) -> None:
         self._repo = repository
-        # Safe without a lock: no card is requested before the first search result exists.
+        # Safe without a lock: no card is read before the cache is open (see request_detail).
         self._detail_repo = repository
         self.opened.emit(repository)
+        if self._pending_detail is not None:
+            lead_id, self._pending_detail = self._pending_detail, None
+            self.request_detail(lead_id)
 
     def _on_open_failed(self, exc: BaseException) -> None:
         log.error("opening the lead cache failed", exc_info=exc)
         self.openFailed.emit(exc)
+
+    def _on_peeked(self, peek: Any) -> None:  # GUI thread
+        if peek is None or self._delivered or self._repo is not None:
+            self._open_gate.set()
+            return  # nothing to show, or the real list is already there
+        self._peek = peek
+        if not self._answer_from_peek():
+            self._open_gate.set()  # not for the window's request: open the cache now
+
+    def _answer_from_peek(self) -> bool:  # GUI thread
+        peek, request = self._peek, self._latest
+        if peek is None or request is None or request.generation != self._generation:
+            return False
+        if not _plain(request) or request.tab != peek.tab or self._delivered:
+            return False
+        self._peek = None  # once: later requests go to the repository
+        self._peek_answered = request.generation
+        ids = FirstPageIds(peek.ids, peek.total)
+        log.info("start-up: first page (%d of %d leads) read from the file in %.0f ms",
+                 len(peek.ids), peek.total, peek.elapsed_ms)
+        self._on_finished(SearchResult(request, ids, peek.rows, peek.elapsed_ms, None))
+        return True
 
     def _on_index_ready(self) -> None:
         self.index_ready = True
@@ -145,7 +210,10 @@ class LeadService(QObject):
     ) -> int:
         self._generation += 1
         request = SearchRequest(self._generation, text.strip(), tab, campaign_id, source, sort, waiting_since_before)
+        self._latest = request
         self._searches.submit(lambda: self._run_search(request), self._on_finished, latest="search")
+        if self._peek is not None:
+            self._answer_from_peek()
         return request.generation
 
     def _run_search(self, request: SearchRequest) -> SearchResult | None:  # search worker
@@ -175,10 +243,13 @@ class LeadService(QObject):
 
     def _first_screen(self, repo: Any, request: SearchRequest) -> SearchResult | None:  # search worker
         """Start-up: the first page straight from SQL, then the index, then the full list."""
-        plain = not request.text and request.campaign_id is None and request.source is None \
-            and request.sort in (None, "priority") and request.waiting_since_before is None
+        plain = _plain(request)
         complete = False
-        if plain:
+        if self._peek_answered == request.generation:
+            # Shown from the file before the cache was opened (checked, repaired, migrated
+            # since): the full list below replaces it in any case.
+            self._first_shown.wait(2.0)
+        elif plain:
             start = time.perf_counter()
             try:
                 total, ids = repo.first_page_ids(request.tab, 2 * FIRST_PAGE)
@@ -215,6 +286,7 @@ class LeadService(QObject):
             # The worker builds the search index once this first screen has been handled
             # (GIL-bound work would otherwise slow the window's first paint).
             QTimer.singleShot(0, self._first_shown.set)
+            QTimer.singleShot(0, self._open_gate.set)
 
     def busy(self) -> bool:
         """True while the latest request's result has not been delivered."""
@@ -229,6 +301,11 @@ class LeadService(QObject):
         """
         self._detail_generation += 1
         generation = self._detail_generation
+        if self._detail_repo is None and self._repo is None:
+            # The first page came from the file (see open_in_background): read it once open.
+            self._pending_detail = lead_id
+            return
+        self._pending_detail = None
         self._details.submit(lambda: self._read_detail(lead_id, generation), self._on_detail, latest="detail")
 
     def _read_detail(self, lead_id: str, generation: int) -> DetailResult | None:  # detail worker
@@ -249,6 +326,8 @@ class LeadService(QObject):
 
     # Small primary-key reads, fine on the GUI thread (a page of rows, one lead).
     def rows(self, ids: Sequence[str]) -> list[Any]:
+        if self._repo is None:
+            return []  # the first page came from the file; the rest shows "…" until the cache is open
         return list(self._repo.lead_rows(list(ids)))
 
     def detail(self, lead_id: str) -> Any:

@@ -19,13 +19,11 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session
 
 from cache import crashpoint, precheck, repair
+from cache.schema_head import HEAD_REVISION
 from core.errors import EnvironmentFault
 
 log = logging.getLogger(__name__)
 
-# Kept equal to the newest file in migrations/versions (a unit test checks it):
-# when the cache is already there, start-up skips loading Alembic (~0.1 s).
-HEAD_REVISION = "0002"
 BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -58,8 +56,16 @@ def _make_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        # CacheHandle.write(durable=False): this transaction commits without fsync. SQLite
+        # refuses to change the safety level inside a transaction, so it is set before BEGIN
+        # and put back before the next transaction that needs FULL on this connection.
+        durable = options.get("sqlite_durable", True)
+        info = conn.connection.info
+        if info.get("relaxed", False) == durable:
+            conn.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            info["relaxed"] = not durable
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
     return engine
 
@@ -136,12 +142,18 @@ class CacheHandle:
                 s.rollback()
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction: BEGIN IMMEDIATE, durable COMMIT on success, ROLLBACK on error."""
+    def write(self, durable: bool = True) -> Iterator[Session]:
+        """A write transaction: BEGIN IMMEDIATE, durable COMMIT on success, ROLLBACK on error.
+
+        ``durable=False``: the COMMIT is not fsynced (``synchronous=NORMAL``; WAL mode). It
+        is still atomic and survives the app being killed (the WAL is written before COMMIT
+        returns); a power cut may take the last such transactions back, each whole, never
+        one after a later durable commit (that fsync covers the WAL before it). Only for
+        what the server sends again: a pulled page with its cursor. Never the outbox."""
         if getattr(self._in_write, "active", False):
             # A second transaction would wait for our own lock until the busy timeout: fail now.
             raise RuntimeError("nested cache write: pass the open session down instead")
-        engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        engine = self.engine.execution_options(sqlite_begin="IMMEDIATE", sqlite_durable=durable)
         with self._write_lock, Session(engine, expire_on_commit=False) as s:
             self._in_write.active = True
             try:
@@ -163,6 +175,18 @@ class CacheHandle:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _restore_deferred_indexes(path: Path, engine: Engine) -> None:
+    """A first pull killed half-way left the lead indexes dropped (cache.pull_apply): create them."""
+    with engine.connect() as conn:
+        pending = conn.exec_driver_sql(
+            "SELECT 1 FROM sync_state WHERE key = 'deferred_lead_indexes'").first()
+        conn.rollback()
+    if pending:
+        from cache.pull_apply import restore_deferred_indexes
+
+        restore_deferred_indexes(CacheHandle(path=path, engine=engine))
 
 
 def open_cache(path: Path, language: str = "zh_CN") -> CacheHandle:
@@ -188,6 +212,7 @@ def open_cache(path: Path, language: str = "zh_CN") -> CacheHandle:
             log.info("migrating cache schema from %s to head", rev)
             migrate(engine)
         _prune_change_journal(engine)
+        _restore_deferred_indexes(path, engine)
         if report.salvaged_events:
             _carry_over(engine, report.salvaged_events)
             log.warning("carried %d unsynced events over from the damaged cache", len(report.salvaged_events))

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from cache.outbox import count_pending
 from cache.pull_apply import clear_server_data
-from cache.sync_state import CURSOR, IDENTITY, LAST_USER, SERVER_URL, CacheHandleLike, put_state, read_state
+from cache.sync_state import (
+    CURSOR,
+    GENERATION,
+    IDENTITY,
+    LAST_USER,
+    SERVER_URL,
+    CacheHandleLike,
+    put_state,
+    read_state,
+)
 from core.errors import EnvironmentFault
 
 
@@ -69,6 +78,9 @@ class CacheOwner:
                                                params={"pending": pending, "owner": owner})
                     clear_server_data(s)
                 put_state(s, CURSOR, None)
+                # Another server's generation means nothing here (and must never make this
+                # cache re-send the previous owner's events to it).
+                put_state(s, GENERATION, None)
             put_state(s, IDENTITY, json.dumps(identity, ensure_ascii=False))
             put_state(s, SERVER_URL, server_url)
             put_state(s, LAST_USER, username)

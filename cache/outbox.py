@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from cache import models as m
 from cache.overlay import revert_rejected
-from cache.sync_state import CacheHandleLike
+from cache.sync_state import CURSOR, GENERATION, RECORDING_PREFIX, CacheHandleLike, put_state
 from core.contract import ACKNOWLEDGED, OutboxState, PushStatus
-from core.timeutil import format_iso, utcnow
+from core.timeutil import format_iso, parse_iso, utcnow
 
 _IN_CHUNK = 500  # SQLite's variable limit is generous, but big IN lists plan badly
 
@@ -129,6 +129,33 @@ class Outbox:
                 revert_rejected(s, touched_leads)
         unanswered = len(set(sent_ids) - {r.id for r in results})
         return SettleOutcome(len(acked), len(rejected), unanswered)
+
+    def adopt_generation(self, generation: str, resend_since: dt.datetime | None) -> int:
+        """The server's database was restored from a backup (it says so with a new generation).
+
+        In one transaction: the events it acknowledged from ``resend_since`` on (this
+        computer's clock; all of them when None) are pending again, recordings whose upload
+        it confirmed since then are to be uploaded again, the pull starts over and the new
+        generation is remembered. Re-sending is safe: the server stores an event once by its
+        id and answers ``duplicate`` for the ones the backup had. Returns the events re-queued.
+        """
+        with self.handle.write() as s:
+            q = update(m.OutboxEvent).where(m.OutboxEvent.status == OutboxState.ACCEPTED)
+            if resend_since is not None:
+                q = q.where(m.OutboxEvent.acknowledged_at >= resend_since)
+            requeued = s.execute(q.values(status=OutboxState.PENDING, acknowledged_at=None)).rowcount or 0
+            uploads = s.execute(select(m.SyncState.key, m.SyncState.value)
+                                .where(m.SyncState.key.startswith(RECORDING_PREFIX))).all()
+            for key, value in uploads:
+                try:
+                    done_at = parse_iso(value)
+                except ValueError:
+                    done_at = None
+                if resend_since is None or done_at is None or done_at >= resend_since:
+                    put_state(s, key, None)
+            put_state(s, CURSOR, None)
+            put_state(s, GENERATION, generation)
+        return requeued
 
     def rejected_events(self, limit: int = 500) -> list[RejectedEvent]:
         with self.handle.session() as s:

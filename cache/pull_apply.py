@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from cache.sync_state import (
     SETTING_PREFIX,
     CacheHandleLike,
     put_state,
+    read_state,
 )
 from core.contract import ENTITY_APPLY_ORDER, ChangeOp, CodeGroup, Entity, LeadStatus
 from core.pinyin import name_keys
@@ -42,6 +44,12 @@ from core.timeutil import format_iso, parse_iso, utcnow
 log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500  # SQLite's variable limit is generous, but big IN lists plan badly
+#: sync_state key: the CREATE INDEX statements of leads / lead_phones dropped while a first
+#: pull fills an empty cache (a JSON list). Written in the transaction that drops them and
+#: removed in the one that creates them again: present exactly while they are missing.
+DEFERRED_INDEXES = "deferred_lead_indexes"
+#: A first page with fewer leads is not worth dropping indexes for.
+_DEFER_MIN_LEADS = 1000
 _CACHE_KIB = 64 * 1024  # page cache of the sync connection while applying a page
 
 
@@ -109,10 +117,19 @@ class PageApplier:
 
     def apply_page(self, changes: Sequence[Any], next_cursor: str | None, *,
                    monitor_public_key: str | None = None, server_time: str | None = None,
-                   clock_offset_s: float | None = None, prepared: PreparedLeads | None = None) -> ChangeSummary:
+                   clock_offset_s: float | None = None, prepared: PreparedLeads | None = None,
+                   defer_indexes: bool = False) -> ChangeSummary:
         """Apply one pulled page and its cursor in one transaction (all or nothing).
 
-        ``prepared``: ``prepare_leads(changes)``, when the caller made it already."""
+        ``prepared``: ``prepare_leads(changes)``, when the caller made it already.
+        ``defer_indexes``: more pages of a first pull follow. Into an empty cache, the
+        secondary indexes of leads and lead_phones are then dropped and created once by the
+        page applied without it (the last one): one sorted build instead of 100,000 random
+        insertions into nine B-trees. A pull that stops early leaves them to
+        ``restore_indexes`` (the engine, or open_cache after a crash).
+
+        The commit is not fsynced (``handle.write(durable=False)``): a page lost to a power
+        cut is lost with its cursor and pulled again."""
         by_entity: dict[str, tuple[list[Any], list[str]]] = {}
         for c in changes:
             ups, dels = by_entity.setdefault(c.entity, ([], []))
@@ -124,11 +141,16 @@ class PageApplier:
         deleted: dict[str, int] = {}
         lead_ids: set[str] = set()
         setting_keys: set[str] = set()
-        with self.handle.write() as s:
+        with self.handle.write(durable=False) as s:
             # Big pages insert into a dozen B-trees (leads, phones, their indexes, the
             # search journal) at random positions: a larger page cache for this
             # connection keeps them in memory (SQLite's default is 2 MB).
             s.connection().exec_driver_sql(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            deferred = read_state(s, DEFERRED_INDEXES) is not None
+            if (defer_indexes and not deferred and len(by_entity.get(Entity.LEAD, ((), ()))[0]) >= _DEFER_MIN_LEADS
+                    and s.scalar(select(m.Lead.id).limit(1)) is None):
+                _drop_lead_indexes(s)
+                deferred = True
             # Parents first, then children; deletions of children before parents.
             for entity in ENTITY_APPLY_ORDER:
                 ups, dels = by_entity.pop(entity, ([], []))
@@ -155,6 +177,8 @@ class PageApplier:
                 log.warning("pull: ignoring %d changes of unknown entity %r", len(ups) + len(dels), entity)
             if lead_ids:
                 overlay_pending(s, lead_ids)
+            if deferred and not defer_indexes:
+                _create_lead_indexes(s)
             put_state(s, CURSOR, next_cursor)
             put_state(s, LAST_SYNC_AT, format_iso(utcnow()))
             if monitor_public_key:
@@ -164,6 +188,44 @@ class PageApplier:
         return ChangeSummary(
             upserted, deleted, frozenset(lead_ids) if len(lead_ids) <= 2000 else None, frozenset(setting_keys)
         )
+
+    def restore_indexes(self) -> bool:
+        """Create the indexes a first pull deferred, if it stopped before its last page."""
+        with self.handle.session() as s:
+            if read_state(s, DEFERRED_INDEXES) is None:
+                return False
+        with self.handle.write() as s:
+            return _create_lead_indexes(s)
+
+
+def _drop_lead_indexes(s: Session) -> None:
+    conn = s.connection()
+    found = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('leads', 'lead_phones') "
+        "AND sql IS NOT NULL"  # not the automatic ones (primary key, unique constraints): those stay
+    ).all()
+    for name, _sql in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    put_state(s, DEFERRED_INDEXES, json.dumps([sql for _name, sql in found]))
+    log.info("first pull into an empty cache: %d lead indexes deferred to its last page", len(found))
+
+
+def _create_lead_indexes(s: Session) -> bool:
+    raw = read_state(s, DEFERRED_INDEXES)
+    if raw is None:
+        return False
+    conn = s.connection()
+    for sql in json.loads(raw):
+        # IF NOT EXISTS: a schema migration run in between (open_cache migrates first) may
+        # have created some of them already.
+        conn.exec_driver_sql(re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX IF NOT EXISTS ", sql))
+    put_state(s, DEFERRED_INDEXES, None)
+    return True
+
+
+def restore_deferred_indexes(handle: CacheHandleLike) -> bool:
+    """open_cache: a first pull killed half-way left the lead indexes dropped; create them."""
+    return PageApplier(handle).restore_indexes()
 
 
 def clear_server_data(s: Session) -> None:
@@ -353,7 +415,10 @@ def prepare_leads(changes: Sequence[Any]) -> PreparedLeads:
             _db_datetime(d.get("next_callback_at")), _db_datetime(d.get("last_attempt_at")),
             d.get("last_disposition"), _db_datetime(d.get("updated_at")) or now, now,
         ))
-        for pos, p in enumerate(d.get("phones") or ()):
+        phone_list = d.get("phones") or ()
+        if not isinstance(phone_list, (list, tuple)):  # a string would be stored digit by digit
+            raise TypeError("lead phones is not a list")
+        for pos, p in enumerate(phone_list):
             number = str(p.get("number") or "") if isinstance(p, dict) else str(p)
             if not number:
                 continue
@@ -442,11 +507,28 @@ class _Dnc(_Applier):
         rows = [{"number_e164": _s(c.data.get("number") or c.id, 20), "reason": _s(c.data.get("reason"), 200),
                  "added_at": now, "expires_at": parse_iso(c.data.get("expires_at")), "source": "server"}
                 for c in changes]
+        # The agent's own refusal stays "local" (see delete: the server may withdraw only what it
+        # sent); the server's entry can only make it last longer.
+        local: dict[str, Any] = {}
+        for chunk in _chunks([r["number_e164"] for r in rows]):
+            local.update((number, expires) for number, expires in s.execute(
+                select(m.DoNotCall.number_e164, m.DoNotCall.expires_at).where(
+                    m.DoNotCall.number_e164.in_(chunk), m.DoNotCall.source == "local")))
+        for r in rows:
+            if r["number_e164"] in local:
+                mine, theirs = local[r["number_e164"]], r["expires_at"]
+                if mine is not None and (theirs is None or theirs.replace(tzinfo=None) > mine):
+                    s.execute(update(m.DoNotCall).where(m.DoNotCall.number_e164 == r["number_e164"])
+                              .values(expires_at=None if theirs is None else theirs.replace(tzinfo=None)))
+        rows = [r for r in rows if r["number_e164"] not in local]
         _upsert(s, m.DoNotCall.__table__, rows, ["number_e164"], update_cols=["reason", "expires_at", "source"])
 
     def delete(self, s: Session, ids: list[str]) -> None:
+        # Only what the server sent may be withdrawn by it: the agent's own 拒绝再联系 (source
+        # "local", not yet echoed back by the server) keeps blocking at once, whatever an older
+        # server change says (the regulation's "stops calls at once", ../shared/DESIGN.md).
         for chunk in _chunks(ids):
-            s.execute(delete(m.DoNotCall).where(m.DoNotCall.number_e164.in_(chunk)))
+            s.execute(delete(m.DoNotCall).where(m.DoNotCall.number_e164.in_(chunk), m.DoNotCall.source != "local"))
 
 
 class _Targets(_Applier):
@@ -500,4 +582,5 @@ _APPLIERS: dict[str, _Applier] = {
 }
 
 
-__all__ = ["ChangeSummary", "PageApplier", "PreparedLeads", "clear_server_data", "delete_leads", "prepare_leads"]
+__all__ = ["DEFERRED_INDEXES", "ChangeSummary", "PageApplier", "PreparedLeads", "clear_server_data", "delete_leads",
+           "prepare_leads", "restore_deferred_indexes"]

@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from cache.db import CacheHandle
+from cache.first_page import read_page, read_rows
 from cache.models import (
     CallRecord,
     Campaign,
@@ -101,31 +102,13 @@ def _json_default(value: Any) -> Any:
 
 def _first_page(handle: CacheHandle, tab: str | None, limit: int,
                 campaign_id: str | None) -> tuple[int, list[str]]:
-    from cache.lead_order import DONE_STATUSES, TABS
-    from cache.lead_order import NEVER as _NEVER
-
-    if tab is not None and tab not in TABS:
-        raise ValueError(f"unknown tab {tab!r}; expected one of {TABS}")
-    where = ["1"]
-    params: dict[str, Any] = {"limit": int(limit)}
-    if tab == "done":
-        where.append(f"status IN {DONE_STATUSES!r}")
-    elif tab in ("todo", "callbacks"):
-        where.append(f"status NOT IN {DONE_STATUSES!r}")
-        where.append("next_callback_at IS NULL" if tab == "todo" else "next_callback_at IS NOT NULL")
-    if campaign_id is not None:
-        where.append("campaign_id = :campaign")
-        params["campaign"] = campaign_id
-    expiry = f"coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER})"
-    callback = f"coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER})"
-    # The index's orders (numpy lexsort, stable over table order = rowid).
-    order = f"{callback}, priority, rowid" if tab == "callbacks" else f"priority, {expiry}, rowid"
-    cond = " AND ".join(where)
-    with handle.session() as s:
-        total = s.execute(text(f"SELECT count(*) FROM leads WHERE {cond}"), params).scalar() or 0
-        ids = list(s.execute(text(f"SELECT id FROM leads WHERE {cond} ORDER BY {order} LIMIT :limit"),
-                             params).scalars())
-    return total, ids
+    with handle.engine.connect() as conn:
+        db = conn.connection.driver_connection
+        db.execute("BEGIN")  # one snapshot for the count and the ids
+        try:
+            return read_page(db, tab, limit, campaign_id)
+        finally:
+            db.execute("ROLLBACK")
 
 
 @dataclass(frozen=True)
@@ -153,6 +136,12 @@ def _row_processors(dialect: Any) -> tuple[Any, Any]:
         found = (date_p or (lambda v: v), datetime_p or (lambda v: v))
         _PROCESSORS[id(dialect)] = found
     return found
+
+
+#: Leads written per executemany batch by ``upsert_leads`` (bounds its memory, not its transaction).
+_UPSERT_CHUNK = 5000
+#: From this many leads, ``upsert_leads`` journals them in bulk instead of firing the per-row triggers.
+_BULK_UPSERT_MIN = 1000
 
 
 class Repository:
@@ -278,36 +267,13 @@ class Repository:
         # Core result processing. Dates go through the dialect's own converters, so the rows
         # are exactly what the ORM would have returned.
         date_of, datetime_of = _row_processors(self.handle.engine.dialect)
-        found: dict[str, LeadRow] = {}
-        first_phone: dict[str, str] = {}
         with self.handle.engine.connect() as conn:
             db = conn.connection.driver_connection
             db.execute("BEGIN")  # one snapshot for the phones and the rows, like a read session
             try:
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for lead_id, number in db.execute(
-                            f"SELECT lead_id, number_e164 FROM lead_phones WHERE lead_id IN ({marks}) "
-                            "ORDER BY lead_id, position, id", chunk):
-                        first_phone.setdefault(lead_id, number)
-                    for (lead_id, name, city, plate, vehicle, expiry, priority, status, callback, source,
-                         campaign_id, last_disposition, waiting) in db.execute(
-                            "SELECT id, name, city, plate, vehicle, policy_expiry, priority, status, "
-                            "next_callback_at, source, campaign_id, last_disposition, "
-                            f"CASE WHEN status = '{LeadStatus.NEW}' AND last_attempt_at IS NULL THEN created_at END "
-                            f"FROM leads WHERE id IN ({marks})", chunk):
-                        number = first_phone.get(lead_id)
-                        found[lead_id] = LeadRow(
-                            id=lead_id, name=name, masked_phone=phone_mod.mask(number) if number else "",
-                            city=city, plate=plate, vehicle=vehicle, policy_expiry=date_of(expiry),
-                            priority=priority, status=status, next_callback_at=datetime_of(callback),
-                            source=source, campaign_id=campaign_id, last_disposition=last_disposition,
-                            waiting_since=datetime_of(waiting),
-                        )
+                return read_rows(db, ids, date_of, datetime_of)
             finally:
                 db.execute("ROLLBACK")
-        return found
 
     def lead_count(self) -> int:
         with self.handle.session() as s:
@@ -504,39 +470,48 @@ class Repository:
 
         Only the imported fields change on re-import: the agent's status,
         callbacks and history stay as they are. Bulk statements (executemany):
-        10,000 rows take about a second, not a minute of per-row ORM work.
+        10,000 rows take about a second, not a minute of per-row ORM work. One
+        transaction, written in chunks of ``_UPSERT_CHUNK`` leads so a 200,000-row list
+        does not hold every row's parameters at once; the search journal gets one row
+        per lead instead of the per-row triggers (see ``cache.pull_apply._bulk_journal``).
         """
+        from cache.pull_apply import _bulk_journal
         from core.pinyin import name_keys
 
         now = utcnow()
         lt = Lead.__table__
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        wanted_phones: dict[str, list[str]] = {}
+        inserted = updated = 0
         with self.handle.write() as s:
             existing = dict(s.execute(select(lt.c.external_id, lt.c.id).where(lt.c.campaign_id == campaign_id)).all())
-            for item in leads:
-                pinyin, initials = name_keys(item.name)
-                fields = dict(name=item.name, name_pinyin=pinyin, name_initials=initials, gender=item.gender,
-                              city=item.city, plate=item.plate, vehicle=item.vehicle,
-                              policy_expiry=item.policy_expiry, last_premium=item.last_premium,
-                              source=item.source, priority=item.priority, notes=item.notes, updated_at=now)
-                lead_id = existing.get(item.external_id)
-                if lead_id is None:
-                    lead_id = local_lead_id(campaign_id, item.external_id)
-                    existing[item.external_id] = lead_id
-                    inserts.append(dict(id=lead_id, campaign_id=campaign_id, external_id=item.external_id,
-                                        status=LeadStatus.NEW, created_at=now, **fields))
-                else:
-                    updates.append(dict(b_id=lead_id, **fields))
-                wanted_phones[lead_id] = list(dict.fromkeys(item.phones))
-            if inserts:
-                s.execute(lt.insert(), inserts)
-            if updates:
-                cols = {k: bindparam(k) for k in updates[0] if k != "b_id"}
-                s.execute(lt.update().where(lt.c.id == bindparam("b_id")).values(cols), updates)
-            self._merge_phones(s, wanted_phones)
-        return UpsertResult(inserted=len(inserts), updated=len(updates))
+            ids = [existing.get(item.external_id) or local_lead_id(campaign_id, item.external_id) for item in leads]
+            journal = list(dict.fromkeys(ids)) if len(ids) >= _BULK_UPSERT_MIN else None
+            with _bulk_journal(s.connection(), journal):
+                for start in range(0, len(leads), _UPSERT_CHUNK):
+                    inserts: list[dict[str, Any]] = []
+                    updates: list[dict[str, Any]] = []
+                    wanted_phones: dict[str, list[str]] = {}
+                    for item, lead_id in zip(leads[start : start + _UPSERT_CHUNK], ids[start : start + _UPSERT_CHUNK],
+                                             strict=True):
+                        pinyin, initials = name_keys(item.name)
+                        fields = dict(name=item.name, name_pinyin=pinyin, name_initials=initials,
+                                      gender=item.gender, city=item.city, plate=item.plate, vehicle=item.vehicle,
+                                      policy_expiry=item.policy_expiry, last_premium=item.last_premium,
+                                      source=item.source, priority=item.priority, notes=item.notes, updated_at=now)
+                        if item.external_id not in existing:
+                            existing[item.external_id] = lead_id
+                            inserts.append(dict(id=lead_id, campaign_id=campaign_id, external_id=item.external_id,
+                                                status=LeadStatus.NEW, created_at=now, **fields))
+                        else:
+                            updates.append(dict(b_id=lead_id, **fields))
+                        wanted_phones[lead_id] = list(dict.fromkeys(item.phones))
+                    if inserts:
+                        s.execute(lt.insert(), inserts)
+                    if updates:
+                        cols = {k: bindparam(k) for k in updates[0] if k != "b_id"}
+                        s.execute(lt.update().where(lt.c.id == bindparam("b_id")).values(cols), updates)
+                    self._merge_phones(s, wanted_phones)
+                    inserted, updated = inserted + len(inserts), updated + len(updates)
+        return UpsertResult(inserted=inserted, updated=updated)
 
     @staticmethod
     def _merge_phones(s: Session, wanted: dict[str, list[str]]) -> None:

@@ -20,7 +20,6 @@ import logging
 import sys
 import threading
 import time
-from array import array
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -40,7 +39,7 @@ _NEVER = NEVER
 # The floor's rule (app.workspace.callbacks.FIRST_CONTACT_HOURS) flags it 48 h later.
 _FRESH_SQL = (f"CASE WHEN status = '{LeadStatus.NEW}' AND last_attempt_at IS NULL "
               f"THEN coalesce(CAST(strftime('%s', created_at) AS INTEGER), {_NEVER}) ELSE {_NEVER} END")
-_CHUNK = 20_000
+_CHUNK = 20_000  # rows per bulk-load query and per bits pass (a multiple of 8)
 
 # Everything that can be computed in SQL is (C speed, and no Python objects for
 # the date strings): the search key, the tab category, dates as integers.
@@ -79,14 +78,16 @@ SELECT count(*),
        group_concat({{campaign_case}}),
        group_concat({{source_case}}),
        group_concat({_FRESH_SQL}),
-       group_concat(CASE WHEN coalesce(name_pinyin, '') = '' THEN 1 ELSE 0 END)
-FROM leads
+       group_concat(CASE WHEN coalesce(name_pinyin, '') = '' THEN 1 ELSE 0 END),
+       max(rowid)
+FROM (SELECT rowid, * FROM leads WHERE rowid > ? ORDER BY rowid LIMIT {_CHUNK})
 """
 _BULK_PHONES = f"""
 SELECT count(*), group_concat(lead_id, {_RS}),
        group_concat(CASE WHEN number_e164 LIKE '+86%' THEN substr(number_e164, 4) ELSE number_e164 END, {_RS}),
-       group_concat(coalesce(CAST(substr(number_e164, -4) AS INTEGER), -1))
-FROM lead_phones
+       group_concat(coalesce(CAST(substr(number_e164, -4) AS INTEGER), -1)),
+       max(rowid)
+FROM (SELECT rowid, lead_id, number_e164 FROM lead_phones WHERE rowid > ? ORDER BY rowid LIMIT {_CHUNK})
 """
 _PHONE_SELECT = """
 SELECT lead_id, CASE WHEN number_e164 LIKE '+86%' THEN substr(number_e164, 4) ELSE number_e164 END
@@ -109,6 +110,8 @@ class LeadIndex:
     def _reset(self) -> None:
         self._pos_map: dict[str, int] | None = {}
         self._ids: list[str] = []
+        # (UTF-8 bytes would take half the memory — a CJK name makes the whole str 2 bytes a
+        # character — but ``in`` on bytes measured ~2.7x slower than on str: kept as str.)
         self._keys: list[str] = []
         self._np: dict[str, np.ndarray] = {name: np.zeros(0, dt) for name, dt in _NUM_COLS}
         self._np_ids = np.zeros(0, object)
@@ -122,9 +125,12 @@ class LeadIndex:
         self._last_seq = 0
         self._orders: dict[str, np.ndarray] = {}
         self._ids_dirty = True
-        self._last_query: tuple[str, list[int]] | None = None
-        # Hits per first character typed (every search starts with one): 4 bytes a hit.
-        self._char_hits: dict[str, array] = {}
+        self._last_query: tuple[str, np.ndarray] | None = None  # (text, bool mask of its hits)
+        # Per character: which keys contain it, one bit a lead (12.5 KB for 100k leads). Letters
+        # and digits are made with the build (one vectorised pass each); other characters
+        # (汉字) on first use. Every search starts with one character, and a longer text is
+        # checked only on the keys that contain all of its characters.
+        self._bits: dict[str, np.ndarray] = {}
 
     # ----------------------------------------------------------------- loading
     def build(self) -> None:
@@ -139,6 +145,7 @@ class LeadIndex:
                 self._bulk_load(dbapi)
             finally:
                 dbapi.execute("ROLLBACK")
+            self._bits = _ascii_bits(self._keys)
             self.built = True
             _release_freed_memory()  # the build's transient strings (tens of MB) back to the OS
             self.build_seconds = time.perf_counter() - t0
@@ -158,44 +165,74 @@ class LeadIndex:
         return f"CASE coalesce({column}, '') {whens} ELSE 0 END", values
 
     def _bulk_load(self, dbapi) -> None:
+        # In chunks of _CHUNK rows (rowid order = the table order the sorts rely on, all in the
+        # caller's one snapshot): the aggregated strings of 100k rows at once made the build's
+        # transient peak ~35 MB; a chunk's are a fifth of that.
         camp_sql, camp_params = self._case_for(dbapi, "campaign", "campaign_id")
         src_sql, src_params = self._case_for(dbapi, "source", "source")
         sql = _BULK_SELECT.replace("{campaign_case}", camp_sql).replace("{source_case}", src_sql)
-        row = dbapi.execute(sql, [*camp_params, *src_params]).fetchone()
-        n = row[0]
+        rs = "\x1e"
+        ids: list[str] = []
+        keys: list[str] = []
+        cols: list[list[np.ndarray]] = [[] for _ in _NUM_COLS]
+        no_pinyin: list[np.ndarray] = []
+        after = -(2**63)
+        for _ in range(1 << 20):  # bounded: each pass moves past at least one row
+            row = dbapi.execute(sql, [*camp_params, *src_params, after]).fetchone()
+            if not row[0]:
+                break
+            start = len(ids)
+            ids += row[1].split(rs)
+            keys += row[2].split(rs)
+            if len(ids) != start + row[0] or len(keys) != start + row[0]:
+                raise RuntimeError("lead index: column lengths differ")  # a separator inside an id
+            for col, (_name, dtype), text in zip(cols, _NUM_COLS, row[3:11], strict=True):
+                col.append(np.fromstring(text, dtype=np.int64, sep=",").astype(dtype))
+            no_pinyin.append(np.flatnonzero(np.fromstring(row[11], dtype=np.int64, sep=",")) + start)
+            after = row[12]
+            del row
+        n = len(ids)
         if not n:
             return
-        rs = "\x1e"
-        self._ids = row[1].split(rs)
-        self._keys = row[2].split(rs)
-        if len(self._ids) != n or len(self._keys) != n:
-            raise RuntimeError("lead index: column lengths differ")  # a separator inside an id
-        for (name, dtype), text in zip(_NUM_COLS, row[3:11], strict=True):
-            self._np[name] = np.fromstring(text, dtype=np.int64, sep=",").astype(dtype)
-        no_pinyin = np.flatnonzero(np.fromstring(row[11], dtype=np.int64, sep=","))
-        if len(no_pinyin):  # written without search keys (e.g. by a plain SQL writer)
+        self._ids, self._keys = ids, keys
+        for col, (name, _dtype) in zip(cols, _NUM_COLS, strict=True):
+            self._np[name] = np.concatenate(col)
+        del cols
+        missing = np.concatenate(no_pinyin)
+        if len(missing):  # written without search keys (e.g. by a plain SQL writer)
             names = dict(dbapi.execute("SELECT id, name FROM leads WHERE coalesce(name_pinyin, '') = ''"))
-            for i in no_pinyin.tolist():
+            for i in missing.tolist():
                 name = names.get(self._ids[i])
                 if name:
                     self._keys[i] = _key_with_pinyin(self._keys[i], name)
         self._pos_map = dict(zip(self._ids, range(n), strict=True))
-        prow = dbapi.execute(_BULK_PHONES).fetchone()
-        if prow[0]:
-            # Each phone's lead position; map() keeps the 100k lookups in C (-1: the lead is gone).
-            lead_pos = np.fromiter(map(self._pos.get, prow[1].split(rs), itertools.repeat(-1)),
-                                   dtype=np.int32, count=prow[0])
-            tails = np.fromstring(prow[3], dtype=np.int64, sep=",").astype(np.int32)
+        tails_parts: list[np.ndarray] = []
+        pos_parts: list[np.ndarray] = []
+        digit_parts: list[np.ndarray] = []
+        after = -(2**63)
+        for _ in range(1 << 20):  # bounded as above
+            prow = dbapi.execute(_BULK_PHONES, (after,)).fetchone()
+            if not prow[0]:
+                break
+            # Each phone's lead position; map() keeps the lookups in C (-1: the lead is gone).
+            pos_parts.append(np.fromiter(map(self._pos.get, prow[1].split(rs), itertools.repeat(-1)),
+                                         dtype=np.int32, count=prow[0]))
+            tails_parts.append(np.fromstring(prow[3], dtype=np.int64, sep=",").astype(np.int32))
             digits = prow[2].split(rs)
-            order = np.argsort(tails, kind="stable")
-            self._ph_tail, self._ph_pos = tails[order], lead_pos[order]
             width = max(map(len, digits), default=1)
-            self._ph_digits = np.asarray(digits, dtype=f"U{width}").astype(f"S{width}")[order]
-            del digits
+            digit_parts.append(np.asarray(digits, dtype=f"U{width}").astype(f"S{width}"))
+            after = prow[4]
+            del prow, digits
+        if tails_parts:
+            tails, lead_pos = np.concatenate(tails_parts), np.concatenate(pos_parts)
+            width = max(p.dtype.itemsize for p in digit_parts)
+            all_digits = np.concatenate([p.astype(f"S{width}") for p in digit_parts])
+            order = np.argsort(tails, kind="stable")
+            self._ph_tail, self._ph_pos, self._ph_digits = tails[order], lead_pos[order], all_digits[order]
         self._orders = {}
         self._ids_dirty = True
         self._last_query = None
-        self._char_hits = {}
+        self._bits = {}  # made by build() once this function's big strings are freed
         self._pos_map = None  # ~4 MB for 100k leads: rebuilt (~10 ms) when a change needs it
 
     @property
@@ -212,6 +249,10 @@ class LeadIndex:
         keys = [_key_with_pinyin(k, name) if name else k for k, name in zip(keys, no_pinyin, strict=True)]
         self._ids.extend(ids)
         self._keys.extend(keys)
+        for c, bits in list(self._bits.items()):
+            grown = np.concatenate((np.unpackbits(bits, count=start).astype(bool),
+                                    np.fromiter((c in k for k in keys), dtype=bool, count=len(keys))))
+            self._bits[c] = np.packbits(grown)
         self._pos.update(zip(ids, range(start, start + len(ids)), strict=True))
         cc, sc = self._codes["campaign"], self._codes["source"]
         camp = [cc.get(c) or cc.setdefault(c, len(cc) + 1) for c in campaigns]
@@ -222,7 +263,6 @@ class LeadIndex:
         self._orders = {}
         self._ids_dirty = True
         self._last_query = None
-        self._char_hits = {}
 
     @property
     def last_seq(self) -> int:
@@ -299,7 +339,6 @@ class LeadIndex:
             self._reorder(touched)
         if keys_changed or appended:
             self._last_query = None
-            self._char_hits = {}
 
     def _update_row(self, pos: int, row: tuple) -> bool:
         """Store a changed lead's row; True if its search key changed."""
@@ -307,6 +346,8 @@ class LeadIndex:
         key = _key_with_pinyin(key, no_pinyin) if no_pinyin else key
         key_changed = key != self._keys[pos]
         self._keys[pos] = key
+        if key_changed:
+            self._set_bits(pos, key)
         cc, sc = self._codes["campaign"], self._codes["source"]
         values = (cat, prio, expiry, callback, attempt, cc.get(campaign) or cc.setdefault(campaign, len(cc) + 1),
                   sc.get(source) or sc.setdefault(source, len(sc) + 1), fresh)
@@ -363,6 +404,7 @@ class LeadIndex:
         if pos is None:
             return
         self._keys[pos] = ""
+        self._set_bits(pos, "")
         self._np["cat"][pos] = _CAT_DELETED
         self._ph_override[pos] = ()
 
@@ -436,54 +478,67 @@ class LeadIndex:
                 mask &= self._np["fresh"] <= waiting_since_before
             q = (text or "").strip().lower()
             if q:
-                hits = np.zeros(len(self._ids), dtype=bool)
-                hit_pos = self._text_hits(q)
-                if len(hit_pos):
-                    hits[np.frombuffer(hit_pos, dtype=np.int32) if isinstance(hit_pos, array)
-                         else np.asarray(hit_pos, dtype=np.int64)] = True
-                mask &= hits
+                mask &= self._text_hits(q)
             order = self._order(sort)
             positions = order[mask[order]]
             if limit is not None:
                 positions = positions[:limit]  # e.g. the next-lead candidates: 200, not 70,000 strings
             return self._ids_array()[positions].tolist()
 
-    def _text_hits(self, q: str) -> list[int]:
+    def _set_bits(self, pos: int, key: str) -> None:
+        """Keep every character's bits right for a lead whose key changed."""
+        byte, bit = pos >> 3, np.uint8(0x80 >> (pos & 7))
+        for c, bits in self._bits.items():
+            if c in key:
+                bits[byte] |= bit
+            else:
+                bits[byte] &= ~bit
+
+    def _char_mask(self, c: str) -> np.ndarray:
+        """Which keys contain ``c`` (bool per position), from its bits (made now if new)."""
+        n = len(self._keys)
+        bits = self._bits.get(c)
+        if bits is None:
+            bits = np.packbits(np.array([c in k for k in self._keys], dtype=bool))
+            if len(self._bits) >= len(_BIT_CHARS) + 64:  # bounded: drop the other characters
+                self._bits = {k: v for k, v in self._bits.items() if k in _BIT_CHARS}
+            self._bits[c] = bits
+        return np.unpackbits(bits, count=n).view(bool)
+
+    def _text_hits(self, q: str) -> np.ndarray:
+        """Bool mask of the positions whose key contains ``q`` (or a number ending in it)."""
         compact = q.replace(" ", "")
         keys = self._keys
-        # Typing one more character narrows the previous result: scan only those.
+        chars = set(compact)
         prev = self._last_query
-        if len(compact) == 1:
-            hits = self._char_hits.get(compact)
-            if hits is None:
-                hits = array("i", self._scan(compact))
-                if len(self._char_hits) >= 64:
-                    self._char_hits.clear()
-                self._char_hits[compact] = hits
-        elif prev is not None and compact.startswith(prev[0]):
-            # Always cheaper than a rescan (~110 ns a hit vs ~80 ns a key), even from the 50,000
-            # hits of a common first character ("1", "鄂"). A Python loop on purpose: it lets the
-            # GUI thread take the GIL between bytecodes; a C-level loop (map/compress) would
-            # hold it for the whole pass.
-            hits = [i for i in prev[1] if compact in keys[i]]
-        else:
-            hits = self._scan(compact)
-        self._last_query = (compact, hits)
+        narrowing = prev is not None and compact.startswith(prev[0]) and len(prev[1]) == len(keys)
+        if narrowing:
+            chars -= set(prev[0])  # the previous hits contain those already
+        # Keys that contain every character of the text (exact for one character).
+        mask = prev[1] if narrowing else None  # one more character narrows the previous hits
+        for c in chars:
+            if c in self._bits or len(compact) == 1:
+                m = self._char_mask(c)
+                mask = m if mask is None else mask & m
+        if len(compact) > 1:
+            # The substring check, on the remaining candidates only. A list comprehension:
+            # measured faster here than map(contains)/fromiter over an itemgetter subset.
+            needle = compact
+            if mask is None or np.count_nonzero(mask) > len(keys) // 2:
+                # Most keys are candidates ("鄂" is in every plate): one plain pass is cheaper
+                # than listing the candidates' positions first.
+                found = [i for i, k in enumerate(keys) if needle in k]
+            else:
+                found = [i for i in np.flatnonzero(mask).tolist() if needle in keys[i]]
+            mask = np.zeros(len(keys), dtype=bool)
+            mask[found] = True
+        self._last_query = (compact, mask)
         if compact.isdigit() and len(compact) >= 4:
             tail = self._tail_hits(compact)
             if tail:
-                return sorted(set(hits).union(tail))
-        return hits
-
-    def _scan(self, q: str) -> list[int]:
-        """Positions whose key contains ``q``.
-
-        One pass over the key strings (``in`` runs in C): ~7–9 ms for 100k leads
-        whatever the number of matches. (All keys joined in one string searched with
-        ``re.finditer`` was faster for rare matches but cost another ~8 MB of RAM and
-        was several times slower for common ones.)
-        """
-        return [i for i, k in enumerate(self._keys) if q in k]
+                mask = mask.copy()
+                mask[list(tail)] = True
+        return mask
 
     def _tail_hits(self, q: str) -> set[int]:
         """Leads with a number ending in ``q`` (4+ digits)."""
@@ -511,6 +566,35 @@ class LeadIndex:
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self._np["cat"] != _CAT_DELETED))
+
+
+_BIT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _ascii_bits(keys: list[str]) -> dict[str, np.ndarray]:
+    """Packed bits per letter and digit: does key i contain it? One vectorised pass over the
+    UTF-8 bytes of _CHUNK keys at a time (a few MB of transient memory; the bytes of a
+    multi-byte character never equal an ASCII letter or digit)."""
+    if not keys:
+        return {}
+    chars = sorted(_BIT_CHARS)
+    lut = np.full(256, len(chars), dtype=np.uint8)  # byte → its letter/digit's row, or "none"
+    for row, c in enumerate(chars):
+        lut[ord(c)] = row
+    parts: list[np.ndarray] = []
+    for lo in range(0, len(keys), _CHUNK):
+        chunk = keys[lo : lo + _CHUNK]
+        data = [k.encode() for k in chunk]  # UTF-8: a multi-byte character's bytes are all ≥ 0x80
+        lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+        codes = lut[np.frombuffer(b"".join(data), dtype=np.uint8)]
+        del data
+        key_of = np.repeat(np.arange(len(chunk), dtype=np.int32), lengths)
+        hit = codes < len(chars)
+        table = np.zeros((len(chars), len(chunk)), dtype=bool)
+        table[codes[hit], key_of[hit]] = True
+        parts.append(np.packbits(table, axis=1))  # byte-aligned: _CHUNK is a multiple of 8
+    packed = np.concatenate(parts, axis=1)
+    return {c: np.ascontiguousarray(packed[row]) for row, c in enumerate(chars)}
 
 
 def _release_freed_memory() -> None:

@@ -26,6 +26,8 @@ CLOCK_OFFSET = "server_clock_offset_s"
 MONITOR_PUBLIC_KEY = "monitor_public_key"
 SETTING_PREFIX = "setting:"
 LAST_USER = "last_username"  # survives logout: who owns what is in this cache
+GENERATION = "server_generation"  # the server database's generation this cache is in step with
+RECORDING_PREFIX = "recording:"  # recording:<call id> → when its upload was confirmed (sync.recordings)
 
 
 class CacheHandleLike(Protocol):
@@ -33,7 +35,7 @@ class CacheHandleLike(Protocol):
 
     def session(self) -> Any: ...
 
-    def write(self) -> Any: ...
+    def write(self, durable: bool = True) -> Any: ...
 
 
 def read_state(s: Session, key: str) -> str | None:
@@ -68,6 +70,9 @@ class SyncState:
 
     def reset_cursor(self) -> None:
         self.set_state(CURSOR, None)
+
+    def generation(self) -> str | None:
+        return self.get_state(GENERATION)
 
     def device_id(self) -> str:
         """A stable id for this installation (made once; the server ties sessions to it)."""

@@ -52,6 +52,9 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 def _parse_hhmm(text: str) -> dt.time:
     hours, minutes = text.strip().split(":")
+    if (int(hours), int(minutes)) == (24, 0):
+        # "until midnight": refusing it would fall back to the default windows, wider than asked.
+        return dt.time.max
     return dt.time(int(hours), int(minutes))
 
 

@@ -4,7 +4,10 @@ Format (also in docs/monitoring.md): ``base64url(payload_json) + "." +
 base64url(ed25519_signature(payload_bytes))`` without padding. The payload is a
 JSON object with ``agent`` (the agent's SIP user), ``tl`` (the team leader's
 user id), ``mode`` (listen | whisper | barge), ``iat`` and ``exp`` (Unix
-seconds, exp - iat <= 60) and ``jti`` (a unique id, accepted once).
+seconds, exp - iat <= 60) and ``jti`` (a unique id, accepted once). Two optional claims bind
+a grant further (the server sets both when it knows them): ``from`` (the SIP user the monitor
+call must come from: the TL's softphone — a grant lifted from another TL is refused) and
+``call`` (the agent's call it was issued for — a grant kept from an earlier call is refused).
 
 No Qt here: the server imports this module too.
 """
@@ -16,9 +19,11 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+if TYPE_CHECKING:  # imported where used: cryptography costs ~7 MB and ~25 ms, and the
+    # softphone imports this module at start-up although most agents never see a grant
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 MODES = ("listen", "whisper", "barge")
 MAX_LIFETIME_S = 60
@@ -37,6 +42,17 @@ class Grant:
     iat: int
     exp: int
     jti: str
+    caller: str = ""  # the ``from`` claim: the SIP user the monitor call must come from ("" = any)
+    call: str = ""  # the ``call`` claim: the agent's call this grant is for ("" = any)
+
+    def binding_problem(self, caller: str | None, call_ids: set[str] | None) -> str | None:
+        """Why this grant may not be used by ``caller`` on the agent's call known by ``call_ids``
+        (None: it may). Only the claims the grant carries are checked."""
+        if self.caller and caller is not None and caller != self.caller:
+            return "sent by another team leader"
+        if self.call and call_ids is not None and self.call not in call_ids:
+            return "issued for another call"
+        return None
 
 
 def _b64e(data: bytes) -> str:
@@ -55,11 +71,14 @@ def public_key_b64(private_key: Ed25519PrivateKey) -> str:
 
 
 def load_public_key(b64: str) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(_b64d(b64))
 
 
 def sign(private_key: Ed25519PrivateKey, *, agent: str, tl: str, mode: str,
-         lifetime_s: int = MAX_LIFETIME_S, now: float | None = None, jti: str | None = None) -> str:
+         lifetime_s: int = MAX_LIFETIME_S, now: float | None = None, jti: str | None = None,
+         caller: str | None = None, call: str | None = None) -> str:
     if mode not in MODES:
         raise GrantError(f"unknown mode {mode!r}")
     if not 0 < lifetime_s <= MAX_LIFETIME_S:
@@ -67,6 +86,10 @@ def sign(private_key: Ed25519PrivateKey, *, agent: str, tl: str, mode: str,
     iat = int(now if now is not None else time.time())
     payload = {"agent": agent, "tl": tl, "mode": mode, "iat": iat, "exp": iat + lifetime_s,
                "jti": jti or uuid.uuid4().hex}
+    if caller:
+        payload["from"] = caller
+    if call:
+        payload["call"] = call
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return _b64e(body) + "." + _b64e(private_key.sign(body))
 
@@ -89,6 +112,8 @@ class GrantVerifier:
             body, sig = _b64d(body_b64), _b64d(sig_b64)
         except (ValueError, TypeError) as exc:
             raise GrantError("malformed token") from exc
+        from cryptography.exceptions import InvalidSignature
+
         try:
             self._key.verify(sig, body)
         except InvalidSignature as exc:
@@ -96,7 +121,8 @@ class GrantVerifier:
         try:
             data = json.loads(body)
             grant = Grant(agent=str(data["agent"]), tl=str(data["tl"]), mode=str(data["mode"]),
-                          iat=int(data["iat"]), exp=int(data["exp"]), jti=str(data["jti"]))
+                          iat=int(data["iat"]), exp=int(data["exp"]), jti=str(data["jti"]),
+                          caller=str(data.get("from") or ""), call=str(data.get("call") or ""))
         except (ValueError, KeyError, TypeError) as exc:
             raise GrantError("malformed payload") from exc
         if grant.mode not in MODES:

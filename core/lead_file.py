@@ -15,7 +15,6 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
-import io
 import logging
 import re
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from core.errors import UserError
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 200,000-row list holds 200,000 of these
 class LeadInput:
     """One lead to import or upsert (already validated; numbers in E.164)."""
 
@@ -81,7 +80,7 @@ class ImportFileError(UserError):
     code = "import.unreadable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SkippedRow:
     line: int
     reason: str
@@ -126,32 +125,83 @@ def _map_headers(headers: list[Any]) -> tuple[dict[str, int], list[int]]:
     return mapping, extra_phones
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    if b"\x00" in raw[:4096]:
+_CHUNK = 1 << 20
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    """``utf-16-le``/``-be`` for UTF-16 text without a BOM (every other byte of ASCII is NUL)."""
+    sample = head[:4096] if len(head) % 2 == 0 else head[:4095]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _fits(path: Path, encoding: str, skip: int) -> bool:
+    """Does the whole file decode as ``encoding``? Checked chunk by chunk, keeping no text."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as fh:
+            fh.seek(skip)
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _encoding(path: Path) -> tuple[str, int]:
+    """(codec, bytes of BOM to skip) of a text file, or ImportFileError. UTF-8 (with or without a
+    BOM), UTF-16 (Excel's "Unicode text"), else GB18030 — a superset of GBK and GB2312."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00
+        candidates = [("utf-32", 0)]
+    elif head.startswith(codecs.BOM_UTF8):
+        candidates = [("utf-8-sig", 0)]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = [("utf-16", 0)]  # the codec reads the BOM itself
+    elif (guess := _looks_utf16(head)) is not None:
+        candidates = [(guess, 0)]
+    elif b"\x00" in head:
         raise ImportFileError(f"{path.name} is not a CSV text file or an .xlsx workbook.",
                               code="import.not_text", params={"file": path.name})
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict")
-    for enc in ("utf-8", "gb18030"):  # gb18030 is a superset of GBK and GB2312
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(f"{path.name} is neither UTF-8 nor GBK text, so its characters cannot be read.",
+    else:
+        candidates = [("utf-8", 0), ("gb18030", 0)]
+    for encoding, skip in candidates:
+        if _fits(path, encoding, skip):
+            return encoding, skip
+    raise ImportFileError(f"{path.name} is neither UTF-8, UTF-16 nor GBK text, so its characters cannot be read.",
                           code="import.encoding", params={"file": path.name})
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    text = _decode(path.read_bytes(), path)
-    # The delimiter is whichever of , ; TAB the header line uses most (csv.Sniffer guesses
-    # badly on Chinese text). Quoted fields keep their commas either way.
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    for row in reader:
-        yield start, row
-        start = reader.line_num + 1
+    encoding, _ = _encoding(path)
+    # Streamed from the file (the encoding was checked above without keeping the text), so a
+    # 200,000-row list costs the parsed leads' memory, not three copies of the file.
+    with path.open("r", encoding=encoding, newline="") as fh:
+        # The delimiter is whichever of , ; TAB the header line uses most (csv.Sniffer guesses
+        # badly on Chinese text). Quoted fields keep their commas either way.
+        start_pos = fh.tell()
+        first_line = ""
+        for _ in range(HEADER_SEARCH_ROWS):
+            line = fh.readline()
+            if not line or line.strip():
+                first_line = line
+                break
+        fh.seek(start_pos)
+        delimiter = max((",", ";", "\t"), key=first_line.count)
+        reader = csv.reader(fh, delimiter=delimiter)
+        start = 1
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -161,7 +211,11 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign zip
+        if not isinstance(exc, (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, AttributeError,
+                                IndexError, EOFError)) and type(exc).__module__.split(".")[0] not in (
+                                    "openpyxl", "xml", "zipfile"):
+            raise
         raise ImportFileError(f"{path.name} is not a readable .xlsx workbook ({type(exc).__name__}).",
                               code="import.bad_xlsx", params={"file": path.name}) from None
     try:
@@ -184,11 +238,27 @@ def read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         raise ImportFileError(f"{path.name} cannot be opened ({exc.strerror}).", code="import.cannot_open",
                               params={"file": path.name, "reason": exc.strerror or ""}) from None
     if path.suffix.lower() in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
-        return _xlsx_rows(path)
-    if path.suffix.lower() == ".xls":
+        return _guarded(_xlsx_rows(path), path, "import.bad_xlsx")
+    if path.suffix.lower() == ".xls" or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(f"{path.name} is an old .xls workbook; save it as .xlsx or CSV and import again.",
                               code="import.old_xls", params={"file": path.name})
-    return _csv_rows(path)
+    return _guarded(_csv_rows(path), path, "import.bad_csv")
+
+
+def _guarded(rows: Iterator[tuple[int, list[Any]]], path: Path, code: str) -> Iterator[tuple[int, list[Any]]]:
+    """The reader's own failures midway (a damaged sheet's XML, a broken quote, an I/O error)
+    as one ImportFileError: the caller has stored nothing yet, so nothing changes."""
+    try:
+        yield from rows
+    except ImportFileError:
+        raise
+    except Exception as exc:  # csv, openpyxl, zipfile and the XML parser each raise their own
+        if not isinstance(exc, (csv.Error, UnicodeError, OSError, ValueError, LookupError, TypeError, EOFError)) \
+                and type(exc).__module__.split(".")[0] not in ("openpyxl", "xml", "zipfile", "csv"):
+            raise
+        reason = type(exc).__name__ if code == "import.bad_xlsx" else str(exc)[:200]
+        raise ImportFileError(f"{path.name} cannot be read ({type(exc).__name__}: {exc}).", code=code,
+                              params={"file": path.name, "reason": reason}) from None
 
 
 # --------------------------------------------------------------------- parsing

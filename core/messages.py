@@ -120,9 +120,31 @@ FLOOR_MESSAGE_SENT = "floor.message_sent"  # name
 FLOOR_MESSAGE_TEAM_SENT = "floor.message_team_sent"
 FLOOR_REFUSED = "floor.refused"  # detail (the server's reason)
 FLOOR_UNREACHABLE = "floor.unreachable"
+RECORDING_FORBIDDEN = "recording.forbidden"  # the server answered 403 to a recording (app.supervisor.coaching_service)
+RECORDING_NOT_PLAYABLE = "recording.not_playable"  # not a 16-bit PCM WAV (core.wav)
 ORDER_PAUSE = "order.pause"  # by, reason (app.supervisor.agent_orders: a TL's order carried out)
 ORDER_PAUSE_LATER = "order.pause_later"  # by, reason (after the call's wrap-up)
 ORDER_READY = "order.ready"  # by
+
+# -- bad files and bad answers (core.lead_file, app.lead_import, core.disposition_codes, sync.client) --
+IMPORT_DONE = "import.done"  # file, imported, inserted, updated, skipped
+IMPORT_NOT_TEXT = "import.not_text"  # file
+IMPORT_ENCODING = "import.encoding"  # file
+IMPORT_BAD_XLSX = "import.bad_xlsx"  # file
+IMPORT_MISSING = "import.missing"  # file
+IMPORT_NOT_A_FILE = "import.not_a_file"  # file
+IMPORT_CANNOT_OPEN = "import.cannot_open"  # file, reason
+IMPORT_OLD_XLS = "import.old_xls"  # file
+IMPORT_BAD_CSV = "import.bad_csv"  # file, reason
+IMPORT_EMPTY = "import.empty"  # file
+IMPORT_MISSING_COLUMNS = "import.missing_columns"  # file, columns
+IMPORT_TOO_MANY_ROWS = "import.too_many_rows"  # file, max_rows
+IMPORT_NO_ROWS = "import.no_rows"  # file, skipped, reason (the first skipped row's)
+IMPORT_UNREADABLE = "import.unreadable"  # file
+IMPORT_FAILED = "import.failed"  # file, error (saving failed; nothing was changed)
+CODES_DUPLICATE = "codes.duplicate"  # code, first, again (positions in the file, 1-based)
+CODES_INVALID = "codes.invalid"  # position, detail
+SYNC_BAD_ANSWER = "sync.bad_answer"  # the server's answer could not be read; nothing was changed
 
 # -- the codes of core.errors' kinds and of core.phone.PhoneError -----------------------------
 ERROR = "error"

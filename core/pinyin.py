@@ -22,9 +22,29 @@ _SURNAME_READINGS = {
 
 
 def _syllables(text: str) -> list[str]:
-    from pypinyin import Style, lazy_pinyin  # lazy: see module docstring
+    # pypinyin converts each word of its own segmentation on its own (a phrase, one
+    # character, or a run without pinyin such as "123"), so converting the words one by one
+    # with a cache per distinct word gives the same list; a 200,000-row list has few
+    # distinct words but many distinct names.
+    # A word without Chinese characters ("123", "Li") is kept as it is (errors="default"):
+    # no need to cache every distinct number in "客户123".
+    from pypinyin.constants import RE_HANS  # lazy: see module docstring
+    from pypinyin.core import _default_pinyin
 
-    return [s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors="default")]
+    out: list[str] = []
+    for word in _default_pinyin.seg(text):
+        if RE_HANS.match(word):
+            out.extend(_word_syllables(word))
+        else:
+            out.append(word.lower())
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _word_syllables(word: str) -> tuple[str, ...]:
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(s.lower() for s in lazy_pinyin(word, style=Style.NORMAL, errors="default"))
 
 
 @lru_cache(maxsize=65536)

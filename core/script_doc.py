@@ -98,6 +98,9 @@ def parse(text: str, title: str = "") -> ScriptDoc:
     flush()
     if not sections and "\n".join(preface).strip():
         sections.append(Section(title or "话术", "\n".join(preface).strip(), 1, "s0"))
+    elif "\n".join(preface).strip():
+        # Text before the first heading (or a front matter left open): shown first, never dropped.
+        sections.insert(0, Section(title or "话术", "\n".join(preface).strip(), 1, "s-preface"))
     return ScriptDoc(title or meta.get("campaign", ""), tuple(sections), tuple(objections), meta)
 
 

@@ -63,6 +63,10 @@ class PullPage:
     has_more: bool
     server_time: str | None
     monitor_public_key: str | None
+    #: The server database's generation (a new one after a restore from backup) and, after a
+    #: restore, when that backup was taken; None from a server that does not send them.
+    generation: str | None = None
+    restored_from: str | None = None
 
 
 @dataclass(frozen=True)

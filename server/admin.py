@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.contract import OPEN_STATUSES, ChangeOp, CodeGroup, Entity, LeadStatus
+from core.disposition_codes import CodesFileError, validate_codes
 from core.timeutil import utcnow
 from server import changes, security
 from server.leads_import import ImportFileError, ParseResult, parse_leads
-from server.models import Campaign, DispositionCode, Lead, Script, Target, Team, User
+from server.models import Campaign, DispositionCode, Lead, Presence, Script, Target, Team, User
 
 ROLES = ("admin", "tl", "tsr")
 _LEAD_NS = uuid.UUID("6f1d2a8e-5b7c-4e0f-9a21-3c4d5e6f7a80")
@@ -90,6 +91,37 @@ def set_password(s: Session, username: str, password: str) -> None:
     if len(password) < 8:
         raise AdminError("password must be at least 8 characters")
     find_user(s, username).password_hash = security.hash_password(password)
+
+
+def update_user(s: Session, username: str, *, role: str | None = None, team: str | None = None,
+                no_team: bool = False, active: bool | None = None) -> User:
+    """Change a user's role, team or active flag. Takes effect on every server instance
+    within about a second (``authz_changed_at``, read by security.RevocationCache): the
+    user's live access tokens act with the new role and team, open streams close, a
+    disabled account's tokens are refused. A TSR's leads follow them to a new team."""
+    user = find_user(s, username)
+    new_role = role or user.role
+    if new_role not in ROLES:
+        raise AdminError(f"role must be one of {', '.join(ROLES)}")
+    new_team = None if no_team else (find_team(s, team).id if team else user.team_id)
+    if new_role in ("tl", "tsr") and not new_team:
+        raise AdminError("a tl or tsr needs a team")
+    new_active = user.active if active is None else active
+    if (new_role, new_team, new_active) == (user.role, user.team_id, user.active):
+        return user
+    moved = new_team != user.team_id
+    user.role, user.team_id, user.active = new_role, new_team, new_active
+    user.authz_changed_at = utcnow()
+    s.flush()
+    if moved:
+        # The leads follow their agent: the old team's TL stops seeing them, the new one does.
+        # (A disabled agent keeps theirs: reassigning is the TL's call, with assign-leads.)
+        for lead in s.execute(select(Lead).where(Lead.assigned_to == user.id)).scalars():
+            assign_lead(s, lead, user)
+        row = s.get(Presence, user.id)
+        if row is not None:  # the offline sweep tells the team the row names
+            row.team_id = new_team
+    return user
 
 
 def create_campaign(s: Session, name: str, rules: dict[str, Any] | None = None) -> Campaign:
@@ -197,6 +229,10 @@ def load_codes(s: Session, campaign_name: str, path: Path) -> int:
         raise AdminError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
         raise AdminError("expected an object with a 'codes' list")
+    try:
+        validate_codes(data["codes"])  # the app's check too: a duplicate code would overwrite the first
+    except CodesFileError as exc:
+        raise AdminError(str(exc)) from None
     seen = set()
     for pos, raw in enumerate(data["codes"]):
         if not isinstance(raw, dict) or not raw.get("code") or not raw.get("label"):

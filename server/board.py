@@ -159,8 +159,9 @@ def pull_sync_is_stale(s: Session, role: str, user_id: str, team_id: str | None)
     is a read, and most of them change nothing.)"""
     if not _on_board(role, team_id):
         return False
-    row = s.get(Presence, user_id)
-    return row is None or row.last_sync_at is None or utcnow() - row.last_sync_at > SYNC_NOTE_EVERY
+    # One column, not the ORM entity: this runs on every pull.
+    last = s.execute(select(Presence.last_sync_at).where(Presence.user_id == user_id)).scalar()
+    return last is None or utcnow() - last > SYNC_NOTE_EVERY
 
 
 def after_push(s: Session, role: str, user_id: str, team_id: str | None, raw_events: list[Any],

@@ -5,12 +5,15 @@
     seatmate-server simulate-floor [--url http://127.0.0.1:8765] [--agents 5] [--speed 1]
     seatmate-server create-team NAME
     seatmate-server create-user USERNAME --role tsr --team NAME   (password from a prompt or stdin)
+    seatmate-server update-user USERNAME [--role tl|tsr|admin] [--team NAME | --no-team] [--disable|--enable]
     seatmate-server create-campaign NAME
     seatmate-server import-leads --campaign NAME FILE.csv|.xlsx
     seatmate-server load-script --campaign NAME FILE.md
     seatmate-server load-codes --campaign NAME FILE.json
     seatmate-server assign-leads --campaign NAME (--evenly [--team T] | --to USER)
     seatmate-server load-coaching-form --campaign NAME FILE.json
+    seatmate-server backup DIR        (database + recordings + manifest.json; safe while serving)
+    seatmate-server restore DIR --yes (every instance stopped; clients resync by themselves)
     seatmate-server report [--date D] [--to D] [--team T] [--format json|csv|xlsx] [-o FILE]
     seatmate-server set-sip USERNAME --domain PBX [--registrar URI] [--sip-user 1001] [--auth-user A]
                     [--transport udp|tcp|tls] [--proxy URI] [--srtp off|optional|mandatory] …
@@ -32,13 +35,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from server.config import ServerConfig, default_data_dir, sqlite_url
+from server.config import ENV_RECORDINGS_DIR, ServerConfig, default_data_dir, sqlite_url
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     db_url = args.db or os.environ.get("SEATMATE_SERVER_DB") or sqlite_url(data_dir / "server.sqlite3")
-    return ServerConfig(db_url=db_url, data_dir=data_dir)
+    recordings = getattr(args, "recordings_dir", None) or os.environ.get(ENV_RECORDINGS_DIR)
+    return ServerConfig(db_url=db_url, data_dir=data_dir, recordings_path=Path(recordings) if recordings else None)
 
 
 def _session(cfg: ServerConfig):
@@ -194,6 +198,19 @@ def _cmd_set_password(a: argparse.Namespace) -> int:
     return _admin(a, lambda s: (admin.set_password(s, a.username, password), "password changed")[1])
 
 
+def _cmd_update_user(a: argparse.Namespace) -> int:
+    from server import admin
+
+    active = True if a.enable else (False if a.disable else None)
+
+    def run(s) -> str:  # type: ignore[no-untyped-def]
+        u = admin.update_user(s, a.username, role=a.role, team=a.team, no_team=a.no_team, active=active)
+        return (f"user {u.username}: role {u.role}, team {u.team_id or '-'}, "
+                f"{'active' if u.active else 'disabled'} (effective within seconds on every instance)")
+
+    return _admin(a, run)
+
+
 def _cmd_create_campaign(a: argparse.Namespace) -> int:
     from server import admin
 
@@ -330,10 +347,46 @@ def _cmd_migrate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backup(a: argparse.Namespace) -> int:
+    from server import backup
+
+    cfg = _config(a)
+    try:
+        manifest = backup.backup(cfg.db_url, cfg.recordings_dir, Path(a.dir))
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rec = manifest["recordings"]
+    print(f"backup of the {manifest['database']} database taken at {manifest['taken_at']} "
+          f"and {rec['files']} recordings ({rec['bytes']} bytes) in {a.dir}")
+    return 0
+
+
+def _cmd_restore(a: argparse.Namespace) -> int:
+    from server import backup, migrate
+
+    cfg = _config(a)
+    if not a.yes:
+        print("error: restore replaces the whole database; stop every server instance, then run it "
+              "again with --yes", file=sys.stderr)
+        return 2
+    try:
+        out = backup.restore(cfg.db_url, cfg.recordings_dir, Path(a.dir))
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    migrate.upgrade(cfg.db_url)  # a backup from an older release gets this release's schema
+    print(f"restored the backup taken at {out['taken_at']} ({out['recordings_restored']} recordings); "
+          f"database generation {out['generation']}: clients pull again and re-send what they pushed since")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database URL (default: SQLite in the data dir)")
     common.add_argument("--data-dir", help="data dir (default: the user data dir 'Seatmate Server')")
+    common.add_argument("--recordings-dir", help="call recordings (default: <data dir>/recordings); with several "
+                        "instances, one directory on shared storage (NFS …) that all of them mount")
     p = argparse.ArgumentParser(prog="seatmate-server", description="Seatmate central server")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -348,6 +401,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=cmd_serve)
 
     sub.add_parser("migrate", parents=[common], help="create/upgrade the schema").set_defaults(fn=_cmd_migrate)
+
+    sp = sub.add_parser("backup", parents=[common],
+                        help="database (pg_dump -Fc, or SQLite's backup) and recordings into a new DIR, with a manifest")
+    sp.add_argument("dir")
+    sp.set_defaults(fn=_cmd_backup)
+
+    sp = sub.add_parser("restore", parents=[common],
+                        help="replace the database and put the recordings back from a backup DIR (servers stopped)")
+    sp.add_argument("dir")
+    sp.add_argument("--yes", action="store_true", help="really replace the database")
+    sp.set_defaults(fn=_cmd_restore)
 
     sp = sub.add_parser("create-team", parents=[common])
     sp.add_argument("name")
@@ -364,6 +428,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("set-password", parents=[common], help="password from a prompt, or one line on stdin")
     sp.add_argument("username")
     sp.set_defaults(fn=_cmd_set_password)
+
+    sp = sub.add_parser("update-user", parents=[common],
+                        help="change role/team or disable; live sessions follow within seconds")
+    sp.add_argument("username")
+    sp.add_argument("--role", choices=["admin", "tl", "tsr"])
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--team", help="move to this team (name or id); a TSR's leads move along")
+    g.add_argument("--no-team", action="store_true", help="no team (admins only)")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--disable", action="store_true", help="refuse the account's logins and live tokens")
+    g.add_argument("--enable", action="store_true")
+    sp.set_defaults(fn=_cmd_update_user)
 
     sp = sub.add_parser("create-campaign", parents=[common])
     sp.add_argument("name")

@@ -20,6 +20,10 @@ ENV_REFRESH_GRACE = "SEATMATE_SERVER_REFRESH_GRACE_S"
 # Worker processes of `serve`: an SQLite server with several shares live-floor messages
 # through a table (server/floor.py); one process needs nothing but memory.
 ENV_WORKERS = "SEATMATE_SERVER_WORKERS"
+# Where call recordings are stored. Several instances behind a proxy must share one
+# directory (NFS, CephFS, a mounted volume): an upload started on one instance is
+# resumed on another, and any instance serves playback (docs: README "Deploying for a floor").
+ENV_RECORDINGS_DIR = "SEATMATE_SERVER_RECORDINGS_DIR"
 # The floor works in China time; report days ("日报表") are cut at local midnight.
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -47,10 +51,11 @@ class ServerConfig:
     login_window_s: int = 300
     login_ip_max_failures: int = 50
     workers: int = 1
+    recordings_path: Path | None = None  # None: <data dir>/recordings
 
     @property
     def recordings_dir(self) -> Path:
-        return self.data_dir / "recordings"
+        return self.recordings_path if self.recordings_path is not None else self.data_dir / "recordings"
 
     @classmethod
     def from_env(cls) -> ServerConfig:
@@ -58,9 +63,11 @@ class ServerConfig:
         db_url = os.environ.get(ENV_DB) or sqlite_url(data_dir / "server.sqlite3")
         grace = int(os.environ.get(ENV_REFRESH_GRACE) or 30)
         workers = max(1, int(os.environ.get(ENV_WORKERS) or 1))
+        recordings = os.environ.get(ENV_RECORDINGS_DIR)
         return cls(db_url=db_url, data_dir=data_dir, tz=os.environ.get(ENV_TZ, DEFAULT_TZ), refresh_grace_s=grace,
-                   workers=workers)
+                   workers=workers, recordings_path=Path(recordings) if recordings else None)
 
     def to_env(self) -> dict[str, str]:
         return {ENV_DB: self.db_url, ENV_DATA_DIR: str(self.data_dir), ENV_TZ: self.tz,
-                ENV_REFRESH_GRACE: str(self.refresh_grace_s), ENV_WORKERS: str(self.workers)}
+                ENV_REFRESH_GRACE: str(self.refresh_grace_s), ENV_WORKERS: str(self.workers),
+                ENV_RECORDINGS_DIR: str(self.recordings_dir)}

@@ -32,6 +32,7 @@ from server.models import (
     Event,
     Lead,
     Presence,
+    Recording,
     User,
     utcnow,
 )
@@ -176,17 +177,31 @@ class PushContext:
         self._campaigns: dict[str, Campaign | None] = {}
         self._leads: dict[str, Lead | None] = {}
         self._calls: dict[str, Call | None] = {}
+        self._uploaders: dict[str, str | None] = {}  # call id -> who uploads its recording
 
     def preload_calls(self, ids: list[str]) -> None:
-        """The batch's calls in one query per 900 ids (None: not on the server yet)."""
+        """The batch's calls (and who uploads their recordings) in one query each per 900 ids
+        (None: not on the server yet)."""
         ids = [i for i in set(ids) if i not in self._calls]
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]
             with self.s.no_autoflush:
                 for call in self.s.execute(select(Call).where(Call.id.in_(chunk))).scalars():
                     self._calls[call.id] = call
+                for call_id, user_id in self.s.execute(
+                        select(Recording.call_id, Recording.user_id).where(Recording.call_id.in_(chunk))):
+                    self._uploaders[call_id] = user_id
             for i in chunk:
                 self._calls.setdefault(i, None)
+                self._uploaders.setdefault(i, None)
+
+    def uploader(self, call_id: str) -> str | None:
+        """Who has started uploading a recording for this call id (None: nobody)."""
+        if call_id not in self._uploaders:
+            with self.s.no_autoflush:
+                rec = self.s.get(Recording, call_id)
+            self._uploaders[call_id] = rec.user_id if rec is not None else None
+        return self._uploaders[call_id]
 
     def call(self, call_id: str) -> Call | None:
         """The call row, without flushing the batch: one ``session.get`` per event used to
@@ -331,6 +346,11 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
             bad = payload_rules.supersedes_problem(s, p.user_id, lead.id, payload.supersedes)
             if bad is not None:
                 raise Rejection(*bad)
+        if payload.call_id:
+            call = ctx.call(payload.call_id)
+            bad = payload_rules.call_problem(call.user_id if call is not None else None, p.user_id)
+            if bad is not None:
+                raise Rejection(*bad)
         code = ctx.codes(lead.campaign_id).get(payload.code)
         if code is None:
             raise Rejection("unknown_code", f"disposition code {payload.code!r} is not used by this campaign")
@@ -370,6 +390,10 @@ def apply(ctx: PushContext, env: Envelope, payload: _P) -> None:
     elif isinstance(payload, CallEnded):
         call = ctx.call(payload.call_id)
         if call is not None and call.user_id != p.user_id:
+            raise Rejection("forbidden", "call_id belongs to another agent")
+        if call is None and ctx.uploader(payload.call_id) not in (None, p.user_id):
+            # Someone else's recording upload holds this id: reporting the call would hang that
+            # recording (and the browser's view of it) on this agent's lead.
             raise Rejection("forbidden", "call_id belongs to another agent")
         answered = to_utc_naive(payload.answered_at) if payload.answered_at else None
         values = dict(user_id=p.user_id, lead_id=lead.id if lead else None,

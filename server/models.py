@@ -60,6 +60,10 @@ class User(Base):
     sip_user: Mapped[str | None] = mapped_column(String(64), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # When role, team or active last changed (admin.update_user): every server instance
+    # reads the users changed recently once a second (security.RevocationCache), so an
+    # access token signed with the old role/team stops carrying it within seconds.
+    authz_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
 
 
 class Campaign(Base):

@@ -5,7 +5,8 @@
   deeper than :data:`MAX_DEPTH` levels (``too_deep``) — before, unknown fields were ignored by
   the models but stored raw, 900 levels deep if someone sent that.
 - **Ownership.** A correction's ``supersedes`` must name a ``disposition_recorded`` event of the
-  same caller about the same lead (``not_your_disposition``); a presence claim of a call must name
+  same caller about the same lead (``not_your_disposition``); a disposition's ``call_id`` must not
+  be another agent's call (``not_your_call``); a presence claim of a call must name
   a lead the caller may work on (``owns_lead``: the agent's own, a TL's team's, any for admin).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from core.contract import EventType
@@ -86,8 +88,18 @@ def supersedes_problem(s: Session, user_id: str, lead_id: str | None, supersedes
     return None
 
 
-def owns_lead(role: str, user_id: str, team_id: str | None, lead: Lead | None) -> bool:
-    """May this caller work on ``lead``? (The rule of events.PushContext.may_write_lead.)"""
+def call_problem(call_owner: str | None, user_id: str) -> tuple[str, str] | None:
+    """A disposition may name only the caller's own call (or one the server has not seen yet):
+    the recordings browser and the reports show a call's latest disposition, so naming another
+    agent's call would rewrite what their call shows."""
+    if call_owner is not None and call_owner != user_id:
+        return "not_your_call", "call_id belongs to another agent's call"
+    return None
+
+
+def owns_lead(role: str, user_id: str, team_id: str | None, lead: Lead | Row | None) -> bool:
+    """May this caller work on ``lead``? (The rule of events.PushContext.may_write_lead.) ``lead``
+    may be a row of just (team_id, assigned_to)."""
     if lead is None:
         return False
     if role == "admin":
@@ -97,4 +109,4 @@ def owns_lead(role: str, user_id: str, team_id: str | None, lead: Lead | None) -
     return lead.assigned_to == user_id
 
 
-__all__ = ["MAX_DEPTH", "owns_lead", "shape_problem", "supersedes_problem", "too_deep", "unknown_fields"]
+__all__ = ["MAX_DEPTH", "call_problem", "owns_lead", "shape_problem", "supersedes_problem", "too_deep", "unknown_fields"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from core.timeutil import utcnow
@@ -101,12 +101,19 @@ def read_access(key: bytes, token: str) -> Principal | None:
 
 
 class RevocationCache:
-    """Access tokens carry their login family; logout or refresh-token reuse revokes it.
+    """What an access token says about its caller is re-checked against the database
+    without a query per request: one refresh every ``refresh_s`` (per process) reads
 
-    Each worker keeps the set of families revoked recently enough that their
-    access tokens could still be alive, refreshed with one query every
-    ``refresh_s`` — not one query per request — so a revoked access token stops
-    working within ``refresh_s`` on every worker.
+    - the login families revoked recently enough that their access tokens could still
+      be alive (logout, refresh-token reuse): such a token gets 401;
+    - the users whose role, team or active flag changed within that window
+      (``users.authz_changed_at``): a token of theirs is read with the *current* role and
+      team (:meth:`current`), or refused when the account was disabled.
+
+    So on every instance behind the proxy a logout, a demoted TL or a TSR moved to
+    another team takes effect within ``refresh_s``, not at the token's expiry. Both are
+    read by one statement (``users.authz_changed_at`` is indexed; on a quiet day it
+    returns no rows).
     """
 
     def __init__(self, access_ttl_s: int, refresh_s: float = 1.0) -> None:
@@ -115,20 +122,51 @@ class RevocationCache:
         self._lock = threading.Lock()
         self._revoked: frozenset[str] = frozenset()
         self._local: frozenset[str] = frozenset()  # revoked by this worker: known at once
+        self._authz: dict[str, tuple[str, str | None, bool]] = {}  # user id -> (role, team, active)
         self._loaded_at = -1e9
 
-    def is_revoked(self, session_factory, family_id: str) -> bool:
+    def refresh(self, session_factory, max_age: float | None = None) -> None:
+        """Reload if older than ``max_age`` (default ``refresh_s``); one thread reloads, the
+        others use what is there."""
+        max_age = self._refresh_s if max_age is None else max_age
         now = time.monotonic()
-        if now - self._loaded_at > self._refresh_s:
-            with self._lock:
-                if now - self._loaded_at > self._refresh_s:
-                    with session_factory() as s:
-                        ids = s.execute(select(RefreshFamily.id).where(
-                            RefreshFamily.revoked_at.is_not(None),
-                            RefreshFamily.revoked_at > utcnow() - self._window)).scalars().all()
-                    self._revoked = frozenset(ids) | (self._revoked & self._local)
-                    self._loaded_at = time.monotonic()
+        if now - self._loaded_at <= max_age:
+            return
+        with self._lock:
+            if now - self._loaded_at <= max_age:
+                return
+            since = utcnow() - self._window
+            # One statement, one round trip: revoked families (kind "f") and changed users ("u").
+            families = select(literal("f").label("kind"), RefreshFamily.id, null().label("role"),
+                              null().label("team_id"), null().label("active")).where(
+                RefreshFamily.revoked_at.is_not(None), RefreshFamily.revoked_at > since)
+            users = select(literal("u"), User.id, User.role, User.team_id, User.active).where(
+                User.authz_changed_at.is_not(None), User.authz_changed_at > since)
+            with session_factory() as s:
+                rows = s.execute(union_all(families, users)).all()
+            self._revoked = frozenset(r[1] for r in rows if r[0] == "f") | (self._revoked & self._local)
+            self._authz = {uid: (role, team, bool(active)) for kind, uid, role, team, active in rows if kind == "u"}
+            self._loaded_at = time.monotonic()
+
+    def is_revoked(self, session_factory, family_id: str) -> bool:
+        self.refresh(session_factory)
         return family_id in self._revoked
+
+    def current(self, session_factory, p: Principal, max_age: float | None = None) -> Principal | None:
+        """``p`` as the database has it now: None when its session was revoked or the
+        account disabled; the current role and team when an admin changed them."""
+        self.refresh(session_factory, max_age)
+        if p.family_id in self._revoked:
+            return None
+        now = self._authz.get(p.user_id)
+        if now is None:
+            return p
+        role, team_id, active = now
+        if not active:
+            return None
+        if (role, team_id) == (p.role, p.team_id):
+            return p
+        return Principal(user_id=p.user_id, role=role, team_id=team_id, family_id=p.family_id, exp=p.exp)
 
     def mark_revoked(self, family_id: str) -> None:
         """This worker knows at once (the others within ``refresh_s``)."""

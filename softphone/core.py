@@ -34,7 +34,7 @@ from .account import tls_transport_config as _tls_cfg
 from .audio_api import AgentAudio, AudioFactory, RecorderFactory
 from .call import CallRecord, EngineCall, caller_number, guarded, header_value, parse_headers
 from .dispositions import DispositionTable
-from .monitor import MIC, SPEAKER, GrantVerifierLike, LegView, MonitorGate, PartyView, plan_links
+from .monitor import MIC, SPEAKER, GrantVerifierLike, LegView, MonitorGate, PartyView, plan_links, sip_user_of
 from .ownership import log_exception
 from .privacy import mask_remote
 from .types import (
@@ -541,7 +541,7 @@ class SipCore:
         self.calls[rec.call_id] = call
         token = header_value(headers, SIP_HEADER)
         if token is not None:
-            self._incoming_monitor(call, token)
+            self._incoming_monitor(call, token, sip_user_of(header_value(headers, "From")))
             return
         ring = pj.CallOpParam()
         ring.statusCode = 180
@@ -566,13 +566,15 @@ class SipCore:
                 best = c
         return best
 
-    def _incoming_monitor(self, call: EngineCall, token: str) -> None:
+    def _incoming_monitor(self, call: EngineCall, token: str, caller: str | None) -> None:
         rec = call.rec
         rec.monitor_role = "agent-leg"
         prm = pj.CallOpParam()
         target = self._monitor_target()
         try:
-            grant = self.gate.admit(token)
+            # Bound to the caller (the grant's ``from``) and to the call it was issued for.
+            grant = self.gate.admit(token, caller=caller or "",
+                                    call_ids={target.rec.call_id} if target is not None else None)
         except GrantError as exc:
             log.warning("monitor request refused: %s", exc)
             self.engine._publish("monitor", MonitorInfo(rec.call_id, "agent", "", False,
@@ -605,11 +607,15 @@ class SipCore:
         rec = call.rec
         if rec.monitor_role != "agent-leg":
             return
-        token = header_value(parse_headers(prm.rdata.wholeMsg), SIP_HEADER)
+        headers = parse_headers(prm.rdata.wholeMsg)
+        token = header_value(headers, SIP_HEADER)
         if token is None:
             return  # a plain re-INVITE (session refresh, hold): keep the mode
+        target = self.calls.get(rec.monitor_session or "")
         try:
-            grant = self.gate.admit(token, tl=rec.headers.get("tl"))
+            grant = self.gate.admit(token, tl=rec.headers.get("tl"),
+                                    caller=sip_user_of(header_value(headers, "From")) or "",
+                                    call_ids={target.rec.call_id} if target is not None else None)
         except GrantError as exc:
             log.warning("monitor mode change refused: %s", exc)
             prm.statusCode = 403

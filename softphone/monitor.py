@@ -38,6 +38,7 @@ PBX feature codes
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,8 +48,9 @@ from core.grant_token import MODES, SIP_HEADER, Grant, GrantError
 log = logging.getLogger(__name__)
 
 __all__ = ["MODES", "SIP_HEADER", "FeatureCodes", "GrantVerifierLike", "LegView", "MonitorGate",
-           "PartyView", "plan_links"]
+           "PartyView", "plan_links", "sip_user_of"]
 
+_USER = re.compile(r"sips?:([^@;>?:]+)@", re.IGNORECASE)
 MIC = "mic"
 SPEAKER = "speaker"
 
@@ -63,13 +65,27 @@ class MonitorGate:
     def __init__(self, verifier: GrantVerifierLike | None) -> None:
         self.verifier = verifier
 
-    def admit(self, token: str | None, *, tl: str | None = None) -> Grant:
+    def admit(self, token: str | None, *, tl: str | None = None, caller: str | None = None,
+              call_ids: set[str] | None = None) -> Grant:
+        """The grant, or GrantError. ``caller``: the SIP user the monitor call came from;
+        ``call_ids``: the ids of the agent's call it would attach to (None: no call now)."""
         if self.verifier is None:
             raise GrantError("monitoring not configured")
         grant = self.verifier.verify(token)
         if tl is not None and grant.tl != tl:
             raise GrantError("token belongs to another team leader")
+        problem = grant.binding_problem(caller, call_ids)
+        if problem is not None:
+            raise GrantError(problem)
         return grant
+
+
+def sip_user_of(name_addr: str | None) -> str | None:
+    """The user part of a From/To value (``"TL" <sip:3001@host>;tag=x`` → ``3001``)."""
+    if not name_addr:
+        return None
+    m = _USER.search(name_addr)
+    return m.group(1) if m else None
 
 
 @dataclass(frozen=True)

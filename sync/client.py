@@ -60,6 +60,14 @@ class NetworkError(SyncError):
     code = "sync.network"
 
 
+class BadAnswer(NetworkError):
+    """The server answered, but not in a form this client can read (malformed JSON, a field of
+    the wrong type, data that cannot be stored). Retried like a network failure; nothing of the
+    answer was applied (a pulled page is one transaction)."""
+
+    code = "sync.bad_answer"
+
+
 class AuthError(SyncError):
     """The server refused our credentials; the user has to log in again."""
 
@@ -281,7 +289,7 @@ class ApiClient:
         try:
             return orjson.loads(response.content) if orjson is not None else response.json()
         except ValueError as exc:  # covers JSONDecodeError and UnicodeDecodeError
-            raise NetworkError(f"{what}: malformed JSON in the answer ({exc.__class__.__name__})") from exc
+            raise BadAnswer(f"{what}: malformed JSON in the answer ({exc.__class__.__name__})") from exc
 
     # -- auth ---------------------------------------------------------------
 
@@ -292,9 +300,9 @@ class ApiClient:
             expires_in = float(body.get("expires_in") or 300)
             identity = Identity.from_json(body["user"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise NetworkError(f"{what}: unexpected answer ({type(exc).__name__})") from exc
+            raise BadAnswer(f"{what}: unexpected answer ({type(exc).__name__})") from exc
         if not isinstance(access, str) or not isinstance(refresh, str):
-            raise NetworkError(f"{what}: unexpected answer (tokens are not strings)")
+            raise BadAnswer(f"{what}: unexpected answer (tokens are not strings)")
         # Save the rotated refresh token before using the access token: if we die
         # now, the next start refreshes with the token the server expects.
         ttl = max(0.0, expires_in - _EXPIRY_MARGIN_S)
@@ -391,9 +399,11 @@ class ApiClient:
                 has_more=has_more,
                 server_time=body.get("server_time"),
                 monitor_public_key=body.get("monitor_public_key"),
+                generation=None if body.get("generation") is None else str(body["generation"]),
+                restored_from=None if body.get("restored_from") is None else str(body["restored_from"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise NetworkError(f"pull: unexpected answer ({type(exc).__name__}: {exc})") from exc
+            raise BadAnswer(f"pull: unexpected answer ({type(exc).__name__}: {exc})") from exc
 
     def push(self, events: Sequence[dict[str, Any]]) -> list[PushResult]:
         """Push up to MAX_PUSH_BATCH events; returns a result for each id the server answered."""
@@ -411,7 +421,7 @@ class ApiClient:
                     reason = r.get("reason")
                     results.append(PushResult(rid, PushStatus(status), None if reason is None else str(reason)))
         except (KeyError, TypeError) as exc:
-            raise NetworkError(f"push: unexpected answer ({type(exc).__name__})") from exc
+            raise BadAnswer(f"push: unexpected answer ({type(exc).__name__})") from exc
         return results
 
     # -- presence, grants ---------------------------------------------------
@@ -431,7 +441,7 @@ class ApiClient:
         try:
             return Grant(str(body["token"]), str(body["expires_at"]), body.get("agent_sip_user"))
         except (KeyError, TypeError) as exc:
-            raise NetworkError(f"grant: unexpected answer ({type(exc).__name__})") from exc
+            raise BadAnswer(f"grant: unexpected answer ({type(exc).__name__})") from exc
 
     # -- recordings ---------------------------------------------------------
 

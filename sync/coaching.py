@@ -9,8 +9,8 @@ evaluations come back by pull as ``coaching_evaluation``), so they are offline-s
 
     tl = TeamLeadClient(api)
     page = tl.recordings(date_from="2026-12-04", evaluated=False)
-    for chunk in tl.stream_recording(call_id, start=seek_byte):   # Range requests, 1 MiB each
-        player.feed(chunk)
+    part = tl.read_range(call_id, start=seek_byte, length=256 * 1024)   # one Range request
+    peaks = tl.recording_peaks(call_id)   # the waveform, computed by the server
 """
 
 from __future__ import annotations
@@ -122,6 +122,11 @@ class TeamLeadClient:
             pos = part.start + len(part.data)
             if pos >= part.size:
                 return
+
+    def recording_peaks(self, call_id: str, buckets: int = 1200) -> dict[str, Any]:
+        """The waveform computed by the server: ``{"size", "channels", "rate", "duration_s",
+        "peaks": [[left…], [right…]]}`` (0..1 per bucket), a few KB instead of the file."""
+        return self._call("GET", f"/recordings/{call_id}/peaks", "recording peaks", params={"buckets": buckets})
 
     def playbacks(self, call_id: str) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/recordings/{call_id}/playbacks", "playbacks")["playbacks"])

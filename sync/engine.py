@@ -12,6 +12,11 @@ benchmarks time. It is safe to kill the process at any point:
 
 Push goes first so that the pull already carries the server's view of what we
 just sent.
+
+A server restored from a backup has forgotten what was pushed after the backup;
+its pull answers say so with a new database generation. The round then re-queues
+the events acknowledged since the backup, pushes them again and pulls from the
+start (``SyncStore.adopt_generation``; docs/sync-api.md, "Database generation").
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache.pull_apply import ChangeSummary, PreparedLeads, prepare_leads
+from cache.sync_state import GENERATION
 from cache.sync_store import SyncStore
 from core import timeutil
 from core.contract import PushStatus
 from core.pinyin import warm as warm_pinyin
 from core.wire import PullPage, PushResult
-from sync.client import MAX_PUSH_BATCH, ApiClient, RequestRejected
+from sync.client import MAX_PUSH_BATCH, ApiClient, BadAnswer, RequestRejected
 from sync.sip_provisioning import take_sip_accounts
 
 log = logging.getLogger(__name__)
@@ -48,9 +54,11 @@ PULL_LIMIT = 1000
 #: Bounds: a round never loops forever, whatever the server says.
 MAX_PUSH_BATCHES_PER_ROUND = 200
 MAX_PULL_PAGES_PER_ROUND = 500
+#: After a restore, events acknowledged this long before the backup was taken are sent
+#: again too: covers the error of the clock offset (re-sending more only costs duplicates).
+RESEND_MARGIN = dt.timedelta(minutes=10)
 
 
-_Fetched = tuple[PullPage, PreparedLeads]
 
 
 @dataclass(frozen=True)
@@ -83,11 +91,21 @@ class SyncEngine:
         #: Called (on this thread, after the page is stored) with each pulled ``sip_account``
         #: (sync.sip_provisioning.ProvisionedSip: its password is in the keyring by then).
         self.on_sip_account: Callable[[Any], None] | None = None
+        #: Set by pull_all when the server's database generation changed (restored from a
+        #: backup): the pull stopped there; run_round pushes the re-queued events and pulls again.
+        self.generation_changed = False
 
     def run_round(self) -> RoundResult:
         t0 = time.perf_counter()
         pushed, acked, rejected = self.push_pending()
+        self.generation_changed = False
         pages, changes = self.pull_all()
+        if self.generation_changed:  # the server was restored: re-send, then pull from the start
+            self.generation_changed = False
+            p2, a2, r2 = self.push_pending()
+            pages2, changes2 = self.pull_all()
+            pushed, acked, rejected = pushed + p2, acked + a2, rejected + r2
+            pages, changes = pages + pages2, changes.merged(changes2)
         return RoundResult(pushed, acked, rejected, pages, changes, self.store.pending_count(),
                            time.perf_counter() - t0)
 
@@ -139,18 +157,23 @@ class SyncEngine:
         current one is written (the server works on one core, SQLite on the other);
         pages are still applied strictly in order, each with its cursor."""
         cursor = self.store.cursor()
+        # A first pull into an empty cache builds the lead indexes after its last page
+        # (cache.pull_apply, defer_indexes); one that stopped early is finished here.
+        first_pull = cursor is None
+        if not first_pull:
+            self.store.restore_indexes()
         summary = ChangeSummary()
         pages = 0
         with ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") as pool:
             limit = PULL_LIMIT_INITIAL if cursor is None else PULL_LIMIT
-            fut: Future[_Fetched] | None = pool.submit(self._fetch, cursor, limit)
+            fut: Future[PullPage] | None = pool.submit(self._fetch, cursor, limit)
             # Load pypinyin's dictionaries (~0.2 s, once per process) here while the
             # first request waits on the server, not on the prefetch thread after it.
             warm_pinyin()
             for _ in range(MAX_PULL_PAGES_PER_ROUND):
                 assert fut is not None
                 try:
-                    page, prepared = fut.result()
+                    page = fut.result()
                 except RequestRejected as exc:
                     if cursor is not None and exc.status in (400, 410, 422):
                         # The server no longer understands our cursor (e.g. its database was
@@ -161,12 +184,17 @@ class SyncEngine:
                         fut = pool.submit(self._fetch, None, PULL_LIMIT_INITIAL)
                         continue
                     raise
+                if self._new_generation(page):
+                    fut = None
+                    break
                 pages += 1
                 more = page.has_more and page.next_cursor not in (None, cursor)
                 fut = pool.submit(self._fetch, page.next_cursor, PULL_LIMIT_INITIAL) if more else None
                 try:
                     if page.changes or page.next_cursor != cursor:
-                        summary = summary.merged(self._apply(page, prepared))
+                        # Converted here, while the server makes the next page (requested above).
+                        summary = summary.merged(self._apply(page, self._prepare(page),
+                                                             defer_indexes=first_pull and more))
                     # else: an idle round; nothing to write (no fsync on the agent's disk).
                 except BaseException:
                     if fut is not None:
@@ -175,15 +203,59 @@ class SyncEngine:
                 if not more:
                     break
                 cursor = page.next_cursor
+        if first_pull:
+            self.store.restore_indexes()  # stopped before the last page (new generation, page bound)
         return pages, summary
 
-    def _fetch(self, cursor: str | None, limit: int) -> _Fetched:
-        """On the prefetch thread: the next page, and its lead rows ready for the database."""
-        with gc_paused():
-            page = self.client.pull(cursor, limit=limit)
-            return page, prepare_leads(page.changes)
+    def _new_generation(self, page: PullPage) -> bool:
+        """True when the page comes from a restored database this cache has not seen yet
+        (then the events since the backup are re-queued and the cursor reset)."""
+        if page.generation is None:
+            return False  # an older server: nothing to compare
+        known = self.store.generation()
+        if known == page.generation:
+            return False
+        if known is None:  # the first pull from this server: just remember it
+            self.store.set_state(GENERATION, page.generation)
+            return False
+        since = None
+        try:
+            backup_at = timeutil.parse_iso(page.restored_from)
+            server_now = timeutil.parse_iso(page.server_time)
+        except ValueError:
+            backup_at = server_now = None
+        if backup_at is not None:
+            # The backup's time on this computer's clock (acknowledged_at is ours).
+            offset = (server_now - self._utcnow()) if server_now is not None else dt.timedelta(0)
+            since = backup_at - offset - RESEND_MARGIN
+        requeued = self.store.adopt_generation(page.generation, since)
+        log.warning("pull: the server's database was restored (generation %s, backup of %s); "
+                    "re-sending %d events and pulling everything again", page.generation,
+                    page.restored_from or "unknown time", requeued)
+        self.generation_changed = True
+        return True
 
-    def _apply(self, page: PullPage, prepared: PreparedLeads | None = None) -> ChangeSummary:
+    def _fetch(self, cursor: str | None, limit: int) -> PullPage:
+        """On the prefetch thread: the next page, parsed."""
+        with gc_paused():
+            return self.client.pull(cursor, limit=limit)
+
+    @staticmethod
+    def _prepare(page: PullPage) -> PreparedLeads:
+        """The page's lead rows ready for the database (pinyin keys included).
+
+        On the sync thread, after the next page was requested: the conversion (~25 µs a lead,
+        mostly pinyin) then overlaps the server's work on that page instead of following the
+        download on the prefetch thread. Measured in bench_sync: with the lead indexes
+        deferred, the prefetch thread (request + conversion) had become the slower of the two."""
+        with gc_paused():
+            try:
+                return prepare_leads(page.changes)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise BadAnswer(f"pull: lead data of the wrong shape ({type(exc).__name__})") from exc
+
+    def _apply(self, page: PullPage, prepared: PreparedLeads | None = None, *,
+               defer_indexes: bool = False) -> ChangeSummary:
         if self.on_floor_changes is not None:
             floor = [c for c in page.changes if c.entity in _FLOOR_ENTITIES]
             if floor:
@@ -197,9 +269,13 @@ class SyncEngine:
         if server_now is not None:
             offset = (server_now - self._utcnow()).total_seconds()
         page_changes, sip_notices = take_sip_accounts(page.changes)  # SIP passwords → the keyring only
-        summary = self.store.apply_page(page_changes, page.next_cursor,
-                                        monitor_public_key=page.monitor_public_key, clock_offset_s=offset,
-                                        prepared=prepared)
+        try:
+            summary = self.store.apply_page(page_changes, page.next_cursor,
+                                            monitor_public_key=page.monitor_public_key, clock_offset_s=offset,
+                                            prepared=prepared, defer_indexes=defer_indexes)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A value of the wrong type in the page: its one transaction was rolled back.
+            raise BadAnswer(f"pull: a change could not be stored ({type(exc).__name__})") from exc
         for notice in sip_notices:
             if self.on_sip_account is not None:
                 self.on_sip_account(notice)

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from cache import models as m
+from cache.sync_state import RECORDING_PREFIX
 from cache.sync_store import SyncStore
 from core import timeutil
 from sync.client import ApiClient, RequestRejected
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 DEFAULT_RETENTION_DAYS = 7
-_STATE_PREFIX = "recording:"
+_STATE_PREFIX = RECORDING_PREFIX
 _MAX_STEPS = 6  # status → send → complete cycles per file and round (bounded)
 
 

@@ -34,7 +34,7 @@ from core import messages as msg
 from core.messages import Message
 from core.wire import Identity
 from sync.auth import KeyringVault
-from sync.client import ApiClient, AuthError, NetworkError, RequestRejected, SyncError, TokenVault
+from sync.client import ApiClient, AuthError, BadAnswer, NetworkError, RequestRejected, SyncError, TokenVault
 from sync.engine import RoundResult, SyncEngine
 from sync.presence import HEARTBEAT_S, PresenceReporter
 from sync.recordings import RecordingUploader
@@ -55,6 +55,8 @@ def _failure(exc: Exception) -> Message:
         return Message.of(msg.SYNC_REFUSED, status=exc.status, detail=exc.detail)
     if isinstance(exc, AuthError):
         return Message.of(msg.SYNC_AUTH)
+    if isinstance(exc, BadAnswer):  # reached, but its answer could not be read: not "unreachable"
+        return Message.of(msg.SYNC_BAD_ANSWER)
     if isinstance(exc, NetworkError):
         return Message.of(msg.SYNC_NETWORK)
     return Message.of(msg.SYNC_FAILED)

@@ -28,6 +28,8 @@ GROUPS: dict[str, list[str]] = {
     "floorday": ["tests/floorday"],
     # The TL's board and floor control; the whole-app test starts the workspace's softphone.
     "supervisor": ["tests/supervisor"],
+    # Two server instances + nginx + PostgreSQL: fan-out, failover, shared recordings, authz.
+    "scaleout": ["tests/scaleout"],
 }
 COUNTED = ("tests", "failures", "errors", "skipped")
 

@@ -49,6 +49,8 @@ class MainWindow(QMainWindow):
     languageRequested = Signal(str)
     #: The agent (or a tel:/sip: hand-off) asked to dial; E.164 number, never logged in full.
     dialRequested = Signal(str)
+    #: A lead file the user chose (导入名单…): a path; the application imports it.
+    importRequested = Signal(str)
     #: Emitted after a search result is on screen (tests and the benchmark wait on it).
     leadsShown = Signal(int)
     #: Emitted after the customer card and script show a lead ("" when none).
@@ -156,10 +158,32 @@ class MainWindow(QMainWindow):
         self.find_action.setShortcut(QKeySequence.StandardKey.Find)
         self.find_action.triggered.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
         self.view_menu.addAction(self.find_action)
+        # 导入名单…: shown when there is no server (leads then live in this computer's cache).
+        self.import_action = QAction(self)
+        self.import_action.setVisible(False)
+        self.import_action.triggered.connect(self._choose_import_file)
+        self.view_menu.addAction(self.import_action)
         self.quit_action = QAction(self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
         self.view_menu.addAction(self.quit_action)
+
+    def _choose_import_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(
+            self, QCoreApplication.translate("MainWindow", "Import leads"), "",
+            QCoreApplication.translate("MainWindow", "Lead lists (*.csv *.txt *.xlsx)"))
+        if path:
+            self.importRequested.emit(path)
+
+    def show_import_outcome(self, message: Any) -> None:
+        """The import's one message (core.messages.Message) in the status bar, worded now."""
+        from ui import messages
+
+        self.status.showMessage(messages.text(message), 15000)
+        if message.code == "import.done":
+            self.refresh()
 
     def set_language(self, language: str) -> None:
         self._language = language
@@ -174,6 +198,7 @@ class MainWindow(QMainWindow):
         self.view_menu.setTitle(QCoreApplication.translate("MainWindow", "&View"))
         self.language_menu.setTitle(QCoreApplication.translate("MainWindow", "Language"))
         self.find_action.setText(QCoreApplication.translate("MainWindow", "Find lead"))
+        self.import_action.setText(QCoreApplication.translate("MainWindow", "Import leads…"))
         self.quit_action.setText(QCoreApplication.translate("MainWindow", "Quit"))
         self.model.retranslate()
 

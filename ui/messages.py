@@ -138,10 +138,44 @@ TEXTS: dict[str, str] = {
     m.FLOOR_MESSAGE_TEAM_SENT: QT_TRANSLATE_NOOP("Messages", "Message sent to the team"),
     m.FLOOR_REFUSED: QT_TRANSLATE_NOOP("Messages", "The server refused: {detail}"),
     m.FLOOR_UNREACHABLE: QT_TRANSLATE_NOOP("Messages", "The server cannot be reached; try again"),
+    m.RECORDING_FORBIDDEN: QT_TRANSLATE_NOOP(
+        "Messages", "You may not play this recording: only the agent who made the call, their team leader and admins can"),
+    m.RECORDING_NOT_PLAYABLE: QT_TRANSLATE_NOOP("Messages", "This recording is not a 16-bit PCM WAV file and cannot be played"),
     m.ORDER_PAUSE: QT_TRANSLATE_NOOP("Messages", "{by} put you on a break ({reason})"),
     m.ORDER_PAUSE_LATER: QT_TRANSLATE_NOOP(
         "Messages", "{by} put you on a break ({reason}); it starts once this call's wrap-up is saved"),
     m.ORDER_READY: QT_TRANSLATE_NOOP("Messages", "{by} set you back to ready"),
+    # -- bad files and bad answers
+    m.IMPORT_DONE: QT_TRANSLATE_NOOP(
+        "Messages", "{file}: {imported} leads imported ({inserted} new, {updated} updated); {skipped} rows skipped"),
+    m.IMPORT_NOT_TEXT: QT_TRANSLATE_NOOP(
+        "Messages", "{file} is not a CSV text file or an .xlsx workbook; nothing was imported"),
+    m.IMPORT_ENCODING: QT_TRANSLATE_NOOP(
+        "Messages", "The characters of {file} cannot be read (use UTF-8, GBK or UTF-16); nothing was imported"),
+    m.IMPORT_BAD_XLSX: QT_TRANSLATE_NOOP("Messages", "{file} is not a readable .xlsx workbook; nothing was imported"),
+    m.IMPORT_MISSING: QT_TRANSLATE_NOOP("Messages", "{file} does not exist"),
+    m.IMPORT_NOT_A_FILE: QT_TRANSLATE_NOOP("Messages", "{file} is not a file"),
+    m.IMPORT_CANNOT_OPEN: QT_TRANSLATE_NOOP("Messages", "{file} cannot be opened ({reason})"),
+    m.IMPORT_OLD_XLS: QT_TRANSLATE_NOOP(
+        "Messages", "{file} is an old .xls workbook; save it as .xlsx or CSV and import again"),
+    m.IMPORT_BAD_CSV: QT_TRANSLATE_NOOP("Messages", "{file} is not a readable CSV file ({reason}); nothing was imported"),
+    m.IMPORT_EMPTY: QT_TRANSLATE_NOOP("Messages", "{file} is empty; nothing was imported"),
+    m.IMPORT_MISSING_COLUMNS: QT_TRANSLATE_NOOP(
+        "Messages", "{file}: the header row needs a name column (姓名) and a phone column (电话); nothing was imported"),
+    m.IMPORT_TOO_MANY_ROWS: QT_TRANSLATE_NOOP(
+        "Messages", "{file} has more than {max_rows} rows; split it and import the parts"),
+    m.IMPORT_NO_ROWS: QT_TRANSLATE_NOOP(
+        "Messages", "{file} has no usable row ({skipped} rows skipped, e.g. {reason}); nothing was imported"),
+    m.IMPORT_UNREADABLE: QT_TRANSLATE_NOOP("Messages", "{file} cannot be read; nothing was imported"),
+    m.IMPORT_FAILED: QT_TRANSLATE_NOOP(
+        "Messages", "Importing {file} failed ({error}); nothing was changed"),
+    m.CODES_DUPLICATE: QT_TRANSLATE_NOOP(
+        "Messages", "The disposition code {code} appears twice (entries {first} and {again}); the codes were not "
+        "changed"),
+    m.CODES_INVALID: QT_TRANSLATE_NOOP(
+        "Messages", "Disposition code entry {position} cannot be used ({detail}); the codes were not changed"),
+    m.SYNC_BAD_ANSWER: QT_TRANSLATE_NOOP(
+        "Messages", "The server's answer could not be read; nothing on this computer was changed. Retried shortly"),
     # -- error kinds and phone numbers
     m.ERROR: QT_TRANSLATE_NOOP("Messages", "Something went wrong"),
     m.USER_ERROR: QT_TRANSLATE_NOOP("Messages", "This cannot be used"),

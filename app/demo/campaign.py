@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.resource_files import resource
+from core.disposition_codes import parse_codes_json
 from core.lead_file import parse_file
 
 if TYPE_CHECKING:
@@ -40,7 +41,16 @@ def _fingerprint() -> str:
 
 
 def _demo_config() -> dict[str, Any]:
-    return json.loads(data_file("dispositions_demo.json").read_text(encoding="utf-8"))
+    return parse_codes_json(data_file("dispositions_demo.json").read_bytes())
+
+
+def load_codes_file(repo: Repository, campaign_id: str, path: Path) -> int:
+    """A dispositions JSON file's codes into a local campaign (one transaction). The whole file
+    is checked first (core.disposition_codes): duplicates or a bad entry raise CodesFileError
+    and change nothing. Returns the number of codes."""
+    data = parse_codes_json(Path(path).read_bytes())
+    repo.upsert_disposition_codes(campaign_id, data["codes"])
+    return len(data["codes"])
 
 
 def campaign_rules(config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,29 +1,34 @@
 """Coaching on recordings (辅导表, issue #13): the team's recorded calls, the recording itself
-(fetched with HTTP Range requests into a temporary file, its waveform computed from the
-samples), the campaign's form, the call's evaluations, and a new evaluation saved as an
-*event* through the app's outbox (offline-safe; the server computes the score with
-``core.coaching.score``, which the form shows as it is filled in).
+(streamed to the player with HTTP Range requests by :class:`~app.supervisor.recording_stream.
+RecordingStream`, never downloaded whole; its waveform computed by the server), the campaign's
+form, the call's evaluations, and a new evaluation saved as an *event* through the app's outbox
+(offline-safe; the server computes the score with ``core.coaching.score``, which the form shows
+as it is filled in).
 
-A QObject on the GUI thread; every request runs on one ``app.background`` worker (a second
-one fetches audio, so a long download never holds up the list or the form).
+A QObject on the GUI thread; every request runs on one ``app.background`` worker (a second one
+fetches the waveform; the recording's bytes come on the streams' fetcher thread, one HTTP client
+kept from one recording to the next, so neither a long list nor a slow network holds up the other).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-import wave
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.background import Worker, on_gui
+from app.background import Worker
 from app.supervisor.common import ApiSource, BorrowedClient, TokenBorrower, failure_message
+from app.supervisor.recording_stream import RangeFetcher, RecordingStream
 from core import coaching as rules
-from sync.coaching import CHUNK, TeamLeadClient, acknowledgement_event, dispute_event, evaluation_event
+from core import messages as msg
+from core import wav
+from core.messages import Message
+from sync.client import RequestRejected
+from sync.coaching import RangeChunk, TeamLeadClient, acknowledgement_event, dispute_event, evaluation_event
 
 log = logging.getLogger(__name__)
 
@@ -34,75 +39,84 @@ PEAKS = 1200  # waveform buckets per channel
 
 @dataclass(frozen=True)
 class Recording:
-    """A recording on this computer: the file, its length and its waveform (per channel, peaks
-    0..1 in ``PEAKS`` buckets; agent left, customer right)."""
+    """A recording ready to play: its first range arrived (the WAV header), the rest streams.
+    ``stream`` is the device to hand to ``QMediaPlayer.setSourceDevice``."""
 
     call_id: str
-    path: str
     size: int
     duration_s: float
     channels: int
+    stream: RecordingStream
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """The waveform of a recording (server-computed), per channel 0..1: agent left, customer right."""
+
+    call_id: str
+    duration_s: float
     left: tuple[float, ...]
     right: tuple[float, ...]
 
 
-def waveform(path: Path, buckets: int = PEAKS) -> tuple[float, int, tuple[float, ...], tuple[float, ...]]:
-    """(duration, channels, left peaks, right peaks) of a 16-bit PCM WAV."""
-    import numpy as np
+class _RangeReader:
+    """The streams' Range requests, on the fetcher thread's own client."""
 
-    with wave.open(str(path), "rb") as w:
-        channels, rate, width, frames = w.getnchannels(), w.getframerate(), w.getsampwidth(), w.getnframes()
-        raw = w.readframes(frames)
-    if width != 2:
-        raise ValueError(f"{width * 8}-bit WAV: only 16-bit PCM is drawn")
-    data = np.frombuffer(raw, dtype="<i2")
-    n = len(data) // channels
-    data = data[: n * channels].reshape(n, channels) if n else np.zeros((0, channels), dtype="<i2")
-    duration = n / float(rate) if rate else 0.0
+    def __init__(self, client: BorrowedClient) -> None:
+        self._client, self._tl = client, TeamLeadClient(client)
 
-    def peaks(col: Any) -> tuple[float, ...]:
-        if n == 0:
-            return ()
-        edges = np.linspace(0, n, min(buckets, n) + 1).astype(int)
-        absv = np.abs(col.astype(np.int32))
-        out = np.maximum.reduceat(absv, edges[:-1]) / 32768.0
-        return tuple(float(x) for x in out)
+    def read(self, call_id: str, start: int, length: int) -> RangeChunk:
+        return self._tl.read_range(call_id, start, length)
 
-    left = peaks(data[:, 0]) if channels else ()
-    right = peaks(data[:, 1]) if channels > 1 else left
-    return duration, channels, left, right
+    def close(self) -> None:
+        self._client.close()
+
+
+def recording_failure(exc: BaseException) -> Message:
+    """Why a recording cannot be played, in message codes: 403 is said plainly."""
+    if isinstance(exc, RequestRejected) and exc.status == 403:
+        return Message.of(msg.RECORDING_FORBIDDEN)
+    if isinstance(exc, wav.WavError):
+        return Message.of(msg.RECORDING_NOT_PLAYABLE)
+    return failure_message(exc)
 
 
 class CoachingService(QObject):
     recordings_loaded = Signal(object)  # dict: {"total", "items": [...]} (docs/coaching.md §2)
     form_loaded = Signal(str, object)  # campaign id, core.coaching.CoachingForm
     evaluations_loaded = Signal(str, object)  # call id, list[dict]
-    audio_progress = Signal(str, int, int)  # call id, bytes so far, size
-    audio_ready = Signal(object)  # Recording
+    audio_ready = Signal(object)  # Recording (its first range arrived: playable)
+    peaks_ready = Signal(object)  # Peaks
     evaluation_saved = Signal(str, str)  # call id, event id (queued in the outbox)
-    remixed = Signal(str, str)  # call id, path of the copy with the channel volumes applied
     my_evaluations_loaded = Signal(object)  # list[dict]: the agent's own (current ones)
     answer_saved = Signal(str, str)  # evaluation id, "acknowledged" | "disputed" (queued in the outbox)
     failed = Signal(object)  # core.messages.Message
 
-    def __init__(self, api_source: ApiSource, event_sink: EventSink, *, parent: QObject | None = None,
-                 temp_dir: str | None = None) -> None:
+    def __init__(self, api_source: ApiSource, event_sink: EventSink, *, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tokens = TokenBorrower(api_source)
         self._sink = event_sink
         self._worker = Worker("coaching")
         self._audio = Worker("coaching-audio")
         self._clients: dict[str, BorrowedClient] = {}  # per worker thread
-        self._tmp = tempfile.TemporaryDirectory(prefix="seatmate-rec-", dir=temp_dir)
         self.forms: dict[str, rules.CoachingForm] = {}
+        self.stream: RecordingStream | None = None
+        # Streams let go of: kept referenced a while, as Qt's demuxer thread may still hold one
+        # for a moment after the player was given another source.
+        self._retired: deque[RecordingStream] = deque(maxlen=3)
+        self._gains = (1.0, 1.0)
+        tokens = self._tokens
+        self._fetcher = RangeFetcher(
+            lambda: _RangeReader(BorrowedClient(tokens.api().base_url, tokens, timeout=30)))
 
     def stop(self) -> None:
+        self._retire()
+        self._fetcher.stop()
         self._worker.stop()
         self._audio.stop()
         for client in self._clients.values():
             client.close()
         self._clients.clear()
-        self._tmp.cleanup()
 
     def _tl(self, key: str) -> TeamLeadClient:
         if key not in self._clients:
@@ -119,6 +133,7 @@ class CoachingService(QObject):
         ``max_seconds``, ``evaluated`` (None: both), ``limit``, ``offset``."""
         self._worker.submit(lambda: self._tl("w").recordings(**filters), self.recordings_loaded.emit, self._fail,
                             latest="recordings")
+        self._fetcher.warm()  # its HTTP client is ready by the time a recording is opened
 
     def load_form(self, campaign_id: str) -> None:
         def got(form: rules.CoachingForm) -> None:
@@ -133,60 +148,53 @@ class CoachingService(QObject):
                             latest="evaluations")
 
     # -- the recording --------------------------------------------------------------------------------
-    def fetch(self, call_id: str) -> None:
-        """Range requests of ``CHUNK`` bytes into a temporary file (progress after each), then
-        the waveform; ``audio_ready`` with the file to play."""
-        path = Path(self._tmp.name) / f"{call_id}.wav"
+    def open_recording(self, call_id: str) -> None:
+        """Start streaming ``call_id``: ``audio_ready`` once its first range (the header and the
+        first seconds) arrived, ``peaks_ready`` with the waveform; ``failed`` (403 said plainly)
+        otherwise. The previous recording's stream stops fetching (let go of it in the player first)."""
+        self._retire()
+        stream = RecordingStream(call_id, on_ready=self._stream_ready,
+                                 on_failed=lambda exc: self._stream_failed(call_id, exc))
+        stream.set_gains(*self._gains)
+        self.stream = stream
+        self._fetcher.attach(stream)
 
-        def job() -> Recording:
-            tl = self._tl("a")
-            pos, size = 0, None
-            with open(path, "wb") as fh:
-                while size is None or pos < size:
-                    if self._audio.superseded():
-                        raise InterruptedError("another recording was opened")
-                    part = tl.read_range(call_id, pos, CHUNK)
-                    size = part.size
-                    if not part.data:
-                        break
-                    fh.seek(part.start)
-                    fh.write(part.data)
-                    pos = part.start + len(part.data)
-                    on_gui(self.audio_progress.emit, call_id, pos, size)
-            duration, channels, left, right = waveform(path)
-            return Recording(call_id, str(path), size or 0, duration, channels, left, right)
+        def peaks_job() -> Peaks:
+            data = self._tl("a").recording_peaks(call_id, PEAKS)
+            chans = [tuple(float(x) for x in ch) for ch in data.get("peaks") or []]
+            left = chans[0] if chans else ()
+            return Peaks(call_id, float(data.get("duration_s") or 0.0), left, chans[1] if len(chans) > 1 else left)
 
-        def bad(exc: BaseException) -> None:
-            if not isinstance(exc, InterruptedError):
-                self._fail(exc)
+        def peaks_failed(exc: BaseException) -> None:
+            # The stream says why a recording cannot be played; a missing waveform alone is not fatal.
+            log.info("no waveform for call %s: %s", call_id[:8], exc)
 
-        self._audio.submit(job, self.audio_ready.emit, bad, latest="audio")
+        self._audio.submit(peaks_job, self.peaks_ready.emit, peaks_failed, latest="peaks")
 
-    def remix(self, rec: Recording, agent_volume: float, customer_volume: float) -> None:
-        """Per-channel volume: QMediaPlayer mixes a stereo file itself, so the player gets a copy
-        with the agent's (left) and the customer's (right) channel scaled (0..1 each); the
-        original stays (the waveform is drawn from it)."""
-        src = Path(rec.path)
-        dst = src.with_name(f"{rec.call_id}.mix.wav")
+    def _retire(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.shutdown()  # a request in flight for it is dropped when it lands
+            self._retired.append(stream)
 
-        def job() -> str:
-            import numpy as np
+    def _stream_ready(self, stream: RecordingStream) -> None:
+        if stream is not self.stream or stream.fmt is None:
+            return
+        self.audio_ready.emit(Recording(stream.call_id, stream.size(), stream.duration_s, stream.fmt.channels,
+                                        stream))
 
-            with wave.open(str(src), "rb") as w:
-                params = w.getparams()
-                raw = w.readframes(params.nframes)
-            if params.nchannels != 2 or params.sampwidth != 2:
-                return str(src)
-            data = np.frombuffer(raw, dtype="<i2").reshape(-1, 2).astype(np.float32)
-            data *= np.array([agent_volume, customer_volume], dtype=np.float32)
-            tmp = dst.with_suffix(".part")
-            with wave.open(str(tmp), "wb") as w:
-                w.setparams(params)
-                w.writeframes(np.clip(data, -32768, 32767).astype("<i2").tobytes())
-            tmp.replace(dst)
-            return str(dst)
+    def _stream_failed(self, call_id: str, exc: BaseException) -> None:
+        if self.stream is None or self.stream.call_id != call_id:
+            return
+        log.info("recording of call %s cannot be streamed: %s", call_id[:8], exc)
+        self.failed.emit(recording_failure(exc))
 
-        self._audio.submit(job, lambda path: self.remixed.emit(rec.call_id, path), self._fail, latest="remix")
+    def set_gains(self, agent: float, customer: float) -> None:
+        """Per-channel volume (0..1): agent (left), customer (right), applied to the samples the
+        stream serves from now on (and to the next recording opened)."""
+        self._gains = (agent, customer)
+        if self.stream is not None:
+            self.stream.set_gains(agent, customer)
 
     # -- saving ----------------------------------------------------------------------------------------
     def save_evaluation(self, agent_id: str, call_id: str, campaign_id: str, items: Sequence[rules.ItemAnswer],
@@ -206,6 +214,7 @@ class CoachingService(QObject):
             return sorted(evs, key=lambda e: e.get("evaluated_at") or "", reverse=True)
 
         self._worker.submit(job, self.my_evaluations_loaded.emit, self._fail, latest="mine")
+        self._fetcher.warm()  # the agent plays the moments next
 
     def acknowledge(self, evaluation_id: str, comment: str = "") -> None:
         etype, payload = acknowledgement_event(evaluation_id, comment)

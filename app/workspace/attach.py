@@ -19,6 +19,7 @@ from typing import Any
 
 from app.background import on_gui, run_in_background
 from app.workspace.seams import WorkspaceHost
+from core.agent_state import AgentState
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ def attach_after_first_screen(app: WorkspaceHost) -> None:
     watcher = _FirstPaint(viewport)
     viewport.installEventFilter(watcher)
     window.leadsShown.connect(on_shown)
+    model = getattr(window, "model", None)
+    if model is not None and model.rowCount():
+        on_shown(0)  # the first page came before the cache opened (read from the file): go at its next paint
     # Tied to the watcher: if the window is destroyed first, the timer goes with it.
     QTimer.singleShot(FIRST_SCREEN_WAIT_MS, watcher, go)
 
@@ -288,7 +292,18 @@ def _attach_sync(app: WorkspaceHost, runtime: Any, ui: Any) -> None:
     # Every pull carries the server's monitor key: the softphone's grant check follows it.
     service.round_finished.connect(lambda _result: runtime.refresh_monitor_key())
     runtime.wrapup.saved.connect(lambda _saved: service.sync_now())  # at once after a disposition
-    runtime.agent.changed.connect(lambda st: service.set_presence(st.state.value, st.reason))
+
+    def report_presence(*_: object) -> None:
+        # The call is named by the softphone's own id: the server binds a TL's monitor grant to
+        # it and the agent's engine refuses a grant issued for another call.
+        st = runtime.agent.status
+        active = runtime.controller.active
+        on_call = active is not None and st.state is AgentState.ON_CALL
+        service.set_presence(st.state.value, st.reason, active.engine_id if on_call else None,
+                             active.lead_id if on_call else None)
+
+    runtime.agent.changed.connect(report_presence)
+    runtime.controller.engine_bound.connect(report_presence)
     show()
     # Supervisor mode follows the login: a TL's board, everyone's side of floor control.
     from app.supervisor.attach import attach_supervisor

@@ -70,6 +70,7 @@ def _state_name(info: Any) -> str:
 class WorkspaceController(QObject):
     dial_blocked = Signal(object)  # core.messages.Message: why no call was placed
     call_placed = Signal(object)  # ActiveCall
+    engine_bound = Signal(object)  # ActiveCall, now with the softphone's own call id
     call_answered = Signal(object)  # ActiveCall
     call_finished = Signal(object)  # CallOutcome
     lead_focused = Signal(str)  # the customer card should show this lead (dial, preview, inbound)
@@ -326,6 +327,7 @@ class WorkspaceController(QObject):
         if self.active is not None and self.active.call_id == call_id and self.active.engine_id is None:
             self.active = replace(self.active, engine_id=engine_id)
             self._by_engine[engine_id] = self.active
+            self.engine_bound.emit(self.active)
 
     @gui_thread
     def _on_dial_done(self, call_id: str, fut_or_exc: Any) -> None:

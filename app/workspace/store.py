@@ -242,8 +242,11 @@ class WorkspaceStore:
             if lead_id:
                 lead = s.get(m.Lead, lead_id)
                 if lead is not None and lead.next_callback_at is not None and lead.next_callback_at <= now_n:
-                    # The waiver holds for the first try after the callback fell due only.
-                    callback_due = not any(a >= lead.next_callback_at for a in attempts)
+                    # The waiver holds for the first try after the callback fell due only — also
+                    # when that try was longer ago than the attempts read above.
+                    callback_due = s.scalar(select(m.CallRecord.id).where(
+                        m.CallRecord.lead_id == lead_id, m.CallRecord.direction == CallDirection.OUT,
+                        m.CallRecord.dialed_at >= lead.next_callback_at).limit(1)) is None
         return DialFacts(attempts=tuple(attempts), dnc=tuple(dnc), callback_due=callback_due)
 
     # -- calls ---------------------------------------------------------------------
@@ -291,6 +294,8 @@ class WorkspaceStore:
             callback_at = callback_at.replace(microsecond=0)  # as the event carries it (whole seconds)
         dnc_added = False
         closed = False
+        if not draft.lead_id:
+            return self._save_leadless(draft, rule)
         with self.handle.write() as s:
             if s.get(m.Disposition, draft.disposition_id) is not None:
                 # Saved already (a retry after a crash between commit and clearing the draft).
@@ -354,6 +359,27 @@ class WorkspaceStore:
         return SavedDisposition(draft.disposition_id, draft.lead_id, rule.code, callback_at, dnc_added, closed,
                                 rule.is_conversion)
 
+    def _save_leadless(self, draft: WrapupDraft, rule: CodeRule) -> SavedDisposition:
+        """The wrap-up of a call no lead belongs to (a dialpad number, an unknown caller).
+
+        A disposition needs a lead (the cache's table and the server both say so), so none is
+        recorded; but the panel must close — a draft that can never be saved would block every
+        later dial — and 拒绝再联系 must block the dialled number at once, like on a lead."""
+        now = utcnow()
+        dnc_added = False
+        if rule.adds_to_dnc and draft.call_id:
+            with self.handle.write() as s:
+                # The number is kept only in the call's call_attempted event (the call record
+                # has no number column); an inbound caller without a lead has none to block.
+                number = s.scalar(select(m.OutboxEvent.payload["number_e164"].as_string()).where(
+                    m.OutboxEvent.type == EventType.CALL_ATTEMPTED,
+                    m.OutboxEvent.payload["call_id"].as_string() == draft.call_id).limit(1))
+                if number:
+                    self._add_dnc(s, number, now, f"客户要求不再联系（{rule.label}）")
+                    append_event(s, EventType.DNC_REQUESTED, None, {"number_e164": number, "reason": rule.label})
+                    dnc_added = True
+        return SavedDisposition(draft.disposition_id, None, rule.code, None, dnc_added, False, rule.is_conversion)
+
     @staticmethod
     def _add_dnc(s: Session, number: str, now: dt.datetime, reason: str) -> None:
         expires = now + dt.timedelta(days=DNC_DAYS)
@@ -364,6 +390,9 @@ class WorkspaceStore:
             row.added_at = now
             row.expires_at = max(naive_utc(row.expires_at) or expires, expires)
             row.reason = reason
+            # Now the customer's own refusal: a later server tombstone of its old entry must not
+            # lift it (cache.pull_apply withdraws only "server" entries).
+            row.source = "local"
 
     def last_disposition_id(self, lead_id: str) -> str | None:
         with self.handle.session() as s:

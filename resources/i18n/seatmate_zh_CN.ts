@@ -308,8 +308,8 @@
         <translation>监听中：%1 的通话。边听边填，录音上传后可在此继续完善</translation>
     </message>
     <message>
-        <source>Loading the recording… %1%</source>
-        <translation>正在加载录音… %1%</translation>
+        <source>Loading the recording…</source>
+        <translation>正在加载录音…</translation>
     </message>
     <message>
         <source>This call has no campaign form</source>
@@ -847,6 +847,18 @@ Whatever %1 has recorded is kept.</source>
 <context>
     <name>MainWindow</name>
     <message>
+        <source>Import leads…</source>
+        <translation>导入名单…</translation>
+    </message>
+    <message>
+        <source>Import leads</source>
+        <translation>导入名单</translation>
+    </message>
+    <message>
+        <source>Lead lists (*.csv *.txt *.xlsx)</source>
+        <translation>名单文件 (*.csv *.txt *.xlsx)</translation>
+    </message>
+    <message>
         <source>To call</source>
         <translation>待拨打</translation>
     </message>
@@ -898,6 +910,78 @@ Whatever %1 has recorded is kept.</source>
 </context>
 <context>
     <name>Messages</name>
+    <message>
+        <source>{file}: {imported} leads imported ({inserted} new, {updated} updated); {skipped} rows skipped</source>
+        <translation>{file}：已导入 {imported} 条名单（新增 {inserted}，更新 {updated}），跳过 {skipped} 行</translation>
+    </message>
+    <message>
+        <source>{file} is not a CSV text file or an .xlsx workbook; nothing was imported</source>
+        <translation>{file} 不是 CSV 文本文件或 .xlsx 工作簿，未导入任何数据</translation>
+    </message>
+    <message>
+        <source>The characters of {file} cannot be read (use UTF-8, GBK or UTF-16); nothing was imported</source>
+        <translation>{file} 的字符无法识别（请使用 UTF-8、GBK 或 UTF-16 编码），未导入任何数据</translation>
+    </message>
+    <message>
+        <source>{file} is not a readable .xlsx workbook; nothing was imported</source>
+        <translation>{file} 不是可读取的 .xlsx 工作簿，未导入任何数据</translation>
+    </message>
+    <message>
+        <source>{file} does not exist</source>
+        <translation>{file} 不存在</translation>
+    </message>
+    <message>
+        <source>{file} is not a file</source>
+        <translation>{file} 不是文件</translation>
+    </message>
+    <message>
+        <source>{file} cannot be opened ({reason})</source>
+        <translation>无法打开 {file}（{reason}）</translation>
+    </message>
+    <message>
+        <source>{file} is an old .xls workbook; save it as .xlsx or CSV and import again</source>
+        <translation>{file} 是旧版 .xls 工作簿，请另存为 .xlsx 或 CSV 后再导入</translation>
+    </message>
+    <message>
+        <source>{file} is not a readable CSV file ({reason}); nothing was imported</source>
+        <translation>{file} 不是可读取的 CSV 文件（{reason}），未导入任何数据</translation>
+    </message>
+    <message>
+        <source>{file} is empty; nothing was imported</source>
+        <translation>{file} 是空文件，未导入任何数据</translation>
+    </message>
+    <message>
+        <source>{file}: the header row needs a name column (姓名) and a phone column (电话); nothing was imported</source>
+        <translation>{file}：表头需要有“姓名”列和“电话”列，未导入任何数据</translation>
+    </message>
+    <message>
+        <source>{file} has more than {max_rows} rows; split it and import the parts</source>
+        <translation>{file} 超过 {max_rows} 行，请拆分后分批导入</translation>
+    </message>
+    <message>
+        <source>{file} has no usable row ({skipped} rows skipped, e.g. {reason}); nothing was imported</source>
+        <translation>{file} 没有可用的行（跳过 {skipped} 行，例如：{reason}），未导入任何数据</translation>
+    </message>
+    <message>
+        <source>{file} cannot be read; nothing was imported</source>
+        <translation>无法读取 {file}，未导入任何数据</translation>
+    </message>
+    <message>
+        <source>Importing {file} failed ({error}); nothing was changed</source>
+        <translation>导入 {file} 失败（{error}），数据未做任何更改</translation>
+    </message>
+    <message>
+        <source>The disposition code {code} appears twice (entries {first} and {again}); the codes were not changed</source>
+        <translation>通话结果代码 {code} 重复出现（第 {first} 项和第 {again} 项），结果代码未做更改</translation>
+    </message>
+    <message>
+        <source>Disposition code entry {position} cannot be used ({detail}); the codes were not changed</source>
+        <translation>第 {position} 项通话结果代码无法使用（{detail}），结果代码未做更改</translation>
+    </message>
+    <message>
+        <source>The server's answer could not be read; nothing on this computer was changed. Retried shortly</source>
+        <translation>无法识别服务器的回复，本机数据未做任何更改，稍后自动重试</translation>
+    </message>
     <message>
         <source>This number is on the do-not-call list (registered on this computer); it may not be called</source>
         <translation>该号码在免打扰名单中（本地登记），不能拨打</translation>
@@ -1209,6 +1293,14 @@ Whatever %1 has recorded is kept.</source>
     <message>
         <source>The server refused: {detail}</source>
         <translation>服务器拒绝：{detail}</translation>
+    </message>
+    <message>
+        <source>You may not play this recording: only the agent who made the call, their team leader and admins can</source>
+        <translation>你无权播放这段录音：只有拨打该通话的坐席、其组长和管理员可以播放</translation>
+    </message>
+    <message>
+        <source>This recording is not a 16-bit PCM WAV file and cannot be played</source>
+        <translation>这段录音不是 16 位 PCM WAV 文件，无法播放</translation>
     </message>
     <message>
         <source>The server cannot be reached; try again</source>

@@ -41,7 +41,7 @@ async def agent_stream(p: Caller, ctx: Ctx,
     topics = [floor.user_topic(p.user_id)]
     if p.team_id:
         topics.append(floor.agents_topic(p.team_id))
-    return streams.respond(ctx, topics, _AgentStream(p.user_id), max_seconds)
+    return streams.respond(ctx, topics, _AgentStream(p.user_id), max_seconds, caller=p)
 
 
 class AckIn(In):

@@ -97,17 +97,19 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def principal(request: Request,
                     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """Runs on the event loop: verifying the HMAC is microseconds, and the revocation
-    set is reloaded at most once a second per worker (one small query)."""
+    """Runs on the event loop: verifying the HMAC is microseconds, and the revocations and
+    recent role/team changes are reloaded at most once a second per worker (one small
+    query). The caller gets the role and team the database has now, not the token's."""
     ctx: ServerContext = request.app.state.ctx
     if creds is None or not creds.credentials:
         raise ApiError(401, "not_authenticated", "missing bearer token", {"WWW-Authenticate": "Bearer"})
     p = read_access(ctx.keys.token_key, creds.credentials)
     if p is None:
         raise ApiError(401, "invalid_token", "invalid or expired access token", {"WWW-Authenticate": "Bearer"})
-    if ctx.revocations.is_revoked(ctx.reader, p.family_id):
+    now = ctx.revocations.current(ctx.reader, p)
+    if now is None:
         raise ApiError(401, "revoked", "session was logged out", {"WWW-Authenticate": "Bearer"})
-    return p
+    return now
 
 
 Caller = Annotated[Principal, Depends(principal)]

@@ -50,8 +50,12 @@ def _sign(s, ctx, p: Principal, agent: User, mode: str, call_id: str | None, now
     if not agent.sip_user:
         raise ApiError(409, "no_sip_user", "agent has no SIP user")
     jti = uuid.uuid4().hex
+    tl = s.get(User, p.user_id)
+    # Bound to the TL's softphone (``from``) and to the agent's call (``call``, when the agent's
+    # presence names it): the agent's softphone refuses the grant from anyone else or on another call.
     token = grant_token.sign(ctx.keys.grant_key, agent=agent.sip_user, tl=p.user_id, mode=mode,
-                             lifetime_s=LIFETIME_S, jti=jti)
+                             lifetime_s=LIFETIME_S, jti=jti, caller=tl.sip_user if tl is not None else None,
+                             call=call_id)
     expires = now + dt.timedelta(seconds=LIFETIME_S)
     s.add(MonitorAudit(jti=jti, tl_id=p.user_id, agent_id=agent.id, mode=mode, call_id=call_id, issued_at=now,
                        expires_at=expires))

@@ -17,6 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import and_, exists, func, select
 
+from core import wav
 from server import reports
 from server.api.common import ERRORS, ApiError, Caller, Ctx, run_write
 from server.api.recordings import _file
@@ -195,6 +196,37 @@ def stream(call_id: CallId, p: Caller, ctx: Ctx, range: Annotated[str | None, He
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
     return StreamingResponse(body(), status_code=206 if span is not None else 200, media_type="audio/wav",
                              headers=headers)
+
+
+@router.get("/{call_id}/peaks")
+def peaks(call_id: CallId, p: Caller, ctx: Ctx, buckets: int = Query(default=1200, ge=1, le=8000)) -> dict[str, Any]:
+    """The waveform of a 16-bit PCM WAV recording: per channel (agent left, customer right)
+    the peak of each of ``buckets`` slices, 0..1. Same access as the stream; not logged as a
+    playback (no audio leaves the server). The player draws it at once, without fetching the
+    file (docs/coaching.md §2)."""
+    import numpy as np
+
+    with ctx.reader() as s:
+        rec = s.get(Recording, call_id)
+        owner = s.get(User, rec.user_id) if rec else None
+    if rec is None or owner is None or rec.status != "complete":
+        raise ApiError(404, "not_found", "no such recording")
+    if not may_play(p, owner):
+        raise ApiError(403, "forbidden", "only the agent, their team leader and admins may play this recording")
+    path = _file(ctx, call_id)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            fmt = wav.parse_header(fh.read(wav.HEADER_PROBE), size)
+    except OSError as exc:
+        raise ApiError(404, "not_found", "recording file is missing") from exc
+    except wav.WavError as exc:
+        raise ApiError(422, "not_pcm_wav", str(exc)) from exc
+    count = fmt.data_len // 2
+    samples = (np.memmap(path, dtype="<i2", mode="r", offset=fmt.data_start, shape=(count,))
+               if count else np.zeros(0, dtype="<i2"))
+    return {"call_id": call_id, "size": size, "channels": fmt.channels, "rate": fmt.rate,
+            "duration_s": round(fmt.duration_s, 3), "peaks": wav.peaks(samples, fmt.channels, buckets)}
 
 
 @router.get("/{call_id}/playbacks")

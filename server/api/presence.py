@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server import floor, payload_rules, presence
 from server.api import streams
@@ -51,25 +51,31 @@ class AgentPresence(BaseModel):
     last_seen: str | None = None
 
 
+# What owns_lead reads of a lead: two columns, not the whole row (phones, custom fields).
+_LEAD_OWNER = select(Lead.team_id, Lead.assigned_to).where(Lead.id == bindparam("id"))
+
+
 @router.post("", response_model=PresenceAck)
 async def post_presence(body: PresenceIn, p: Caller, ctx: Ctx) -> dict[str, Any]:
     now = utcnow()
 
-    def work() -> None:
+    def needed() -> bool:
         # The row is the truth: read it (a primary-key lookup, no write lock); write only
         # when the state changed or last_seen needs refreshing (one heartbeat in three).
-        with ctx.reader() as s:
-            if body.lead_id is not None and not payload_rules.owns_lead(
-                    p.role, p.user_id, p.team_id, s.get(Lead, body.lead_id)):
-                # A call claimed on someone else's lead (or none): refused, never shown on a board.
-                raise ApiError(403, "not_your_lead", "lead is not assigned to you")
-            row = s.get(Presence, p.user_id)
-            if not presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now):
-                return
-        run_write(ctx, lambda s: presence.record(s, p.user_id, p.team_id, body.state, body.reason,
-                                                 body.call_id, body.lead_id, body.number_e164))
+        with ctx.engine.connect() as conn:
+            row = presence.heartbeat_row(conn, p.user_id)
+            if body.lead_id is not None and not presence.claim_checked(row, body.state, body.call_id, body.lead_id):
+                lead = conn.execute(_LEAD_OWNER, {"id": body.lead_id}).first()
+                if not payload_rules.owns_lead(p.role, p.user_id, p.team_id, lead):
+                    # A call claimed on someone else's lead (or none): refused, never shown on a board.
+                    raise ApiError(403, "not_your_lead", "lead is not assigned to you")
+            return presence.needs_write(row, body.state, body.reason, body.call_id, body.lead_id, now)
 
-    await run_in_threadpool(work)
+    # SQLite: the read is a few B-tree pages of a local file (WAL: readers never wait for the
+    # writer), cheaper than the thread-pool hop; PostgreSQL: a network round trip, off the loop.
+    if await run_in_threadpool(needed) if ctx.write_lock is None else needed():
+        await run_in_threadpool(run_write, ctx, lambda s: presence.record(
+            s, p.user_id, p.team_id, body.state, body.reason, body.call_id, body.lead_id, body.number_e164))
     return {"state": body.state, "server_time": iso(now)}
 
 
@@ -146,4 +152,4 @@ async def stream(p: Caller, ctx: Ctx,
         raise ApiError(403, "forbidden", "requires role tl or admin")
     team_id, _ = _scope(p)
     topics = [floor.team_topic(team_id)] if team_id else [floor.ALL_TEAMS]
-    return streams.respond(ctx, topics, _LegacyStream(ctx, team_id), max_seconds)
+    return streams.respond(ctx, topics, _LegacyStream(ctx, team_id), max_seconds, caller=p)

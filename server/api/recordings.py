@@ -43,8 +43,10 @@ def _file(ctx, call_id: str) -> Path:
 
 
 def _owned(s, p: Principal, call_id: str, create: bool) -> Recording | None:
-    """The caller's upload for call_id; 403 if the call or upload is someone else's."""
-    rec = s.get(Recording, call_id)
+    """The caller's upload for call_id; 403 if the call or upload is someone else's.
+    ``create`` (a chunk): the row is locked, so two instances given the same chunk (a
+    proxy's retry after a timeout) write it one after the other, and the second gets 409."""
+    rec = s.get(Recording, call_id, with_for_update=create)
     call = s.get(Call, call_id)
     owner = rec.user_id if rec else (call.user_id if call else None)
     if owner is not None and owner != p.user_id:

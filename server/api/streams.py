@@ -10,6 +10,7 @@ a handler asks for one (the board at local midnight).
 from __future__ import annotations
 
 import abc
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,8 +20,14 @@ from fastapi.responses import StreamingResponse
 
 from server.api.common import ApiError, ServerContext
 from server.floor import RESYNC, Frame
+from server.security import Principal
 
 KEEPALIVE_S = 15.0
+# An open stream re-checks its caller (revoked? role or team changed?) about once a second
+# against the process's cache; the cache is reloaded by requests every second, and for
+# streams alone at most every AUTHZ_RELOAD_S (an idle instance with boards open: one
+# small query per 3 s, not per board).
+AUTHZ_RELOAD_S = 3.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events (docs/supervisor.md)"}}
 
@@ -45,7 +52,11 @@ class Handler(abc.ABC):
         return False
 
 
-def respond(ctx: ServerContext, topics: list[str], handler: Handler, max_seconds: float) -> StreamingResponse:
+def respond(ctx: ServerContext, topics: list[str], handler: Handler, max_seconds: float,
+            caller: Principal | None = None) -> StreamingResponse:
+    """``caller``: the stream ends (the client reconnects, and is asked again) once the
+    caller's session is revoked or an admin changed their role or team: a demoted TL's
+    open board closes within a few seconds (AUTHZ_RELOAD_S + 1), on whichever instance."""
     hub = ctx.floor
     if hub is None:
         raise ApiError(503, "unavailable", "the live floor is not running")
@@ -75,6 +86,9 @@ def respond(ctx: ServerContext, topics: list[str], handler: Handler, max_seconds
                         out = [text]
                 if now - last_check >= 1.0:
                     last_check = now
+                    if caller is not None and await asyncio.to_thread(
+                            ctx.revocations.current, ctx.reader, caller, AUTHZ_RELOAD_S) != caller:
+                        return
                 if not out and now - last_sent >= KEEPALIVE_S:
                     out = [": keepalive\n\n"]
                 for chunk in out:

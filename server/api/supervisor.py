@@ -201,7 +201,7 @@ async def board_stream(p: Supervisor, ctx: Ctx, team_id: str | None = TEAM_ID,
                        max_seconds: float = Query(default=0, ge=0, le=86400,
                                                   description="close after this long (0 = never)")):
     team = supervised_team(p, team_id)
-    return streams.respond(ctx, [floor.team_topic(team)], _BoardStream(ctx, team), max_seconds)
+    return streams.respond(ctx, [floor.team_topic(team)], _BoardStream(ctx, team), max_seconds, caller=p)
 
 
 # -- floor control -------------------------------------------------------------------------

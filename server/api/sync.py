@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - then gzip (or nothing) is negotiated
 
 from core.contract import ChangeOp, PushStatus
 from core.timeutil import utcnow
-from server import board, events, pull
+from server import backup, board, events, pull
 from server.api.common import ERRORS, ApiError, Caller, Ctx, run_write
 from server.serialize import iso
 
@@ -79,6 +79,10 @@ class PullOut(BaseModel):
     has_more: bool
     server_time: str
     monitor_public_key: str
+    # The database's generation: a new one after a restore (server/backup.py); a client that
+    # sees it change pulls from the start and re-sends what it pushed since ``restored_from``.
+    generation: str
+    restored_from: str | None = None
 
 
 class PushIn(BaseModel):
@@ -112,12 +116,16 @@ def pull_changes(request: Request, p: Caller, ctx: Ctx,
     with ctx.reader() as s:
         out, next_cursor, has_more = pull.pull(s, p, start, limit)
         note_sync = board.pull_sync_is_stale(s, p.role, p.user_id, p.team_id)
+        gen = backup.read_generation(s)
     if note_sync:  # the TL's board shows when each agent last synced
         run_write(ctx, lambda s: board.emit_sync(s, p.user_id, p.team_id, ctx.config.tz, with_stats=False))
     # Returned as a response, not re-validated against PullOut (documented shape only):
     # validating thousands of leads per page would double the cost of a pull.
-    return json_answer(request, {"changes": out, "next_cursor": str(next_cursor), "has_more": has_more,
-                                 "server_time": iso(utcnow()), "monitor_public_key": ctx.keys.grant_public_b64})
+    answer = {"changes": out, "next_cursor": str(next_cursor), "has_more": has_more, "server_time": iso(utcnow()),
+              "monitor_public_key": ctx.keys.grant_public_b64, "generation": str(gen.value)}
+    if gen.restored_from is not None:
+        answer["restored_from"] = iso(gen.restored_from)
+    return json_answer(request, answer)
 
 
 @router.post("/push", response_model=PushOut, response_model_exclude_none=True)

@@ -26,7 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGETS = {"start_to_usable_window_ms": 1500, "keystroke_p99_ms": 50, "rss_mb": 250}
+# Issue #16's targets (the earlier floors were 1500 ms, 50 ms and 250 MB).
+TARGETS = {"start_to_usable_window_ms": 500, "keystroke_p99_ms": 16, "keystroke_max_ms": 33, "rss_mb": 150,
+           "rss_peak_mb": 170}
 
 # Queries an agent types: names, pinyin initials, number tails, plates.
 KEYSTROKE_QUERIES = ("张伟", "wang", "zw", "lx", "1234", "5678", "8001", "鄂E", "刘", "chen", "139", "liu")
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = build_cache(args.leads)
+    load_start = os.getloadavg()
     cpus, starts, fulls, cards, keys, worker, rss, rss_peak = [], [], [], [], [], [], [], []
     paints: list[float] = []
     for i in range(args.runs):
@@ -247,9 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         ("rss_mb", max(rss), "MB", statistics.median(peer_rss)),
         ("rss_peak_mb", max(rss_peak), "MB", None),
     ]
+    load_end = os.getloadavg()
+    rows += [("load_avg_1min_start", load_start[0], "load", None), ("load_avg_1min_end", load_end[0], "load", None)]
     out = []
     print(f"\nSeatmate foundation benchmark — {args.leads:,} leads, {len(keys)} keystrokes, "
-          f"{args.runs} start-ups (median), {os.cpu_count()} CPUs")
+          f"{args.runs} start-ups (median), {os.cpu_count()} CPUs, load average {load_start[0]:.1f} → {load_end[0]:.1f}")
     print(f"{'metric':30} {'value':>10} {'target':>8} {'empty PySide6 window':>22}")
     for metric, value, unit, peer in rows:
         target = TARGETS.get(metric)

@@ -29,7 +29,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         agent = EngineChild().start()
         cleanups.append(agent.stop)
         agent.start_agent("1002", kam.domain, USERS["1002"], read_monitor_key(handle))
-        agent.dial_answered("2001")
+        agent_call = agent.dial_answered("2001")  # presence names it: grants are bound to it
 
         tl = Agent(SipEngine(), kam)
         probe = FirstToneProbe(TL_HZ, float(CUSTOMER_HZ))
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         svc.started.connect(lambda _v: started_at.append(time.monotonic()))
 
         for i in range(args.runs):
-            lina.presence("on_call", call_id=str(uuid.uuid4()))
+            lina.presence("on_call", call_id=agent_call)
             # -- monitoring: click 监听 → first customer frame at the TL
             started_at.clear()
             probe.arm()

@@ -1,7 +1,7 @@
 """One agent's sync client as a separate process, for the fault campaign.
 
 It does what the app does, without the GUI: records calls (call_attempted,
-call_ended, disposition_recorded, sometimes note_added) into a real cache file
+call_ended, disposition_recorded, sometimes note_added and callback_scheduled) into a real cache file
 through ``Repository.append_event`` — one durable transaction per call — and
 runs ``SyncEngine.run_round()`` in a loop with a short backoff. The campaign
 SIGKILLs it at random points and starts it again on the same cache file.
@@ -45,7 +45,8 @@ def _record_call(handle, rng: random.Random, leads: list[tuple[str, str, str]], 
     code = rng.choice(usable)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # the (possibly skewed) client clock
     call_id = str(uuid.uuid4())
-    talk = rng.randrange(0, 200) if code.group == "connected" else 0
+    # A connected code needs talk time: with none, the server (core.wrapup.fits) refuses it.
+    talk = rng.randrange(1, 200) if code.group == "connected" else 0
     dialed = now - dt.timedelta(seconds=talk + 20)
     payload: dict = {"call_id": call_id, "code": code.code}
     if code.requires_callback:
@@ -66,6 +67,12 @@ def _record_call(handle, rng: random.Random, leads: list[tuple[str, str, str]], 
             # A note is appended to the lead's text on the server: applied twice, it would show twice.
             Repository.append_event(s, "note_added", lead_id, {"text": f"fc-note {uuid.uuid4().hex}"},
                                     occurred_at=now)
+            n += 1
+        if rng.random() < 0.1:
+            # A separate callback moves the lead's status (core.lead_status), which the audit replays.
+            Repository.append_event(s, "callback_scheduled", lead_id, {
+                "callback_id": str(uuid.uuid4()),
+                "due_at": format_iso(now + dt.timedelta(hours=rng.randrange(1, 48)))}, occurred_at=now)
             n += 1
     return n
 

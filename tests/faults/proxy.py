@@ -64,11 +64,15 @@ class RandomPlan(Plan):
     seed: int = 1
     paths: tuple[str, ...] = ("/api/v1/sync/", "/api/v1/auth/refresh")
     enabled: bool = True
+    #: Kinds injected first, one each, whatever the weights (a short run that must kill the
+    #: server and a client at least once); a hook kind waits for a push.
+    must: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
         self.spent = 0
+        self._must = list(self.must)
         if not self.weights:
             self.weights = {k: 1.0 for k in PRE_FAULTS + POST_FAULTS}
 
@@ -82,7 +86,10 @@ class RandomPlan(Plan):
                 return None
             kinds = [k for k, w in self.weights.items() if w > 0]
             kind = self._rng.choices(kinds, weights=[self.weights[k] for k in kinds])[0]
-            if kind in HOOK_FAULTS and not (method == "POST" and path.startswith("/api/v1/sync/push")):
+            is_push = method == "POST" and path.startswith("/api/v1/sync/push")
+            if self._must and (is_push or self._must[0] not in HOOK_FAULTS):
+                kind = self._must.pop(0)
+            if kind in HOOK_FAULTS and not is_push:
                 kind = "reset_after"  # process kills are aimed at pushes
             self.spent += 1
             when = self._rng.choice(("before", "during", "after")) if kind == "kill_client" else ""
@@ -243,6 +250,22 @@ class FaultProxy:
 
     async def _exchange(self, method: str, path: str, request: bytes, writer: asyncio.StreamWriter) -> bool:
         fault = self.plan.choose(method, path)
+        fired: list[Fault] = []
+        try:
+            return await self._exchange_with(fault, method, request, writer, fired)
+        finally:
+            if fault is not None and fault.kind == "kill_client" and not fired:
+                # The exchange ended before the planned moment (the server was down or died on
+                # the way): a counted kill_client still kills the client.
+                with contextlib.suppress(Exception):
+                    self._hook(fault)
+
+    async def _fire(self, fault: Fault, fired: list[Fault]) -> None:
+        fired.append(fault)
+        await asyncio.to_thread(self._hook, fault)
+
+    async def _exchange_with(self, fault: Fault | None, method: str, request: bytes, writer: asyncio.StreamWriter,
+                             fired: list[Fault]) -> bool:
         kind = fault.kind if fault else None
         if kind:
             self._count(kind if kind != "kill_client" else f"kill_client_{fault.when}")
@@ -265,7 +288,7 @@ class FaultProxy:
         if kind == "delay":
             await asyncio.sleep(self._rng.uniform(self.delay_s / 3, self.delay_s))
         if kind == "kill_client" and fault.when == "before":
-            await asyncio.to_thread(self._hook, fault)
+            await self._fire(fault, fired)
             await asyncio.sleep(0.05)
             _rst(writer)
             return False
@@ -284,9 +307,9 @@ class FaultProxy:
             if kind == "kill_server":
                 # SIGKILL while the server works on it: before or after its commit, by chance.
                 await asyncio.sleep(self._rng.uniform(0, 0.03))
-                await asyncio.to_thread(self._hook, fault)
+                await self._fire(fault, fired)
             if kind == "kill_client" and fault.when == "during":
-                await asyncio.to_thread(self._hook, fault)
+                await self._fire(fault, fired)
             try:
                 resp_head = await asyncio.wait_for(_read_head(up_reader), 30)
                 _, rh = _headers(resp_head)
@@ -321,5 +344,5 @@ class FaultProxy:
         await self._send(writer, resp_head + resp_body)
         if kind == "kill_client" and fault.when == "after":
             await asyncio.sleep(self._rng.uniform(0, 0.02))
-            await asyncio.to_thread(self._hook, fault)
+            await self._fire(fault, fired)
         return rh.get("connection", "").lower() != "close"

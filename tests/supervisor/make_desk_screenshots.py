@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             dialog.search()
             wait(lambda: dialog.recordings.rowCount() > 0)
             dialog.select_call(first_call)
-            wait(lambda: dialog.recording is not None and dialog.form.rowCount() > 0)
+            wait(lambda: dialog.recording is not None and dialog.form.rowCount() > 0 and bool(dialog.waveform.left))
             plan = [("Y", 1.2, ""), ("Y", 4.0, ""), ("N", 9.5, "没有报工号和公司全称"), ("Y", None, ""),
                     ("NA", None, ""), ("Y", 21.0, "需求问得很自然"), ("N", 38.5, "价格异议直接让步，没有先讲保障"),
                     ("Y", None, "")]

@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -70,8 +69,8 @@ def lina_on_a_call(tmp: Path, server_url: str, domain: str, agent_child, peers):
     SyncEngine(lina, store).run_round()
     agent_child.start_agent("1002", domain, USERS["1002"], read_monitor_key(handle))
     cust = peers("2001", "--tone", str(CUSTOMER_HZ), "--auto-answer", "200")
-    agent_child.dial_answered("2001")
-    lina.presence("on_call", call_id=str(uuid.uuid4()))
+    # Presence names the call as her softphone knows it: the server binds the grants to it.
+    lina.presence("on_call", call_id=agent_child.dial_answered("2001"))
     return ident, lina, handle, cust
 
 

@@ -89,8 +89,8 @@ def test_monitoring_session_with_the_real_server(server, lina, zhangwei, kamaili
     key = read_monitor_key(handle)
     agent_child.start_agent("1002", kamailio.domain, USERS["1002"], key)
     cust = peers("2001", "--tone", str(CUSTOMER_HZ), "--auto-answer", "200")
-    agent_child.dial_answered("2001")
-    client.presence("on_call", call_id=str(uuid.uuid4()))
+    # Presence names the agent's call as her softphone knows it: the server binds the grants to it.
+    client.presence("on_call", call_id=agent_child.dial_answered("2001"))
 
     tl_phone.start(tl_phone.settings(user="1001"), mic_hz=TL_HZ)
     tl_phone.wait_registered()

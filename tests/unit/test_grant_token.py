@@ -47,3 +47,37 @@ def test_bad_tokens_refused(key: Ed25519PrivateKey, make, reason: str) -> None:
 def test_lifetime_capped(key: Ed25519PrivateKey) -> None:
     with pytest.raises(GrantError):
         sign(key, agent="1001", tl="t", mode="barge", lifetime_s=600)
+
+
+def test_bindings_to_the_caller_and_the_call(key: Ed25519PrivateKey) -> None:
+    """``from`` and ``call`` claims: checked by the agent's softphone (softphone.monitor.MonitorGate)."""
+    from softphone.monitor import MonitorGate, sip_user_of
+
+    bound = sign(key, agent="1001", tl="tl-7", mode="listen", now=NOW, caller="3001", call="c-1")
+    grant = _verifier(key).verify(bound, now=NOW)
+    assert (grant.caller, grant.call) == ("3001", "c-1")
+    assert grant.binding_problem("3001", {"c-1", "x"}) is None
+    assert grant.binding_problem("3002", {"c-1"}) == "sent by another team leader"
+    assert grant.binding_problem("3001", {"c-2"}) == "issued for another call"
+    # A grant without the claims (an older server) is not bound.
+    free = _verifier(key).verify(sign(key, agent="1001", tl="tl-7", mode="listen", now=NOW), now=NOW)
+    assert free.binding_problem("anyone", {"any"}) is None
+
+    class Clocked:
+        def __init__(self) -> None:
+            self.inner = _verifier(key)
+
+        def verify(self, token):
+            return self.inner.verify(token, now=NOW)
+
+    gate = MonitorGate(Clocked())
+    with pytest.raises(GrantError, match="another team leader"):
+        gate.admit(sign(key, agent="1001", tl="tl-7", mode="listen", now=NOW, caller="3001", jti="a"),
+                   caller="3002", call_ids={"c-1"})
+    with pytest.raises(GrantError, match="another call"):
+        gate.admit(sign(key, agent="1001", tl="tl-7", mode="listen", now=NOW, call="c-1", jti="b"),
+                   caller="3001", call_ids={"c-9"})
+    assert gate.admit(bound, caller="3001", call_ids={"c-1"}).mode == "listen"
+    assert sip_user_of('"张伟" <sip:3001@127.0.0.1:5060>;tag=ab') == "3001"
+    assert sip_user_of("<sips:tl.a@example.org>") == "tl.a"
+    assert sip_user_of(None) is None and sip_user_of("garbage") is None

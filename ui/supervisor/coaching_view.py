@@ -6,9 +6,10 @@ beside it.
 - The list: a table model over the server's page (agent, date range, disposition, minimum
   talk time, evaluated or not).
 - The player: Qt Multimedia (``QMediaPlayer`` + ``QAudioOutput``, made on the first play) on
-  the file the service filled by Range requests; 0.75–2× speed; seek by clicking the
-  waveform or an item's time. Per-channel volume is not offered: ``QMediaPlayer`` mixes the
-  file's channels itself (docs/coaching.md, "What is left").
+  the service's stream (``setSourceDevice``: Range requests as it plays, never the whole file
+  first); 0.75–2× speed; seek by clicking the waveform or an item's time; per-channel volume
+  (agent, customer) applied by the stream to the samples it serves. The waveform is the
+  server's peaks, drawn before anything is played.
 - The form: one row per item (Y / N / NA, time in the call, comment); keys Y, N, A answer
   the selected item, Ctrl+T stamps the playback position on it, Ctrl+S saves. The score is
   ``core.coaching.score`` (Y / (Y + N), NA excluded), shown as it is filled in.
@@ -30,7 +31,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QPointF,
-    QRectF,
     Qt,
     QTimer,
     QUrl,
@@ -55,8 +55,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.supervisor.coaching_service import CoachingService, Recording
+from app.supervisor.coaching_service import CoachingService, Peaks, Recording
 from core import coaching as rules
+from core import messages as msg
 from core.messages import Message
 from ui import messages
 from ui.supervisor.tables import RowsModel, list_table, local_time
@@ -241,12 +242,19 @@ class Waveform(QWidget):
         self.duration = 0.0
         self.position = 0.0
         self.markers: list[tuple[float, str, str]] = []
-        self.progress = 1.0  # the part downloaded (drawn lighter beyond it)
 
     def set_recording(self, rec: Recording | None) -> None:
-        self.left, self.right = (rec.left, rec.right) if rec else ((), ())
+        """The recording's length (its peaks come with :meth:`set_peaks`); None clears."""
+        if rec is None:
+            self.left, self.right = (), ()
         self.duration = rec.duration_s if rec else 0.0
         self.position = 0.0
+        self.update()
+
+    def set_peaks(self, peaks: Peaks) -> None:
+        self.left, self.right = peaks.left, peaks.right
+        if self.duration <= 0:
+            self.duration = peaks.duration_s
         self.update()
 
     def x_of(self, seconds: float) -> float:
@@ -275,8 +283,6 @@ class Waveform(QWidget):
             for x in range(w):
                 v = peaks[min(n - 1, int(x / max(1, w) * n))]
                 p.drawLine(QPointF(x, mid), QPointF(x, mid + sign * v * (mid - 4)))
-        if self.progress < 1.0:
-            p.fillRect(QRectF(w * self.progress, 0, w, h), QColor(255, 255, 255, 170))
         for at, iid, answer in self.markers:
             x = self.x_of(at)
             color = {"Y": "#1e8449", "N": "#c0392b"}.get(answer, "#7f8c8d")
@@ -290,25 +296,42 @@ class Waveform(QWidget):
 
 
 class Player(QObject):
-    """The recording's playback; the Qt Multimedia objects are made on the first play."""
+    """The recording's playback; the Qt Multimedia objects are made on the first play. It plays
+    the stream the service opened (a QIODevice of app/: the HTTP stays there)."""
 
     position_changed = Signal(float)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.path: str | None = None
+        self.stream: Any = None
         self.rate = 1.0
         self._pos = 0.0
+        self._play_when_loaded = False
+        self.loading = False
         self.player: Any = None
         self.output: Any = None
 
-    def load(self, path: str | None) -> None:
-        self.path = path
+    def load(self, stream: Any, *, loading: bool = False) -> None:
+        """Play ``stream`` (None: nothing; ``loading``: one is coming, a play pressed meanwhile
+        starts it as soon as it is here)."""
+        self.stream = stream
+        self.loading = loading and stream is None
         self._pos = 0.0
         if self.player is not None:
             self.player.stop()
-            self.player.setSource(QUrl.fromLocalFile(path) if path else QUrl())
+            self._set_source()
         self.position_changed.emit(0.0)
+        if stream is not None and self._play_when_loaded:
+            self._play_when_loaded = False
+            self.toggle()
+        elif stream is None and not loading:
+            self._play_when_loaded = False
+
+    def _set_source(self) -> None:
+        if self.stream is not None:
+            self.player.setSourceDevice(self.stream, QUrl("recording.wav"))  # the name hints the format
+        else:
+            self.player.setSource(QUrl())  # lets go of the previous stream
 
     def _ensure(self) -> Any:
         if self.player is None:
@@ -319,8 +342,8 @@ class Player(QObject):
             self.player.setAudioOutput(self.output)
             self.player.positionChanged.connect(lambda ms: self._moved(ms / 1000.0))
             self.player.setPlaybackRate(self.rate)
-            if self.path:
-                self.player.setSource(QUrl.fromLocalFile(self.path))
+            if self.stream is not None:
+                self._set_source()
         return self.player
 
     def _moved(self, seconds: float) -> None:
@@ -340,7 +363,8 @@ class Player(QObject):
         return self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
     def toggle(self) -> None:
-        if not self.path:
+        if self.stream is None:
+            self._play_when_loaded = self.loading and not self._play_when_loaded
             return
         player = self._ensure()
         if self.playing:
@@ -354,6 +378,12 @@ class Player(QObject):
         if self.player is not None:
             self.player.setPosition(int(self._pos * 1000))
         self.position_changed.emit(self._pos)
+
+    def reread(self) -> None:
+        """Drop what Qt buffered (~4 s of packets) and read again from here: a channel volume
+        change is heard at once (the stream serves it from its cache, no new request)."""
+        if self.player is not None and self.stream is not None:
+            self.player.setPosition(self.player.position())
 
     def set_rate(self, rate: float) -> None:
         self.rate = rate
@@ -384,6 +414,7 @@ class CoachingDialog(QDialog):
         self._live_clock: Any = None
         self._waiting_campaign = False
         self._live_note = ""
+        self._forbidden: str | None = None  # the call whose recording the server refused (403)
         today = today or dt.date.today()
 
         # -- filters and the list
@@ -434,8 +465,8 @@ class CoachingDialog(QDialog):
             controls.addWidget(label)
             controls.addWidget(slider)
         controls.addWidget(self.channels_note)
-        self._remix_timer = QTimer(self, singleShot=True, interval=250)
-        self._remix_timer.timeout.connect(self._remix)
+        self._gain_timer = QTimer(self, singleShot=True, interval=120)  # a slider drag: one re-read
+        self._gain_timer.timeout.connect(self._apply_gains)
         self.player = Player(self)
 
         # -- the form
@@ -499,9 +530,8 @@ class CoachingDialog(QDialog):
         self.speed.currentIndexChanged.connect(lambda _i: self.player.set_rate(float(self.speed.currentData())))
         self.waveform.seek_requested.connect(self.player.seek)
         self.player.position_changed.connect(self._moved)
-        self.agent_volume.valueChanged.connect(lambda _v: self._remix_timer.start())
-        self.customer_volume.valueChanged.connect(lambda _v: self._remix_timer.start())
-        service.remixed.connect(self._on_remixed)
+        self.agent_volume.valueChanged.connect(self._volume_changed)
+        self.customer_volume.valueChanged.connect(self._volume_changed)
         self.form.changed.connect(self._form_changed)
         self.form_view.doubleClicked.connect(self._form_double_clicked)
         self.yes_button.clicked.connect(lambda: self.answer("Y"))
@@ -522,8 +552,8 @@ class CoachingDialog(QDialog):
         service.recordings_loaded.connect(self._on_recordings)
         service.form_loaded.connect(self._on_form)
         service.evaluations_loaded.connect(self._on_evaluations)
-        service.audio_progress.connect(self._on_progress)
         service.audio_ready.connect(self._on_audio)
+        service.peaks_ready.connect(self._on_peaks)
         service.evaluation_saved.connect(self._on_saved)
         service.failed.connect(self._on_failed)
         self.retranslate()
@@ -590,12 +620,13 @@ class CoachingDialog(QDialog):
             return
         self.current = self.recordings.items[row]
         self.recording = None
-        self.player.load(None)
+        self._forbidden = None
+        self.player.load(None, loading=True)  # the player lets go of the previous stream first
         self.waveform.set_recording(None)
-        self.waveform.progress = 0.0
         self.saved_event = None
         self.form.set_form(None)
-        self.service.fetch(self.current["call_id"])
+        self.time_label.setText(QCoreApplication.translate("Coaching", "Loading the recording…"))
+        self.service.open_recording(self.current["call_id"])
         self.service.load_evaluations(self.current["call_id"])
 
     def select_call(self, call_id: str) -> bool:
@@ -634,43 +665,28 @@ class CoachingDialog(QDialog):
         return max(0.0, (self._live_clock() - self._live_started).total_seconds())
 
     # -- the recording ---------------------------------------------------------------------------------
-    def _on_progress(self, call_id: str, done: int, size: int) -> None:
-        if self.current and call_id == self.current["call_id"] and size:
-            self.waveform.progress = done / size
-            self.time_label.setText(QCoreApplication.translate("Coaching", "Loading the recording… %1%").replace("%1", str(int(100 * done / size))))
-
     def _on_audio(self, rec: Recording) -> None:
         if not self.current or rec.call_id != self.current["call_id"]:
             return
         self.recording = rec
-        self.waveform.progress = 1.0
         self.waveform.set_recording(rec)
-        self.player.load(rec.path)
-        if self.volumes() != (1.0, 1.0):
-            self._remix_timer.start()
+        self.player.load(rec.stream)
         self._play_key.setEnabled(True)
         self._moved(0.0)
+
+    def _on_peaks(self, peaks: Peaks) -> None:
+        if self.current and peaks.call_id == self.current["call_id"]:
+            self.waveform.set_peaks(peaks)
 
     def volumes(self) -> tuple[float, float]:
         return self.agent_volume.value() / 100.0, self.customer_volume.value() / 100.0
 
-    def _remix(self) -> None:
-        if self.recording is None:
-            return
-        agent, customer = self.volumes()
-        if agent == 1.0 and customer == 1.0:
-            self._on_remixed(self.recording.call_id, self.recording.path)
-        else:
-            self.service.remix(self.recording, agent, customer)
+    def _volume_changed(self, _value: int) -> None:
+        self.service.set_gains(*self.volumes())  # what the stream serves next
+        self._gain_timer.start()
 
-    def _on_remixed(self, call_id: str, path: str) -> None:
-        if self.recording is None or call_id != self.recording.call_id:
-            return
-        playing, pos = self.player.playing, self.player.position
-        self.player.load(path)
-        self.player.seek(pos)
-        if playing:
-            self.player.toggle()
+    def _apply_gains(self) -> None:
+        self.player.reread()
 
     def _moved(self, seconds: float) -> None:
         self.waveform.position = seconds
@@ -680,8 +696,8 @@ class CoachingDialog(QDialog):
 
     # -- the form ------------------------------------------------------------------------------------------
     def _on_evaluations(self, call_id: str, evaluations: list[dict[str, Any]]) -> None:
-        if not self.current or call_id != self.current["call_id"]:
-            return
+        if not self.current or call_id != self.current["call_id"] or self._forbidden == call_id:
+            return  # (a recording the server refused is not coached here: its refusal stays on screen)
         self._waiting_campaign = False
         current = [e for e in evaluations if not e.get("superseded_by")]
         self.previous = current[-1] if current else None
@@ -783,6 +799,12 @@ class CoachingDialog(QDialog):
         self.save_button.setEnabled(True)
 
     def _on_failed(self, message: Message) -> None:
+        if message.code == msg.RECORDING_FORBIDDEN:
+            self._forbidden = (self.current or {}).get("call_id")
+            self.player.load(None)  # a play pressed while it loaded is dropped
+            self.time_label.setText("0:00 / 0:00")
+        elif self._forbidden is not None and self._forbidden == (self.current or {}).get("call_id"):
+            return  # the call's other requests refused too: the recording's refusal says why
         self.last_error = message
         self.status.setText(messages.text(message))
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.supervisor.coaching_service import CoachingService, Recording
+from app.supervisor.coaching_service import CoachingService, Peaks, Recording
 from core import coaching as rules
 from core.messages import Message
 from ui import messages
@@ -141,6 +141,7 @@ class MyCoachingDialog(QDialog):
         service.my_evaluations_loaded.connect(self._on_list)
         service.form_loaded.connect(self._on_form)
         service.audio_ready.connect(self._on_audio)
+        service.peaks_ready.connect(self._on_peaks)
         service.answer_saved.connect(self._on_answer_saved)
         service.failed.connect(self._on_failed)
         self.retranslate()
@@ -178,9 +179,9 @@ class MyCoachingDialog(QDialog):
             self.service.load_form(e["campaign_id"])
         if not same_call:
             self.recording = None
-            self.player.load(None)
+            self.player.load(None, loading=True)
             self.waveform.set_recording(None)
-            self.service.fetch(e["call_id"])
+            self.service.open_recording(e["call_id"])
         self._update_buttons()
 
     def _on_form(self, campaign_id: str, form: rules.CoachingForm) -> None:
@@ -193,8 +194,12 @@ class MyCoachingDialog(QDialog):
         if self.current and rec.call_id == self.current.get("call_id"):
             self.recording = rec
             self.waveform.set_recording(rec)
-            self.player.load(rec.path)
+            self.player.load(rec.stream)
             self._moved(0.0)
+
+    def _on_peaks(self, peaks: Peaks) -> None:
+        if self.current and peaks.call_id == self.current.get("call_id"):
+            self.waveform.set_peaks(peaks)
 
     def _moved(self, seconds: float) -> None:
         self.waveform.position = seconds

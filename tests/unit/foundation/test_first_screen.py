@@ -63,3 +63,73 @@ def test_early_check_is_used_only_while_the_file_is_unchanged(data_dir: Path) ->
     path.write_bytes(bytes(data) + b"\0" * 4096)  # touched after the check: checked again
     known, _reason = precheck.take_verdict(path)
     assert not known
+
+
+def test_first_page_from_the_file_before_the_cache_opens(qtbot, data_dir: Path) -> None:
+    """The window's first request is answered from the file (cache.first_page.peek) while the
+    opener is still held back; the card waits for the open cache; the full list follows."""
+    import threading
+
+    from cache.first_page import peek
+
+    path = data_dir / "cache.sqlite3"
+    h = open_cache(path)
+    generate_leads(h, 400)
+    h.close()
+    expected_total, expected_ids = Repository(open_cache(path)).first_page_ids("todo", 2 * FIRST_PAGE)
+    service = LeadService()
+    handles = []
+    release = threading.Event()
+
+    def opener() -> Repository:
+        release.wait(10)  # the cache "opens slowly": the first page must not wait for it
+        handles.append(open_cache(path))
+        repo = Repository(handles[-1])
+        repo.warm_up()
+        return repo
+
+    results = []
+    service.searchFinished.connect(results.append)
+    cards = []
+    service.detailReady.connect(cards.append)
+    try:
+        service.open_in_background(opener, peek=lambda: peek(path, "todo", 2 * FIRST_PAGE, FIRST_PAGE))
+        service.search("", "todo")
+        qtbot.waitUntil(lambda: len(results) >= 1, timeout=10_000)
+        first = results[0]
+        assert first.total == expected_total and list(first.ids) == expected_ids
+        assert [r.id for r in first.first_rows] == expected_ids[:FIRST_PAGE]
+        assert all(r.masked_phone and "****" in r.masked_phone for r in first.first_rows)
+        service.request_detail(first.ids[0])  # asked for before the cache is open: answered after
+        assert not handles  # nothing opened yet: the page came from the file
+        release.set()
+        qtbot.waitUntil(lambda: len(results) >= 2 and bool(cards), timeout=10_000)
+        assert cards[0].lead_id == first.ids[0] and cards[0].detail is not None
+        full = results[1]
+        assert len(full.ids) == first.total and full.ids[: len(first.ids)] == tuple(first.ids)
+    finally:
+        release.set()
+        service.shutdown()
+        for handle in handles:
+            handle.close()
+
+
+def test_peek_refuses_what_it_cannot_show_safely(data_dir: Path) -> None:
+    import sqlite3
+
+    from cache.first_page import peek
+
+    path = data_dir / "cache.sqlite3"
+    assert peek(path, "todo", 10, 5) is None  # no file yet
+    open_cache(path).close()
+    assert peek(path, "todo", 10, 5) is None  # empty: the demo may still be loaded into it
+    h = open_cache(path)
+    generate_leads(h, 30)
+    h.close()
+    found = peek(path, "todo", 10, 5)
+    assert found is not None and len(found.ids) == 10 and len(found.rows) == 5
+    with sqlite3.connect(path) as db:  # another schema revision: the normal path migrates first
+        db.execute("UPDATE alembic_version SET version_num = '0001'")
+    assert peek(path, "todo", 10, 5) is None
+    path.write_bytes(b"not a database" * 400)
+    assert peek(path, "todo", 10, 5) is None
