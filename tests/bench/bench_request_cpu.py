@@ -11,8 +11,8 @@ server process (and the PostgreSQL cluster) used meanwhile is read from /proc, d
 - ``push``: ``POST /sync/push`` with one small event (a note on the agent's lead).
 
 Sequential requests leave the server idle between them, so this is CPU per request, not
-throughput. Run: ``.venv/bin/python -m tests.bench.bench_request_cpu [--n 400] [--backends sqlite,pg]
-[--profile]`` (``--profile``: also a cProfile of the event-loop thread, top functions printed).
+throughput. Run: ``.venv/bin/python -m tests.bench.bench_request_cpu [--n 400] [--backends sqlite,pg]``
+(~35 s). Writes ``request_cpu_*`` rows to bench-results/server.json.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import httpx
 
 from tests.bench.results import RESULTS_DIR, merge_results
 from tests.server.live import start_postgres, start_server
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tree(pid: int) -> list[int]:
@@ -120,7 +118,6 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--n", type=int, default=400, help="requests per kind")
     ap.add_argument("--backends", default="sqlite,pg")
-    ap.add_argument("--profile", action="store_true", help="cProfile the server's event-loop thread")
     args = ap.parse_args()
     load0 = os.getloadavg()
     rows, report = [], {}
@@ -133,8 +130,7 @@ def main() -> int:
                     url = pg.create_database()
                 else:
                     url = f"sqlite:///{tmp}/{backend}.db"
-                extra = []
-                server = start_server(url, Path(tmp) / backend, extra_args=extra)
+                server = start_server(url, Path(tmp) / backend)
                 try:
                     res = measure(server, pg.proc.pid if pg else None, args.n)
                 finally:

@@ -102,6 +102,30 @@ def test_presence_on_call_must_be_about_the_callers_own_lead(srv):
     assert tl.status_code == 200, tl.text  # a lead of the TL's own team
 
 
+def test_a_repeated_claim_skips_the_lead_lookup_but_a_new_one_is_checked(srv):
+    """A heartbeat repeating the stored (state, call, lead) is not looked up again (its lead was
+    checked when it was written: server/presence.py claim_checked); any other claim still is —
+    a new call on a lead reassigned meanwhile, or the same call on another agent's lead."""
+    from server import admin
+
+    team = make_team(srv, n_tsr=2, leads_each=1)
+    a, b = team.tsrs
+    lead_a = team.leads[a][0]
+    beat = {"state": "on_call", "call_id": "c-1", "lead_id": lead_a}
+    with srv.client() as c:
+        assert c.post("/api/v1/presence", headers=hdr(srv, a), json=beat).status_code == 200
+        with srv.admin() as s:  # the TL hands the lead to b during a's call
+            admin.assign_lead(s, s.get(admin.Lead, lead_a), s.get(admin.User, team.user_ids[b]))
+        again = c.post("/api/v1/presence", headers=hdr(srv, a), json=beat)
+        new_call = c.post("/api/v1/presence", headers=hdr(srv, a), json={**beat, "call_id": "c-2"})
+        wrap = c.post("/api/v1/presence", headers=hdr(srv, a), json={**beat, "state": "wrap_up"})
+        other = c.post("/api/v1/presence", headers=hdr(srv, b), json=beat)  # b's row names no call yet
+    assert again.status_code == 200, again.text  # the call began on a's own lead
+    assert new_call.status_code == 403 and new_call.json()["code"] == "not_your_lead"
+    assert wrap.status_code == 403 and wrap.json()["code"] == "not_your_lead"
+    assert other.status_code == 200, other.text  # b owns it now: checked, allowed
+
+
 def test_the_shape_rules_on_their_own():
     from server.events import NoteAdded
 

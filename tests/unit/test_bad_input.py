@@ -12,6 +12,7 @@ import io
 import json
 import os
 import random
+import shutil
 import sqlite3
 import time
 import xml.etree.ElementTree as ET
@@ -80,12 +81,22 @@ def good_rows(n: int, start: int = 0) -> list[list[str]]:
     return [[f"B{start + i:06d}", f"客户{start + i}", f"139{start + i:08d}", "武汉", "3,120元"] for i in range(n)]
 
 
+@pytest.fixture(scope="module")
+def demo_cache_file(tmp_path_factory) -> Path:
+    """One demo cache per module (loading the demo is most of a test's setup); each test gets a copy."""
+    db = tmp_path_factory.mktemp("demo-cache") / "cache.sqlite3"
+    handle = open_cache(db)
+    load_demo(Repository(handle))  # the cache is not empty: "as it was" means 60 leads, codes, a script
+    handle.close()
+    return db
+
+
 @pytest.fixture
-def cache(tmp_path: Path):
+def cache(tmp_path: Path, demo_cache_file: Path):
     db = tmp_path / "cache.sqlite3"
+    shutil.copyfile(demo_cache_file, db)
     handle = open_cache(db)
     repo = Repository(handle)
-    load_demo(repo)  # the cache is not empty: "as it was" means 60 leads, codes, a script
     yield db, repo
     handle.close()
 
@@ -227,14 +238,14 @@ def test_xlsx_with_merged_cells_and_formulas(cache, tmp_path: Path) -> None:
 
 
 def test_a_big_list_imports_with_bounded_memory(tmp_path: Path) -> None:
-    """5,000 rows through the real CLI in a child process (the 200,000-row run:
+    """3,000 rows through the real CLI in a child process (the 200,000-row run:
     ``python -m tests.unit.big_import --rows 200000``)."""
     from tests.unit.big_import import measure
 
-    small = measure(500, tmp_path / "small")
-    big = measure(5_000, tmp_path / "big")
+    small = measure(300, tmp_path / "small")
+    big = measure(3_000, tmp_path / "big")
     print(f"lead import: {big} (reference {small})")
-    assert big["imported"] == 5_000 and big["skipped"] == 0
+    assert big["imported"] == 3_000 and big["skipped"] == 0
     # Memory grows with the leads kept for the one upsert transaction, not with copies of the file.
     assert big["peak_mb"] - small["peak_mb"] < 400
     # Per-row cost does not blow up with size (no quadratic step), measured at the same moment.
@@ -345,7 +356,8 @@ class BadServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it (0.5 s by default, per test).
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -353,8 +365,9 @@ class BadServer:
         self.httpd.server_close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def bad_server():
+    # One server for the module; each test sets the answer it needs (pull_body) first.
     srv = BadServer()
     yield srv
     srv.close()

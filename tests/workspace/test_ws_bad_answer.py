@@ -21,6 +21,11 @@ class CorruptPulls(Plan):
         self.broken = 0
 
     def choose(self, method: str, path: str) -> Fault | None:
+        if "/stream" in path:
+            # The proxy forwards whole responses, so an SSE stream (agent orders) would hang
+            # without headers and the app's shutdown would wait 5 s for its thread; refused
+            # streams just back off. Not this test's subject.
+            return Fault("error_5xx")
         if self.on and method == "GET" and "/sync/pull" in path:
             self.broken += 1
             return Fault("corrupt")
