@@ -25,9 +25,11 @@ The board's state (snapshot + patches, staleness) is :class:`core.supervisor.Boa
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import random
+import select
 import socket
 import threading
 import time
@@ -35,7 +37,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
+
+try:  # the stream class httpcore wraps a connected socket in (private: without it connects are not cut short)
+    from httpcore._backends.sync import SyncStream as _SyncStream
+except ImportError:  # pragma: no cover - a future httpcore
+    _SyncStream = None
 
 from core.supervisor import AgentCommand, AuditAction, BoardState, TeamMessage
 from core.timeutil import format_iso, parse_iso, utcnow
@@ -238,6 +246,128 @@ class StreamClosed(SyncError):
     """The server refused the stream for good (not a TL: 403), or the login is gone."""
 
 
+class _HangUp:
+    """The sockets a stream's connections use, so ``stop()`` can cut them from another thread:
+    a blocked read (waiting for the response headers or the next event) only wakes when its
+    socket is shut down, and the stop flag alone is checked between reads."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._socks: set[socket.socket] = set()
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks = {s for s in self._socks if s.fileno() != -1}  # closed ones (bounded by the pool)
+            self._socks.add(sock)
+            if self._stop.is_set():  # stop() already went through the set: cut this one here
+                _shut(sock)
+
+    def cut(self) -> None:
+        with self._lock:
+            for sock in self._socks:
+                _shut(sock)
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpx's ``trace`` request extension: every new connection's socket, proxied or not."""
+        if name in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                self.add(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown even for a TLS one: ssl.SSLSocket.shutdown would also drop its
+    # SSL object under the reading thread's feet; this just wakes that read with an EOF.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _StoppableBackend(httpcore.NetworkBackend):
+    """httpcore's blocking backend, but a TCP connect gives up as soon as the stream is stopped
+    (a plain connect to a host that drops SYNs would block for the whole connect timeout)."""
+
+    _SLICE_S = 0.05  # how often a pending connect looks at the stop flag
+
+    def __init__(self, inner: httpcore.NetworkBackend, stop: threading.Event, hang_up: _HangUp) -> None:
+        self._inner = inner
+        self._stop = stop
+        self._hang_up = hang_up
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        if _SyncStream is None:  # pragma: no cover
+            return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        sock = self._connect(host, port, timeout, local_address)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            sock.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        self._hang_up.add(sock)
+        return _SyncStream(sock)
+
+    def _connect(self, host: str, port: int, timeout: float | None, local_address: str | None) -> socket.socket:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        last: Exception = httpcore.ConnectError(f"no address for {host}")
+        for family, kind, proto, _name, addr in infos:
+            sock = socket.socket(family, kind, proto)
+            try:
+                if local_address is not None:
+                    sock.bind((local_address, 0))
+                sock.setblocking(False)
+                err = sock.connect_ex(addr)
+                if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 10035):  # 10035: Windows
+                    raise OSError(err, errno.errorcode.get(err, str(err)))
+                while err != 0:
+                    if self._stop.is_set():
+                        raise httpcore.ConnectError("stream stopped")
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise httpcore.ConnectTimeout("timed out")
+                    step = self._SLICE_S if left is None else min(self._SLICE_S, left)
+                    _r, w, x = select.select([], [sock], [sock], step)
+                    if w or x:
+                        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                        if err != 0:
+                            raise OSError(err, errno.errorcode.get(err, str(err)))
+                sock.setblocking(True)
+                return sock
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                sock.close()
+                if isinstance(exc, httpcore.ConnectTimeout) or self._stop.is_set():
+                    raise
+                last = exc
+            except OSError as exc:
+                sock.close()
+                last = httpcore.ConnectError(str(exc))
+        raise last
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:  # pragma: no cover
+        return self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore's retries only
+        self._inner.sleep(seconds)
+
+
+def _cut_short_connects(http: httpx.Client, stop: threading.Event, hang_up: _HangUp) -> None:
+    """Give the client's connection pools (the direct one and any proxy's) the stoppable backend.
+    Private attributes of httpx/httpcore: when they move, connects just keep their plain timeout."""
+    for transport in [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if _SyncStream is not None and isinstance(backend, httpcore.NetworkBackend):
+            pool._network_backend = _StoppableBackend(backend, stop, hang_up)  # type: ignore[union-attr]
+
+
 @dataclass
 class EventStream:
     """An SSE stream that stays open: reconnects after any failure with backoff
@@ -259,7 +389,7 @@ class EventStream:
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._response: httpx.Response | None = None
+        self._hang_up_socks = _HangUp(self._stop)
         self.connects = 0
         self.closed_reason: str | None = None
 
@@ -286,23 +416,16 @@ class EventStream:
                     self.on_event(StreamEvent("closed", None, str(exc)))
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Hang up now (from any thread) and wait for the thread."""
+        """Hang up now (from any thread) and wait for the thread: whatever it is doing (connecting,
+        waiting for the answer, reading events, backing off), it ends within a fraction of a second."""
         self._stop.set()
-        self._hang_up()
+        self._hang_up_socks.cut()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
-
-    def _hang_up(self) -> None:
-        r = self._response
-        stream = r.extensions.get("network_stream") if r is not None else None
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
     # -- the generator ------------------------------------------------------------------------
 
@@ -315,6 +438,8 @@ class EventStream:
         with httpx.Client(base_url=self.base_url, transport=self.transport,
                           timeout=httpx.Timeout(self.read_timeout_s, connect=self.connect_timeout_s),
                           headers={"Accept": "text/event-stream", "User-Agent": "seatmate-sync/1"}) as http:
+            if self.transport is None:
+                _cut_short_connects(http, self._stop, self._hang_up_socks)
             while not self._stop.is_set():
                 error: str | None = None
                 try:
@@ -324,8 +449,8 @@ class EventStream:
                         raise StreamClosed(f"login needed: {exc}") from exc
                     force_refresh = False
                     with http.stream("GET", API + self.path, params=self.params,
-                                     headers={"Authorization": f"Bearer {token}"}) as r:
-                        self._response = r
+                                     headers={"Authorization": f"Bearer {token}"},
+                                     extensions={"trace": self._hang_up_socks.trace}) as r:
                         if r.status_code == 401:
                             force_refresh = True
                             error = "401 unauthorized"
@@ -344,8 +469,6 @@ class EventStream:
                     raise
                 except (httpx.HTTPError, SyncError, OSError) as exc:
                     error = f"{type(exc).__name__}: {exc}"
-                finally:
-                    self._response = None
                 if self._stop.is_set():
                     return
                 yield StreamEvent("disconnected", None, error)
