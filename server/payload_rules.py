@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel
@@ -70,17 +72,19 @@ def shape_problem(event_type: str, model: BaseModel, raw: dict[str, Any]) -> tup
     return None
 
 
-def _batch_event(s: Session, event_id: str) -> Event | None:
-    """An event stored earlier, or added earlier in this same batch (not flushed yet)."""
-    for obj in s.new:
-        if isinstance(obj, Event) and obj.id == event_id:
-            return obj
+def _batch_event(s: Session, event_id: str, batch: Mapping[str, Mapping[str, Any]]) -> Any:
+    """An event stored earlier, or taken earlier in this same batch (``batch``: its rows by id,
+    inserted together at the end of the push, so not in the session)."""
+    row = batch.get(event_id)
+    if row is not None:
+        return SimpleNamespace(**row)
     return s.get(Event, event_id)
 
 
-def supersedes_problem(s: Session, user_id: str, lead_id: str | None, supersedes: str) -> tuple[str, str] | None:
+def supersedes_problem(s: Session, user_id: str, lead_id: str | None, supersedes: str,
+                       batch: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[str, str] | None:
     """A correction may only replace the caller's own disposition of the same lead."""
-    prior = _batch_event(s, supersedes)
+    prior = _batch_event(s, supersedes, batch or {})
     if (prior is None or prior.user_id != user_id or prior.type != EventType.DISPOSITION_RECORDED
             or (lead_id is not None and prior.lead_id != lead_id)):
         # One answer for "no such disposition" and "someone else's": no probing other agents' ids.
