@@ -18,7 +18,6 @@ backup (push stores each event once by its id, so the ones the server kept answe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from core.checksum import file_sha256
 from server.models import Counter
 
 #: counters rows (absent = a database never restored: generation 0, no backup time)
@@ -84,14 +84,6 @@ def _libpq(db_url: str) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _copy_tree(src: Path, dst: Path) -> tuple[int, int]:
     """Copy every file (a file being written is copied as it is now); returns (files, bytes)."""
     files = size = 0
@@ -137,7 +129,7 @@ def backup(db_url: str, recordings_dir: Path, out_dir: Path) -> dict[str, Any]:
         raise BackupError(f"unsupported database {backend!r}")
     files, size = _copy_tree(recordings_dir, out_dir / "recordings")
     manifest = {
-        "format": FORMAT, "database": backend, "db_file": db_file, "db_sha256": _sha256(out_dir / db_file),
+        "format": FORMAT, "database": backend, "db_file": db_file, "db_sha256": file_sha256(out_dir / db_file),
         "taken_at": dt.datetime.fromtimestamp(taken, dt.timezone.utc).isoformat(timespec="milliseconds"),
         "taken_at_ms": int(taken * 1000), "recordings": {"dir": "recordings", "files": files, "bytes": size},
     }
@@ -154,7 +146,7 @@ def _read_manifest(in_dir: Path) -> dict[str, Any]:
     if manifest.get("format") != FORMAT:
         raise BackupError(f"unknown backup format {manifest.get('format')!r}")
     db = in_dir / manifest["db_file"]
-    if not db.exists() or _sha256(db) != manifest["db_sha256"]:
+    if not db.exists() or file_sha256(db) != manifest["db_sha256"]:
         raise BackupError(f"{db} is missing or damaged (checksum differs from the manifest)")
     return manifest
 

@@ -13,7 +13,6 @@ Which recordings are uploaded is remembered in ``sync_state`` under
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from cache import models as m
 from cache.sync_state import RECORDING_PREFIX
 from cache.sync_store import SyncStore
 from core import timeutil
+from core.checksum import file_sha256
 from sync.client import ApiClient, RequestRejected
 
 log = logging.getLogger(__name__)
@@ -42,14 +42,6 @@ class UploadReport:
     bytes_sent: int = 0
     deleted_local: int = 0
     failed: int = 0
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class RecordingUploader:
@@ -111,7 +103,7 @@ class RecordingUploader:
         repeated ``complete`` with the same checksum is answered 200 again.
         """
         size = path.stat().st_size
-        digest = _sha256(path)
+        digest = file_sha256(path)
         sent = 0
         for _attempt in range(_MAX_STEPS):
             offset, complete = self.client.recording_status(call_id)

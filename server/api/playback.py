@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
@@ -121,6 +122,19 @@ def browse(p: Caller, ctx: Ctx,
     return {"total": int(total), "limit": limit, "offset": offset, "items": items}
 
 
+def _playable_file(call_id: str, p: Principal, ctx: Ctx) -> Path:
+    """The complete recording's file, for the agent who made the call, their TL and admins
+    (404 for an unknown or unfinished recording, 403 for anyone else)."""
+    with ctx.reader() as s:
+        rec = s.get(Recording, call_id)
+        owner = s.get(User, rec.user_id) if rec else None
+    if rec is None or owner is None or rec.status != "complete":
+        raise ApiError(404, "not_found", "no such recording")
+    if not may_play(p, owner):
+        raise ApiError(403, "forbidden", "only the agent, their team leader and admins may play this recording")
+    return _file(ctx, call_id)
+
+
 def parse_range_header(value: str | None, size: int) -> tuple[int, int] | None:
     """(first, last) inclusive for one ``bytes=`` range; None without a header; ValueError
     when unsatisfiable or malformed (several ranges are not supported: malformed)."""
@@ -152,14 +166,7 @@ def parse_range_header(value: str | None, size: int) -> tuple[int, int] | None:
 def stream(call_id: CallId, p: Caller, ctx: Ctx, range: Annotated[str | None, Header()] = None) -> Response:
     """The recording, with ``Range: bytes=…`` support (206, ``Content-Range``); an open-ended
     range gets at most 1 MiB. 403 for anyone but the agent, their TL and admins."""
-    with ctx.reader() as s:
-        rec = s.get(Recording, call_id)
-        owner = s.get(User, rec.user_id) if rec else None
-    if rec is None or owner is None or rec.status != "complete":
-        raise ApiError(404, "not_found", "no such recording")
-    if not may_play(p, owner):
-        raise ApiError(403, "forbidden", "only the agent, their team leader and admins may play this recording")
-    path = _file(ctx, call_id)
+    path = _playable_file(call_id, p, ctx)
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -206,14 +213,7 @@ def peaks(call_id: CallId, p: Caller, ctx: Ctx, buckets: int = Query(default=120
     file (docs/coaching.md §2)."""
     import numpy as np
 
-    with ctx.reader() as s:
-        rec = s.get(Recording, call_id)
-        owner = s.get(User, rec.user_id) if rec else None
-    if rec is None or owner is None or rec.status != "complete":
-        raise ApiError(404, "not_found", "no such recording")
-    if not may_play(p, owner):
-        raise ApiError(403, "forbidden", "only the agent, their team leader and admins may play this recording")
-    path = _file(ctx, call_id)
+    path = _playable_file(call_id, p, ctx)
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
