@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -63,7 +64,22 @@ def test_server_mode_pulls_leads_and_pushes_the_wrapup(qtbot, qapp, tmp_path, se
             assert "在线" in app.window.status.sync.text() or "online" in app.window.status.sync.text().lower()
             assert ctl.dial_next(), ctl.last_gate
             qtbot.waitUntil(lambda: ctl.active is not None and ctl.active.answered_at is not None, timeout=15_000)
-            qtbot.wait(300)
+            # The TL's board names her call by the softphone's own call id and her lead: the server
+            # binds a monitor grant to that call, and her engine refuses a grant for any other.
+            engine_id, lead_id = ctl.active.engine_id, ctl.active.lead_id
+            assert engine_id and lead_id
+            with httpx.Client(base_url=server.url, timeout=10) as c:
+                r = c.post("/api/v1/auth/login", json={"username": "zhangwei", "password": PASSWORD,
+                                                       "device_id": "test"})
+                tl = {"Authorization": "Bearer " + r.json()["access_token"]}
+
+                def lina_on_board() -> dict:
+                    rows = c.get("/api/v1/presence", headers=tl).json()
+                    return next((x for x in rows if x["username"] == "lina"), {})
+
+                qtbot.waitUntil(lambda: lina_on_board().get("call_id") == engine_id, timeout=10_000)
+                row = lina_on_board()
+                assert (row["state"], row["lead_id"]) == ("on_call", lead_id), row
             ctl.hangup()
             qtbot.waitUntil(lambda: ws.wrapup.isVisible(), timeout=10_000)
             code = next(r.code for r in ws.runtime.wrapup.rules if r.is_conversion)
