@@ -6,7 +6,6 @@ The whole trimmed bundle is checked by scripts/smoke-frozen.sh after scripts/bui
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "packaging"))
 
 import bundle_trim  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("cc") is None,
-                                reason="Linux build tooling (cc, binutils)")
 
 _QT_ICU = """
 from PySide6.QtCore import QCollator, QDateTime, QLocale, QStringDecoder, QTimeZone

@@ -7,10 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-import shutil
 import subprocess
-
-import pytest
 
 from server import config, sip_accounts
 from server.cli import build_parser
@@ -32,7 +29,6 @@ def test_nginx_example_is_the_tested_config_with_only_addresses_replaced(tmp_pat
     NginxProcess(tmp_path, ["127.0.0.1:1111", "127.0.0.1:2222"]).check_config()  # nginx -t
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_unit_verifies_and_runs_commands_the_cli_accepts(tmp_path):
     text = UNIT.read_text(encoding="utf-8")
     commands = {k: shlex.split(v) for k, v in re.findall(r"^(ExecStartPre|ExecStart)=(.+)$", text, re.M)}

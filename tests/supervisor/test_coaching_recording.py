@@ -8,10 +8,7 @@ the outbox, and the server's copy (its score, the item's moment) comes back to t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 import uuid
-import wave
 
 import numpy as np
 import pytest
@@ -19,6 +16,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from app.supervisor.coaching_service import CoachingService
 from tests.supervisor.desk_data import push_calls
+from tests.supervisor.recording_files import stereo_wav, upload
 from ui.supervisor.coaching_view import F_AT, CoachingDialog
 from ui.supervisor.my_coaching import MyCoachingDialog
 
@@ -37,21 +35,11 @@ def _stereo_wav(seconds: float = 6.0, rate: int = 8000) -> bytes:
     t = np.arange(int(seconds * rate)) / rate
     left = np.where(t < seconds / 2, 0.6 * np.sin(2 * np.pi * 440 * t), 0.0)
     right = np.where(t >= seconds / 2, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0)
-    pcm = (np.stack([left, right], axis=1) * 32767).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return buf.getvalue()
+    return stereo_wav(left, right, rate)
 
 
 def _upload(api, call_id: str, data: bytes) -> None:
-    offset = 0
-    for i in range(0, len(data), 40_000):  # several PATCHes, as the uploader sends them
-        offset = api.recording_patch(call_id, offset, data[i:i + 40_000])
-    api.recording_complete(call_id, hashlib.sha256(data).hexdigest(), len(data))
+    upload(api, call_id, data, 40_000)
 
 
 def _campaign(api) -> str:

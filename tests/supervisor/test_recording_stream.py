@@ -8,10 +8,7 @@ may not play the recording (403) is told so."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 import time
-import wave
 
 import numpy as np
 import pytest
@@ -24,6 +21,7 @@ from core import wav
 from sync.client import RequestRejected
 from sync.coaching import TeamLeadClient
 from tests.supervisor.desk_data import push_calls
+from tests.supervisor.recording_files import stereo_wav, upload
 from tests.supervisor.test_coaching_recording import _campaign
 from ui import messages
 from ui.supervisor.coaching_view import CoachingDialog
@@ -42,21 +40,11 @@ def _ten_minutes() -> bytes:
     t = np.arange(SECONDS * RATE) / RATE
     left = 0.5 * np.sin(2 * np.pi * 440 * t)
     right = np.where(t >= 60, 0.3 * np.sin(2 * np.pi * 300 * t), 0.0)
-    pcm = (np.stack([left, right], axis=1) * 32767).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm.tobytes())
-    return buf.getvalue()
+    return stereo_wav(left, right, RATE)
 
 
 def _upload(api, call_id: str, data: bytes) -> None:
-    offset = 0
-    for i in range(0, len(data), 8 << 20):
-        offset = api.recording_patch(call_id, offset, data[i:i + (8 << 20)])
-    api.recording_complete(call_id, hashlib.sha256(data).hexdigest(), len(data))
+    upload(api, call_id, data, 8 << 20)
 
 
 def _served(api, call_id: str) -> list[tuple[int, int]]:
