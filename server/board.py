@@ -102,7 +102,7 @@ def emit_sync(s: Session, user_id: str, team_id: str | None, tz: str, *, with_st
         day = today(tz)
         start, end = reports.day_bounds_utc(day, tz)
         s.flush()
-        patch["today"] = today_view(day, reports.agent_stats(s, [user_id], start, end)[user_id])
+        patch["today"] = today_view(day, reports.agent_stats_one(s, user_id, start, end))
     floor.emit(s, floor.team_topic(team_id), "agent", patch)
 
 

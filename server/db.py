@@ -68,7 +68,14 @@ def make_engine(url: str, *, background_checkpoint: bool = False) -> Engine:
 
         return engine
     # No pre-ping (a round trip per checkout); stale connections are recycled instead.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # The pool keeps what the server uses at once (12 request threads + the live floor's
+    # and the auth cache's checkouts) open: an overflow connection is closed on return, and
+    # under load that was ~3.5 new PostgreSQL backends a second per instance, each a fork,
+    # an authentication and cold catalog caches (profiled under the 2,000-agent load).
+    # With the heartbeat's own connections (server/aiodb.py, 12) a process uses at most 32:
+    # size PostgreSQL's max_connections for 32 per server process (+ the LISTEN one) plus
+    # admin tools (4 processes: 2 instances x 2 workers -> 140).
+    return create_engine(url, pool_size=14, max_overflow=6, pool_recycle=1800)
 
 
 def start_checkpointer(url: str, interval_s: float = 1.0) -> threading.Event | None:

@@ -9,7 +9,7 @@ as a board patch, from inside the transaction that made it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -32,13 +32,51 @@ def effective_state(row: Presence, now: dt.datetime) -> str:
 
 # What a heartbeat compares with: five columns by primary key, read through a plain
 # connection (no ORM session, identity map or entity load: ~3x cheaper per heartbeat).
-_HEARTBEAT_READ = select(Presence.state, Presence.reason, Presence.call_id, Presence.lead_id,
+HEARTBEAT_READ = select(Presence.state, Presence.reason, Presence.call_id, Presence.lead_id,
                          Presence.last_seen).where(Presence.user_id == bindparam("uid"))
+
+
+# A heartbeat that changes nothing but needs ``last_seen`` refreshed: one conditional UPDATE
+# (no row lock taken first, no ORM, nothing published — like record() for an unchanged,
+# live row). It matches only while the row still holds this exact state and is not stale;
+# otherwise (another instance changed it meanwhile, or the agent comes back from offline,
+# which the boards must hear) it updates nothing and the caller takes record().
+_t = Presence.__table__
+TOUCH = (update(_t).where(_t.c.user_id == bindparam("b_uid"), _t.c.state == bindparam("b_state"),
+                          _t.c.reason.is_not_distinct_from(bindparam("b_reason")),
+                          _t.c.call_id.is_not_distinct_from(bindparam("b_call_id")),
+                          _t.c.lead_id.is_not_distinct_from(bindparam("b_lead_id")),
+                          _t.c.last_seen >= bindparam("b_fresh_after"))
+         .values(last_seen=bindparam("b_now"), team_id=bindparam("b_team")))
+
+
+def touch_params(user_id: str, team_id: str | None, state: str, reason: str | None, call_id: str | None,
+                 lead_id: str | None, now: dt.datetime) -> dict[str, Any]:
+    # (bindparam names must differ from the columns an UPDATE sets)
+    return {"b_uid": user_id, "b_state": state, "b_reason": reason, "b_call_id": call_id, "b_lead_id": lead_id,
+            "b_fresh_after": now - STALE_AFTER, "b_now": now, "b_team": team_id}
+
+
+def is_touch(row: Row | Presence | None, state: str, reason: str | None, call_id: str | None,
+             lead_id: str | None, now: dt.datetime) -> bool:
+    """The write ``needs_write`` asked for only refreshes ``last_seen`` (nothing to publish)."""
+    return row is not None and (row.state, row.reason, row.call_id, row.lead_id) == (state, reason, call_id, lead_id) \
+        and now - row.last_seen <= STALE_AFTER
+
+
+class HeartbeatRow(NamedTuple):
+    """HEARTBEAT_READ's columns, from a plain DB-API tuple (the event-loop path)."""
+
+    state: str
+    reason: str | None
+    call_id: str | None
+    lead_id: str | None
+    last_seen: dt.datetime
 
 
 def heartbeat_row(conn: Connection, user_id: str) -> Row | None:
     """The agent's stored (state, reason, call_id, lead_id, last_seen), or None."""
-    return conn.execute(_HEARTBEAT_READ, {"uid": user_id}).first()
+    return conn.execute(HEARTBEAT_READ, {"uid": user_id}).first()
 
 
 def claim_checked(row: Row | Presence | None, state: str, call_id: str | None, lead_id: str | None) -> bool:

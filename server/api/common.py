@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import changes, floor
+from server.aiodb import AsyncPg
 from server.config import ServerConfig
 from server.floor import FloorHub
 from server.keys import ServerKeys
@@ -38,6 +39,9 @@ class ServerContext:
     write_lock: threading.Lock | None = None
     # The live floor's broadcaster (server/floor.py); None outside a running server.
     floor: FloorHub | None = None
+    # PostgreSQL: a few autocommit connections for single statements on the event loop
+    # (the heartbeat, server/aiodb.py). None on SQLite.
+    aio: AsyncPg | None = None
 
 
 class ApiError(Exception):
@@ -113,6 +117,16 @@ async def principal(request: Request,
 
 
 Caller = Annotated[Principal, Depends(principal)]
+
+
+def bearer_caller(ctx: ServerContext, authorization: str | None) -> Principal | None:
+    """What :func:`principal` returns for this ``Authorization`` header, or None where it
+    would refuse (the same checks; its error says why). For ASGI-level fast paths."""
+    scheme, _, token = (authorization or "").partition(" ")  # as fastapi.security.HTTPBearer
+    if scheme.lower() != "bearer" or not token:
+        return None
+    p = read_access(ctx.keys.token_key, token)
+    return None if p is None else ctx.revocations.current(ctx.reader, p)
 
 
 def require(*roles: str) -> Callable[[Principal], Principal]:

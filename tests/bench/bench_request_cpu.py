@@ -8,7 +8,12 @@ server process (and the PostgreSQL cluster) used meanwhile is read from /proc, d
 - ``presence_call``: heartbeat during a call (``on_call`` + call id + the agent's lead),
   unchanged — the path with the lead-ownership rule;
 - ``pull``: ``GET /sync/pull`` from the latest cursor, nothing new;
-- ``push``: ``POST /sync/push`` with one small event (a note on the agent's lead).
+- ``push``: ``POST /sync/push`` with one small event (a note on the agent's lead);
+- ``presence_write``: heartbeat whose state changes every time (``ready`` ↔ ``paused``): the
+  write path (row lock, version, board patch published) that ~45 % of a floor's heartbeats
+  take (a state change, or ``last_seen`` older than 14 s);
+- ``push_call``: a push of one call's three events (attempted, ended with talk time, a
+  disposition) — what the load benchmark's agents push, with the board's numbers recomputed.
 
 Sequential requests leave the server idle between them, so this is CPU per request, not
 throughput. Run: ``.venv/bin/python -m tests.bench.bench_request_cpu [--n 400] [--backends sqlite,pg]``
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import sys
 import tempfile
@@ -72,9 +78,8 @@ def _lead_of(c: httpx.Client, h: dict[str, str]) -> tuple[str, str | None]:
     return lead, cursor
 
 
-def measure(server, pg_pid: int | None, n: int) -> dict[str, dict[str, float]]:
+def measure(server, pg_pid: int | None, n: int, kinds_wanted: set[str]) -> dict[str, dict[str, float]]:
     srv_pids = _tree(server.proc.pid)
-    pg_pids = _tree(pg_pid) if pg_pid else []
     h = server.headers("lina")
     out: dict[str, dict[str, float]] = {}
     with server.client() as c:
@@ -91,8 +96,22 @@ def measure(server, pg_pid: int | None, n: int) -> dict[str, dict[str, float]]:
             "presence_call": lambda: c.post("/api/v1/presence", json={
                 "state": "on_call", "call_id": call_id, "lead_id": lead}, headers=h),
             "push": lambda: c.post("/api/v1/sync/push", json=note(), headers=h),
+            "presence_write": lambda: c.post("/api/v1/presence", json={"state": next(flip)}, headers=h),
+            "push_call": lambda: c.post("/api/v1/sync/push", json=call(), headers=h),
         }
-        for kind in ("presence", "presence_call", "push", "pull"):
+        flip = itertools.cycle(["paused", "ready"])
+
+        def call() -> dict:
+            cid, now = uuid.uuid4().hex, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            ev = [("call_attempted", {"call_id": cid, "direction": "out", "number_e164": "+8613800000000"}),
+                  ("call_ended", {"call_id": cid, "dialed_at": now, "ended_at": now, "answered_at": now,
+                                  "sip_status": 200, "talk_seconds": 35}),
+                  ("disposition_recorded", {"call_id": cid, "code": "REFUSED"})]
+            return {"events": [{"id": str(uuid.uuid4()), "type": t, "occurred_at": now, "lead_id": lead,
+                                "payload": pl} for t, pl in ev]}
+
+        for kind in [k for k in ("presence", "presence_call", "presence_write", "push", "push_call", "pull")
+                     if k in kinds_wanted]:
             if kind == "pull":
                 _lead, cursor = _lead_of(c, h)  # after the pushes: nothing new from here on
                 kinds["pull"] = lambda cur=cursor: c.get("/api/v1/sync/pull", params={"limit": 1000, "cursor": cur},
@@ -101,8 +120,11 @@ def measure(server, pg_pid: int | None, n: int) -> dict[str, dict[str, float]]:
             for _ in range(20):  # warm: first write of the state, caches, connections
                 r = fn()
                 assert r.status_code == 200, (kind, r.status_code, r.text[:300])
-            if kind == "push":
+            if kind.startswith("push"):
                 assert r.json()["results"][0]["status"] == "accepted", r.text[:300]
+            # PostgreSQL backends opened during the warm-up (the server's event-loop
+            # connections open on first use) belong to the measurement too.
+            pg_pids = _tree(pg_pid) if pg_pid else []
             s0, p0, t0 = _cpu_s(srv_pids), _cpu_s(pg_pids), time.perf_counter()
             for _ in range(n):
                 r = fn()
@@ -118,6 +140,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--n", type=int, default=400, help="requests per kind")
     ap.add_argument("--backends", default="sqlite,pg")
+    ap.add_argument("--kinds", default="presence,presence_call,presence_write,push,push_call,pull")
     args = ap.parse_args()
     load0 = os.getloadavg()
     rows, report = [], {}
@@ -132,7 +155,7 @@ def main() -> int:
                     url = f"sqlite:///{tmp}/{backend}.db"
                 server = start_server(url, Path(tmp) / backend)
                 try:
-                    res = measure(server, pg.proc.pid if pg else None, args.n)
+                    res = measure(server, pg.proc.pid if pg else None, args.n, set(args.kinds.split(",")))
                 finally:
                     server.stop()
             finally:

@@ -383,6 +383,14 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
+def _box_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (every core; /proc/stat): with the
+    benchmark's own processes subtracted, what the machine's other jobs took."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _self_cpu_s() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
@@ -495,7 +503,7 @@ async def drive(setup: Setup, args) -> dict:
         return {"t": time.time(), "servers": [_cpu_s(_children(p)) for p in setup.server_pids],
                 "pg": _cpu_s(_children(setup.pg_pid)) if setup.pg_pid else 0.0,
                 "nginx": _cpu_s(_children(setup.nginx_pid)) if setup.nginx_pid else 0.0,
-                "gen": _self_cpu_s(), "load": os.getloadavg()}
+                "gen": _self_cpu_s(), "box": _box_busy_s(), "load": os.getloadavg()}
 
     for k, (a, b) in enumerate(stats.windows):
         for j in range(board_counts[k - 1] if k else 0, board_counts[k]):
@@ -515,6 +523,7 @@ async def drive(setup: Setup, args) -> dict:
             "server_cpu_pct": [(y - x) / dt_s * 100 for x, y in zip(s0["servers"], s1["servers"], strict=True)],
             "pg_cpu_pct": (s1["pg"] - s0["pg"]) / dt_s * 100, "nginx_cpu_pct": (s1["nginx"] - s0["nginx"]) / dt_s * 100,
             "gen_cpu_pct": (s1["gen"] - s0["gen"]) / dt_s * 100,
+            "box_cpu_pct": (s1["box"] - s0["box"]) / dt_s * 100,
             # minus the diagnostics calls' own statements (a few per call)
             "db_statements_per_s": (q1 - q0) / dt_s, "pg_xact_per_s": (x1 - x0) / dt_s if setup.pg else None,
             "load_begin": s0["load"], "load_end": s1["load"]})
@@ -715,6 +724,15 @@ def main() -> int:
               + f"; CPU per request (servers + PostgreSQL + nginx) {cost:.2f} ms → the offered load needs ≈ "
               f"{offered * cost / 1000:.2f} cores for the server side alone (this box: 2, shared with the "
               f"generator and other jobs)")
+        gen = statistics.fmean([w["gen_cpu_pct"] for w in ws])
+        side = statistics.fmean([sum(w["server_cpu_pct"]) + w["pg_cpu_pct"] + w["nginx_cpu_pct"] for w in ws])
+        box = statistics.fmean([w["box_cpu_pct"] for w in ws])
+        others = max(0.0, box - side - gen)
+        r["others_cpu_pct"] = others
+        print(f"  {r['name']}: load generator {gen:.0f} % of a core vs server side {side:.0f} % "
+              f"({gen / max(1e-9, gen + side) * 100:.0f} % of the CPU the benchmark's processes used); "
+              f"the machine's other jobs {others:.0f} % (all {os.cpu_count()} cores busy {box:.0f} % of "
+              f"{os.cpu_count() * 100} %), load average {statistics.fmean([w['load_end'][0] for w in ws]):.1f}")
         if r["outside_window_errors"]:
             print(f"  errors outside the windows: {r['outside_window_errors']}")
         n = r["name"]
@@ -742,7 +760,9 @@ def main() -> int:
                 {"metric": f"{tag}_generator_cpu_pct", "value": round(w["gen_cpu_pct"], 1), "unit": "%"},
                 {"metric": f"{tag}_loadavg_1m", "value": round(w["load_end"][0], 2), "unit": "load"},
             ] + [{"metric": f"{tag}_instance{i}_cpu_pct", "value": round(x, 1), "unit": "%"}
-                 for i, x in enumerate(w["server_cpu_pct"])]
+                 for i, x in enumerate(w["server_cpu_pct"])] \
+              + [{"metric": f"{tag}_{kind}_server_p99_ms", "value": round(k["server_p99"], 1), "unit": "ms"}
+                 for kind, k in w["by_kind"].items()]  # Server-Timing: without the generator's own delays
             if w["pg_xact_per_s"] is not None:
                 rows.append({"metric": f"{tag}_pg_xact_per_s", "value": round(w["pg_xact_per_s"], 1),
                              "unit": "transactions/s"})
@@ -753,6 +773,9 @@ def main() -> int:
         rows += [{"metric": f"{base}_cpu_ms_per_request", "value": round(cost, 2), "unit": "ms"},
                  {"metric": f"{base}_cores_needed", "value": round(offered * cost / 1000, 2), "unit": "cores"},
                  {"metric": f"{base}_board_latency_p99_ms", "value": round(bl["p99"], 1), "unit": "ms"},
+                 # The generator shares the box: its event loop's lag is part of every latency it measures.
+                 {"metric": f"{base}_generator_loop_lag_p99_ms", "value": round(r["loop_lag_p99_ms"], 1), "unit": "ms"},
+                 {"metric": f"{base}_other_jobs_cpu_pct", "value": round(r["others_cpu_pct"], 1), "unit": "%"},
                  {"metric": f"{base}_board_missed", "value": bl["missed"], "unit": "count"},
                  {"metric": f"{base}_p99_ms", "value": round(p99, 1), "unit": "ms"},
                  {"metric": f"{base}_errors", "value": errors, "unit": "count"},
