@@ -395,27 +395,41 @@ def prepare_leads(changes: Sequence[Any]) -> PreparedLeads:
     phones: list[tuple] = []
     now = utcnow().isoformat(" ", "microseconds")
     campaigns: set[str] = set()
+    lead, upsert = Entity.LEAD, ChangeOp.UPSERT
     for c in changes:
-        if c.entity != Entity.LEAD or c.op != ChangeOp.UPSERT:
+        if c.entity != lead or c.op != upsert:
             continue
         d = c.data
-        name = _s(d.get("name"), 100)
+        get = d.get
+        # ``_s(v, limit)`` inlined for the usual case, a short string (one call less per
+        # column: a fifth of this loop); anything else still goes through _s.
+        name = v if type(v := get("name")) is str and len(v) <= 100 else _s(v, 100)
         pinyin, initials = name_keys(name)
         campaign_id = str(d["campaign_id"])
         campaigns.add(campaign_id)
-        premium = d.get("last_premium")
-        assigned = d.get("assigned_to")
+        premium = get("last_premium")
+        assigned = get("assigned_to")
+        expiry = get("policy_expiry")
         # Order: _LEAD_INSERT_COLS.
         rows.append((
-            c.id, campaign_id, _s(d.get("external_id"), 100, c.id), name, pinyin[:300], initials[:50],
-            _s(d.get("gender"), 10), _s(d.get("city"), 50), _s(d.get("plate"), 20), _s(d.get("vehicle"), 100),
-            _db_date(d.get("policy_expiry")), None if premium in (None, "") else int(premium),
-            _s(d.get("source"), 100), int(d.get("priority") or 3), str(d.get("notes") or ""),
-            _s(d.get("status"), 20, LeadStatus.NEW), None if assigned is None else str(assigned),
-            _db_datetime(d.get("next_callback_at")), _db_datetime(d.get("last_attempt_at")),
-            d.get("last_disposition"), _db_datetime(d.get("updated_at")) or now, now,
+            c.id, campaign_id, _s(get("external_id"), 100, c.id), name, pinyin[:300], initials[:50],
+            v if type(v := get("gender")) is str and len(v) <= 10 else _s(v, 10),
+            v if type(v := get("city")) is str and len(v) <= 50 else _s(v, 50),
+            v if type(v := get("plate")) is str and len(v) <= 20 else _s(v, 20),
+            v if type(v := get("vehicle")) is str and len(v) <= 100 else _s(v, 100),
+            # The server's date ("2027-01-31") checked and kept; anything else normalised.
+            expiry if type(expiry) is str and len(expiry) == 10 and expiry[4] == expiry[7] == "-"
+            and dt.date.fromisoformat(expiry) else _db_date(expiry),
+            None if premium in (None, "") else int(premium),
+            v if type(v := get("source")) is str and len(v) <= 100 else _s(v, 100),
+            int(get("priority") or 3), str(get("notes") or ""),
+            v if type(v := get("status")) is str and len(v) <= 20 else _s(v, 20, LeadStatus.NEW),
+            None if assigned is None else str(assigned),
+            None if (v := get("next_callback_at")) is None else _db_datetime(v),  # mostly None
+            None if (v := get("last_attempt_at")) is None else _db_datetime(v),
+            get("last_disposition"), _db_datetime(get("updated_at")) or now, now,
         ))
-        phone_list = d.get("phones") or ()
+        phone_list = get("phones") or ()
         if not isinstance(phone_list, (list, tuple)):  # a string would be stored digit by digit
             raise TypeError("lead phones is not a list")
         for pos, p in enumerate(phone_list):
@@ -434,6 +448,14 @@ def prepare_leads(changes: Sequence[Any]) -> PreparedLeads:
 _BULK_JOURNAL_MIN = 1000
 
 
+def _ids_in(conn: Any, sql: str, values: Sequence[str], *first: Any) -> list[str]:
+    """``sql`` ends in ``IN``: run it for ``values`` in chunks, the parameters after ``first``."""
+    out: list[str] = []
+    for chunk in _chunks(values):
+        out.extend(r[0] for r in conn.exec_driver_sql(f"{sql} ({', '.join('?' * len(chunk))})", (*first, *chunk)))
+    return out
+
+
 class _Leads(_Applier):
     def upsert(self, s: Session, changes: list[Any], prepared: PreparedLeads | None = None) -> None:
         if prepared is None:
@@ -443,9 +465,11 @@ class _Leads(_Applier):
         ids = [r[0] for r in rows]
         existing: set[str] = set()
         # An empty cache (the first pull) has nothing to look up or replace.
+        conn = s.connection()
         if s.scalar(select(m.Lead.id).limit(1)) is not None:
-            for chunk in _chunks(ids):
-                existing.update(s.scalars(select(m.Lead.id).where(m.Lead.id.in_(chunk))))
+            # Plain SQL: SQLAlchemy compiling these IN lists (20 per page) cost more than
+            # running them (~0.4 s of CPU per 100,000 pulled leads).
+            existing.update(_ids_in(conn, "SELECT id FROM leads WHERE id IN", ids))
             # external_id is unique per campaign: a lead re-created on the server under a
             # new id replaces the old local row instead of failing the page.
             by_campaign: dict[str, list[str]] = {}
@@ -456,14 +480,12 @@ class _Leads(_Applier):
             for campaign_id, externals in by_campaign.items():
                 # campaign_id = ? AND external_id IN (…) walks the unique index; a row-value
                 # IN would scan the whole table once per chunk.
-                for chunk in _chunks(externals):
-                    clash.extend(s.scalars(select(m.Lead.id).where(m.Lead.campaign_id == campaign_id,
-                                                                   m.Lead.external_id.in_(chunk))))
+                clash.extend(_ids_in(conn, "SELECT id FROM leads WHERE campaign_id = ? AND external_id IN",
+                                     externals, campaign_id))
             id_set = set(ids)
             clash = [cid for cid in clash if cid not in id_set]
             if clash:
                 self.delete(s, clash)
-        conn = s.connection()
         with _bulk_journal(conn, ids if len(ids) >= _BULK_JOURNAL_MIN else None):
             conn.exec_driver_sql(_LEAD_UPSERT_SQL, rows)
             # Phones are replaced as a set: the server sends the lead whole.

@@ -2,6 +2,10 @@
 
 Against the real server (``seatmate-server serve``, SQLite) on loopback:
 
+Each timed part also reports CPU seconds of the client process and of the server process
+(``*_client_cpu``, ``*_server_cpu``): on this shared 2-core machine the wall clock moves with
+the other jobs, CPU seconds much less.
+
 1. initial pull of N leads (default 100,000) into an empty cache — target ≤ 4 s (#16; was ≤ 10 s);
    reference ("naive"): the same pages applied with one ORM ``merge`` per lead,
    on the first 10,000 leads; and the whole pull again right after into a second empty cache the way
@@ -12,6 +16,10 @@ Against the real server (``seatmate-server serve``, SQLite) on loopback:
 3. an idle sync round (nothing changed) — target: 1 request, ≤ 2 KB on the
    wire, counted byte by byte by a pass-through proxy; reference ("naive"):
    a round that pulls everything again without a cursor.
+
+While the pull and the push run, a stand-in for the GUI thread (``GilProbe``: wakes every 2 ms
+and needs the interpreter, as the app's Python slots do) records how long it waited: the
+``*_gui_probe_wait_*`` rows (one frame = 16.7 ms).
 
 Writes bench-results/sync.json: [{"metric", "value", "unit", "peer"?}].
 """
@@ -24,7 +32,9 @@ import datetime as dt
 import os
 import random
 import shutil
+import statistics
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -80,6 +90,75 @@ def _setup_server(work: Path, n_leads: int) -> ServerProcess:
     return srv
 
 
+class GilProbe:
+    """A stand-in for the GUI thread while a pull runs: wakes every 2 ms and needs the GIL each
+    time, as the app's Python slots and the lead model's data() calls do. How late it wakes is
+    how long the GUI thread would wait for the interpreter (the sync threads hold it otherwise).
+    A proxy: it does not paint; a frame is 16.7 ms at 60 Hz."""
+
+    def __init__(self) -> None:
+        self.late_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gui-probe", daemon=True)
+
+    def _run(self) -> None:
+        for _ in range(10_000_000):  # bounded: 2 ms ticks for ~5 hours at most
+            if self._stop.is_set():
+                return
+            t = time.perf_counter()
+            time.sleep(0.002)
+            self.late_ms.append((time.perf_counter() - t - 0.002) * 1000)
+
+    def __enter__(self) -> GilProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def rows(self, prefix: str) -> list[dict]:
+        late = sorted(self.late_ms) or [0.0]
+        p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
+        return [{"metric": f"{prefix}_gui_probe_wait_p99", "value": round(p99, 1), "unit": "ms"},
+                {"metric": f"{prefix}_gui_probe_wait_max", "value": round(late[-1], 1), "unit": "ms"},
+                {"metric": f"{prefix}_gui_probe_wait_median", "value": round(statistics.median(late), 2),
+                 "unit": "ms"}]
+
+
+def _proc_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 without a pid. Unlike the wall
+    clock, hardly moved by the other jobs on this shared machine."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds of this process (the client: sync + prefetch threads) and of the server."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+
+    def __enter__(self) -> CpuMeter:
+        self._client, self._server = time.process_time(), _proc_cpu_s(self.server_pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client_s = time.process_time() - self._client
+        self.server_s = _proc_cpu_s(self.server_pid) - self._server
+
+    def rows(self, prefix: str) -> list[dict]:
+        rows = [{"metric": f"{prefix}_client_cpu", "value": round(self.client_s, 2), "unit": "s"}]
+        if self.server_pid is not None:
+            rows.append({"metric": f"{prefix}_server_cpu", "value": round(self.server_s, 2), "unit": "s"})
+        return rows
+
+
 def _client(url: str) -> ApiClient:
     return ApiClient(url, MemoryVault(), device_id=str(uuid.uuid4()), timeout=120, connect_timeout=10)
 
@@ -93,7 +172,8 @@ def _agent(path: Path, url: str) -> tuple[ApiClient, SyncStore, SyncEngine]:
     return client, store, SyncEngine(client, store)
 
 
-def bench_pull(work: Path, url: str, n_leads: int, results: list[dict]) -> tuple[ApiClient, SyncStore, SyncEngine]:
+def bench_pull(work: Path, url: str, n_leads: int, results: list[dict],
+               server_pid: int | None = None) -> tuple[ApiClient, SyncStore, SyncEngine]:
     client, store, engine = _agent(work / "bench-cache.sqlite3", url)
     # Where the time goes: HTTP (server + transfer + JSON) on the prefetch thread,
     # cache writes on the sync thread; they overlap, so the total is less than the sum.
@@ -111,9 +191,10 @@ def bench_pull(work: Path, url: str, n_leads: int, results: list[dict]) -> tuple
     name_keys.cache_clear()  # an app's first pull starts with no pinyin cached (the next pull is "before")
     client.pull = timed(client.pull, "http")
     store.apply_page = timed(store.apply_page, "write")
-    t0 = time.perf_counter()
-    pages, _summary = engine.pull_all()
-    took = time.perf_counter() - t0
+    with GilProbe() as probe, CpuMeter(server_pid) as cpu:
+        t0 = time.perf_counter()
+        pages, _summary = engine.pull_all()
+        took = time.perf_counter() - t0
     del client.pull, store.apply_page
     with store.handle.session() as s:
         count = s.scalar(select(func.count()).select_from(m.Lead).where(m.Lead.assigned_to.is_not(None)))
@@ -125,6 +206,8 @@ def bench_pull(work: Path, url: str, n_leads: int, results: list[dict]) -> tuple
         {"metric": "initial_pull_http_time", "value": round(spent["http"], 2), "unit": "s"},
         {"metric": "initial_pull_cache_write_time", "value": round(spent["write"], 2), "unit": "s"},
         {"metric": "initial_pull_bytes_received", "value": client.stats.bytes_received, "unit": "B"},
+        *cpu.rows("initial_pull"),
+        *probe.rows("initial_pull"),
     ]
     return client, store, engine
 
@@ -214,16 +297,20 @@ def _queue_events(store: SyncStore, n_events: int) -> None:
             s.execute(m.OutboxEvent.__table__.delete().where(m.OutboxEvent.id.in_(ids)))
 
 
-def bench_push(store: SyncStore, engine: SyncEngine, n_events: int, results: list[dict]) -> None:
+def bench_push(store: SyncStore, engine: SyncEngine, n_events: int, results: list[dict],
+               server_pid: int | None = None) -> None:
     _queue_events(store, n_events)
     assert store.pending_count() == n_events
-    t0 = time.perf_counter()
-    pushed, acked, rejected = engine.push_pending()
-    took = time.perf_counter() - t0
+    with GilProbe() as probe, CpuMeter(server_pid) as cpu:
+        t0 = time.perf_counter()
+        pushed, acked, rejected = engine.push_pending()
+        took = time.perf_counter() - t0
     assert (pushed, acked + rejected) == (n_events, n_events) and rejected == 0, (pushed, acked, rejected)
     results += [
         {"metric": f"push_{n_events}_offline_events", "value": round(took, 2), "unit": "s"},
         {"metric": "push_rate", "value": round(n_events / took), "unit": "events/s"},
+        *cpu.rows("push"),
+        *probe.rows("push"),
     ]
 
 
@@ -292,9 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"setting up the server with {args.leads} leads…", flush=True)
         server = _setup_server(work, args.leads)
-        client, store, engine = bench_pull(work, server.url, args.leads, results)
+        pid = server.proc.pid if server.proc is not None else None
+        client, store, engine = bench_pull(work, server.url, args.leads, results, server_pid=pid)
         bench_pull_before(work, server.url, args.leads, results)
-        bench_push(store, engine, args.events, results)
+        bench_push(store, engine, args.events, results, server_pid=pid)
         bench_push_naive(store, engine, args.naive_events, results)
         client.close()
         bench_pull_naive(work, server.url, args.naive_leads, results)

@@ -94,11 +94,12 @@ def test_push_derives_lead_state_and_pull_returns_it(srv):
     h = hdr(srv, agent)
     l1, l2, l3 = t.leads[agent]
     cb = now_iso(86400)
+    call = f"c1-{uuid.uuid4().hex[:8]}"  # the server is shared: another test's agent may own "c1"
     with srv.client() as c:
         _, cursor = pull_all(c, h)
         res = _push(c, h, [
-            event("call_attempted", l1, {"call_id": "c1", "number_e164": "+8613900000001", "direction": "out"}),
-            event("disposition_recorded", l1, {"call_id": "c1", "code": "INTERESTED", "callback_at": cb}),
+            event("call_attempted", l1, {"call_id": call, "number_e164": "+8613900000001", "direction": "out"}),
+            event("disposition_recorded", l1, {"call_id": call, "code": "INTERESTED", "callback_at": cb}),
             event("disposition_recorded", l2, {"code": "SALE"}),
             event("disposition_recorded", l3, {"code": "DNC"}),
         ])
