@@ -101,6 +101,7 @@ class CallRecord:
     # RTP watch (SipCore.watch_media): packets received so far, and since when that count is unchanged
     rx_packets: int = -1
     rx_since: float = 0.0                      # monotonic
+    audio_index: int | None = None             # the audio stream's media index (on_call_media)
     receiving: bool = True
     monitor_role: str = ""                     # "" | "agent-leg" (TL's leg on the agent) | "tl"
     monitor_session: str = ""

@@ -65,7 +65,14 @@ class EngineConfig:
     log_level: int = 2                 # pjsip log level routed to Python logging
     user_agent: str = "Seatmate"
     clock_rate: int = 16000
-    loop_max_wait_ms: int = 50         # upper bound; commands wake the loop at once
+    # Upper bound of one wait in libHandleEvents. The loop is event-driven: commands and
+    # released objects wake it at once, pjsip's timers bound the wait themselves, and the
+    # loop's own deadlines (call timeouts, the media watch, the probe) shorten it
+    # (SipCore.wait_ms). Polling every 50 ms cost ~0.3 % of a core in a call.
+    loop_max_wait_ms: int = 1000
+    # With a call up, at most this: pjsua2 queues callbacks raised on its media thread (RFC 4733
+    # digits, media events, log lines) for the SIP thread without waking it (mainThreadOnly).
+    call_max_wait_ms: int = 500
     # No RTP from the other side of an answered, unheld call for this long -> MediaInfo(receiving=False).
     # Above pjmedia's 5 s maximum silence period, so a peer using VAD is not taken for a failure.
     rx_silence_s: float = 6.0
@@ -364,6 +371,29 @@ class SipCore:
         self.dead.clear()
 
     # ---- loop -------------------------------------------------------------------------
+    def wait_ms(self) -> int:
+        """How long the next libHandleEvents may sleep: until the earliest deadline the loop
+        itself keeps (pjsip's own timers and sockets end the wait without our help)."""
+        if self.later:
+            return 0
+        now = time.monotonic()
+        due = now + self.config.loop_max_wait_ms / 1000
+        for call in self.calls.values():
+            rec = call.rec
+            # The same conditions as tick(): a deadline that no longer applies stays set.
+            if (rec.no_response_deadline is not None and rec.sip_code == 0
+                    and rec.direction is CallDirection.OUT):
+                due = min(due, rec.no_response_deadline)
+            if rec.no_answer_deadline is not None:
+                due = min(due, rec.no_answer_deadline)
+        if self.calls:
+            due = min(due, self._next_media_watch, now + self.config.call_max_wait_ms / 1000)
+        if self.settings is not None and self.registrar_addr is not None:
+            due = min(due, self._next_net_check)
+        if self.probe is not None:
+            due = min(due, self.probe.next_due(now))
+        return max(0, min(self.config.loop_max_wait_ms, int((due - now) * 1000) + 1))
+
     def tick(self) -> None:
         now = time.monotonic()
         while self.later:
@@ -430,11 +460,12 @@ class SipCore:
 
     @staticmethod
     def _rx_packets(call: EngineCall) -> int | None:
-        ci = call.getInfo()  # keep ci alive while iterating ci.media
-        for i, m in enumerate(ci.media):
-            if m.type == pj.PJMEDIA_TYPE_AUDIO:
-                return int(call.getStreamStat(i).rtcp.rxStat.pkt)
-        return None
+        # The audio stream's index comes from the last media callback (on_call_media): a
+        # getInfo() here every second cost more than the rest of the SIP loop in a call.
+        i = call.rec.audio_index
+        if i is None:
+            return None
+        return int(call.getStreamStat(i).rtcp.rxStat.pkt)
 
     def reap(self) -> None:
         if self.dead:
@@ -670,9 +701,11 @@ class SipCore:
         rec = call.rec
         ci = call.getInfo()  # keep ci alive while iterating ci.media
         status = None
-        for m in ci.media:
+        rec.audio_index = None
+        for i, m in enumerate(ci.media):
             if m.type == pj.PJMEDIA_TYPE_AUDIO:
                 status = m.status
+                rec.audio_index = i
                 break
         call.audio = call.audio_media()
         # Media may have been re-created (IP change, re-INVITE), possibly in the same conference

@@ -45,6 +45,7 @@ from .core import EngineConfig, SipCore
 from .dispositions import DispositionTable
 from .monitor import GrantVerifierLike
 from .ownership import log_exception
+from .threadname import set_os_thread_name
 from .types import CallInfo, CallState, RegInfo
 
 __all__ = ["EngineConfig", "SipEngine"]
@@ -133,6 +134,7 @@ class SipEngine(QObject):
         self.stopped.emit()
 
     def _run(self, core: SipCore, ready: cf.Future[None]) -> None:
+        set_os_thread_name("seatmate-sip")
         try:
             core.start()
             self._wake_addr = ("127.0.0.1", core.wake_port)
@@ -146,10 +148,9 @@ class SipEngine(QObject):
             return
         ready.set_result(None)
         assert core.ep is not None
-        max_wait = core.config.loop_max_wait_ms
         try:
             while not self._stop_flag.is_set():
-                core.ep.libHandleEvents(max_wait)
+                core.ep.libHandleEvents(core.wait_ms())
                 # Delete ended calls before any command can create a new one: pjsua reuses
                 # call ids, and a late destructor would clear the new call's user data.
                 core.reap()

@@ -5,8 +5,8 @@ slot 0 (pjsua's "sound device" slot) and the audio thread clocks the bridge
 itself through slot 0's master port (master_port.py):
 
     QAudioSource -> mic ring -> put_frame(slot 0) ┐
-                                                  ├ one audio-thread pump every 40 ms,
-    QAudioSink <- speaker ring <- get_frame(slot 0) ┘ two 20 ms bridge frames each
+                                                  ├ one audio-thread pump every 80 ms,
+    QAudioSink <- speaker ring <- get_frame(slot 0) ┘ four 20 ms bridge frames each
 
 Threads:
 - the SIP thread attaches the master port after libStart and detaches it
@@ -19,30 +19,36 @@ Threads:
 Why the audio thread is the clock (not pjsua's null device): the null device's
 clock thread woke 50 times a second and handed every frame to Python through
 SWIG directors, while the audio thread woke as often again to move the frames
-to Qt. One thread, one wake-up per 40 ms and two ctypes calls per frame cut
-the call's CPU from 5.4 % to ~3 % of a core (docs/audio.md has the numbers).
+to Qt. One thread and two ctypes calls per frame cut the call's CPU from 5.4 % to
+~3 % of a core; one wake-up per 80 ms with housekeeping and level meters folded
+into it (level meters computed only while someone listens), a Python thread state
+kept for the thread's life and an event-driven SIP loop took the app to ~1.4 %
+(issue #16; docs/audio.md has the numbers).
 
 Why device streams are opened lazily: the microphone and speaker are opened
 only while a call is in the bridge and closed ~1.5 s after, so the OS shows
 no microphone in use between calls.
 
-Jitter budget: the pump runs every 40 ms and catches up by wall time (up to
-120 ms at once); the speaker keeps 40 ms primed before it starts and up to
-80 ms in the device buffer; the mic serves the bridge once 60 ms are
-buffered. Measured (tests/bench): zero underruns in a 60 s call with the GUI
-thread 30 % busy.
+Jitter budget: the pump runs every 80 ms and catches up by wall time (up to
+160 ms at once); the speaker keeps 40 ms primed before it starts and up to
+120 ms (reserve + one pump) in the device buffer; the microphone arrives in
+80 ms fragments and serves the bridge once 60 ms are buffered. Measured
+(tests/bench): zero underruns in a 60 s call with the GUI thread 30 % busy.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pjsua2 as pj
 from PySide6 import QtMultimedia
-from PySide6.QtCore import QByteArray, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QMetaMethod, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSink, QAudioSource, QMediaDevices
 
 from softphone.audio import pcm
@@ -65,15 +71,34 @@ QAudio = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio
 
 DEFAULT_CLOCK_RATE = 16000  # the engine's conference bridge rate (pjsua's default)
 IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
-PUMP_MS = 40  # two bridge frames per wake-up: each wake-up costs more than the frames it moves
-MAX_CATCHUP = 6  # bridge frames run back to back after a late pump (120 ms)
-LEVEL_MS = 100  # level meters at ~10 Hz
-SINK_BUFFER_MS = 80  # the device buffer: the reserve against a late audio thread
-SOURCE_BUFFER_MS = 80  # room for a late pump (Qt drops what overflows); drained every 20 ms
+# Four bridge frames per wake-up. The cost is per wake-up, not per frame (docs/audio.md: the
+# pump's Python, Qt's dispatch and the thread switch cost a few hundred µs, a frame's ctypes
+# ~3 µs), so 80 ms instead of 40 ms halves it. The price: ~20 ms more delay on average in each
+# direction (the speaker's device buffer grows by the same 40 ms; the mic waits for the pump).
+PUMP_MS = 80
+MAX_CATCHUP = 8  # bridge frames run back to back after a late pump (160 ms)
+# Housekeeping (bridge in use?, devices idle?, level meters): its own timer every 100 ms while
+# no pump runs; while the pump runs it rides on every other pump (level meters at ~6 Hz).
+HOUSE_IDLE_MS = 100
+HOUSE_PUMP_MS = 160
+SPEAKER_PRIME_MS = 40  # the speaker's jitter reserve before it starts
+MIC_PRIME_MS = 60  # the agent's voice buffered before the bridge is served
+# The device buffer: the reserve plus one pump's worth, so a top-up fits (the reserve is the
+# margin against a late audio thread).
+SINK_BUFFER_MS = SPEAKER_PRIME_MS + PUMP_MS
+# Qt's PulseAudio source asks the server for fragments of its buffer size and polls on a timer
+# of that period: one pump's worth keeps its wake-ups at one per pump and the microphone's
+# fragment delay at one pump. A late pump loses nothing (the server keeps the stream's data).
+SOURCE_BUFFER_MS = PUMP_MS
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
 RING_HIGH_MS, RING_LOW_MS, TRIM_AFTER_S = 100, 40, 2.0
+# PySide6 enum members are looked up through the enum type on every access: the pump
+# compares against these module-level copies.
+_ACTIVE, _IDLE, _STOPPED = QAudio.State.ActiveState, QAudio.State.IdleState, QAudio.State.StoppedState
+_NO_ERROR, _UNDERRUN = QAudio.Error.NoError, QAudio.Error.UnderrunError
+_HOUSE_EVERY = max(1, round(HOUSE_PUMP_MS / PUMP_MS))  # pumps per housekeeping while pumping
 
 
 @dataclass(frozen=True)
@@ -105,8 +130,9 @@ class _Shared:
         self.frame_len = pcm.frame_bytes(clock_rate)
         ms = self.frame_len // pcm.FRAME_MS  # bytes per millisecond
         self.ms = ms
-        self.speaker = FrameRing(capacity=160 * ms, prime=40 * ms)
-        self.mic = FrameRing(capacity=120 * ms, prime=60 * ms)
+        self.speaker = FrameRing(capacity=(SINK_BUFFER_MS + PUMP_MS) * ms, prime=SPEAKER_PRIME_MS * ms)
+        # The reserve, one pump's delivery and a late pump's worth.
+        self.mic = FrameRing(capacity=(MIC_PRIME_MS + 2 * PUMP_MS) * ms, prime=MIC_PRIME_MS * ms)
         self.mic_requested_at = 0.0
         self.speaker_underruns = 0
         self.device_switches = 0
@@ -184,9 +210,13 @@ class _AudioWorker(QObject):
     levels = Signal(object)  # AudioLevels
     devices = Signal(object)  # DeviceSnapshot
 
-    def __init__(self, shared: _Shared, prefs: DevicePreferences) -> None:
+    def __init__(self, shared: _Shared, prefs: DevicePreferences,
+                 levels_wanted: Callable[[], bool] = lambda: True) -> None:
         super().__init__()
         self._s = shared
+        self._levels_wanted = levels_wanted  # nobody shows the meters: do not compute them
+        self._levels_on = True
+        self._gil_state: int | None = None
         self._prefs = prefs
         self._fmt = QAudioFormat()
         self._fmt.setSampleRate(shared.rate)
@@ -215,6 +245,11 @@ class _AudioWorker(QObject):
     # ---- life cycle (audio thread) -------------------------------------------------
     @Slot()
     def start(self) -> None:
+        # Keep a Python thread state on this thread for its whole life. Without it PySide
+        # creates and destroys one around every Python slot the thread runs (PyGILState with
+        # a zero count), ~25 µs of each pump's cost (measured: a no-op slot on a QThread
+        # 46 µs -> 22 µs). Released in shutdown(), on this thread.
+        self._gil_state = _py_gil_ensure()
         self._media = QMediaDevices(self)
         self._media.audioInputsChanged.connect(self._on_devices_changed)
         self._media.audioOutputsChanged.connect(self._on_devices_changed)
@@ -224,8 +259,10 @@ class _AudioWorker(QObject):
         self._pump.setInterval(PUMP_MS)
         self._pump.timeout.connect(self._on_pump)  # runs only while a stream is open (_update_pump)
         self._pump_count = 0
+        # Housekeeping (bridge in use?, devices idle?, level meters) has its own timer only while
+        # the pump is off; while it runs, the pump does it (one wake-up instead of two).
         self._house = QTimer(self)
-        self._house.setInterval(LEVEL_MS)
+        self._house.setInterval(HOUSE_IDLE_MS)
         self._house.timeout.connect(self._on_housekeeping)
         self._house.start()
         self._load_ringtone()
@@ -246,6 +283,9 @@ class _AudioWorker(QObject):
         # collector is not allowed. The deferred delete runs as the thread finishes.
         self.deleteLater()
         self.thread().quit()
+        if self._gil_state is not None:
+            state, self._gil_state = self._gil_state, None
+            _py_gil_release(state)
 
     # ---- commands ------------------------------------------------------------------
     @Slot(object)
@@ -337,7 +377,7 @@ class _AudioWorker(QObject):
             self.devices.emit(snap)
 
     def _update_pump(self) -> None:
-        """The 20 ms pump runs only while a call is in the bridge or a device stream is
+        """The pump runs only while a call is in the bridge or a device stream is
         open (idle CPU ~0)."""
         if self._pump is None:
             return
@@ -346,8 +386,12 @@ class _AudioWorker(QObject):
         if wanted and not self._pump.isActive():
             self._next_tick = time.monotonic()
             self._pump.start()
+            if self._house is not None:
+                self._house.stop()
         elif not wanted and self._pump.isActive():
             self._pump.stop()
+            if self._house is not None:
+                self._house.start()
 
     # ---- call streams --------------------------------------------------------------
     def _open_call_streams(self) -> None:
@@ -406,19 +450,18 @@ class _AudioWorker(QObject):
     # QAudioSink.stateChanged (its QAudio::State argument fails to convert).
     def _check_sink(self, sink: _Stream, state: QAudio.State) -> None:
         error = sink.qobj.error()
-        if state == QAudio.State.IdleState and error == QAudio.Error.UnderrunError:
+        if state == _IDLE and error == _UNDERRUN:
             # Starved; counted in _pump_speaker only if the call keeps sending audio.
             if sink.idle_since is None:
                 sink.idle_since = time.monotonic()
                 sink.primed = False
-        elif state == QAudio.State.StoppedState and error != QAudio.Error.NoError and not sink.failed:
+        elif state == _STOPPED and error != _NO_ERROR and not sink.failed:
             sink.failed = True
             log.warning("speaker %r failed (%s); choosing another", sink.name, error)
             QTimer.singleShot(0, self._follow_preferences_or_reopen_sink)
 
     def _check_source(self, src: _Stream) -> None:
-        if (src.qobj.state() == QAudio.State.StoppedState and src.qobj.error() != QAudio.Error.NoError
-                and not src.failed):
+        if src.qobj.state() == _STOPPED and src.qobj.error() != _NO_ERROR and not src.failed:
             src.failed = True
             log.warning("microphone %r failed (%s); choosing another", src.name, src.qobj.error())
             QTimer.singleShot(0, self._follow_preferences_or_reopen_source)
@@ -444,7 +487,8 @@ class _AudioWorker(QObject):
         data = src.io.readAll().data()  # polled with the pump: cheaper than a readyRead per 10 ms
         if data and time.monotonic() - self._s.mic_requested_at < 0.2:  # else nobody listens: drop
             self._s.mic.write(data)
-            self._mic_acc.append(data)
+            if self._levels_on:
+                self._mic_acc.append(data)
             if not self._s.mic.count_underruns:
                 src.delivered += len(data)
                 # A freshly started source trickles for up to ~1 s before it runs steadily.
@@ -454,15 +498,19 @@ class _AudioWorker(QObject):
     def _on_pump(self) -> None:
         sink = self._sink
         self._pump_count += 1
+        house_due = self._pump_count % _HOUSE_EVERY == 0
         if self._source is not None:
-            if self._pump_count % 5 == 0:  # a failed microphone is found within 100 ms
+            if house_due:  # a failed microphone is found within ~160 ms
                 self._check_source(self._source)
             self._pump_mic()
         if self._bridge_busy:
             self._tick_bridge()
         if sink is not None and sink.io is not None:
             self._pump_speaker(sink)
-        self._pump_ringer()
+        if self._ring_sink is not None:
+            self._pump_ringer()
+        if house_due:
+            self._on_housekeeping()
 
     def _tick_bridge(self) -> None:
         """Clock the conference bridge: one frame per 20 ms of wall time since the call
@@ -489,7 +537,7 @@ class _AudioWorker(QObject):
         ring = self._s.speaker
         now = time.monotonic()
         state = sink.qobj.state()
-        if state != QAudio.State.ActiveState:
+        if state != _ACTIVE:
             self._check_sink(sink, state)
         if sink.idle_since is not None and ring.last_write > sink.idle_since + 0.001:
             # The device starved while the call kept sending audio: a real underrun
@@ -507,7 +555,8 @@ class _AudioWorker(QObject):
             written = sink.io.write(QByteArray(data))
             if 0 <= written < len(data):  # the device took less: keep the rest, in order
                 ring.unread(data[written:])
-            self._spk_acc.append(data)
+            if self._levels_on:
+                self._spk_acc.append(data)
         if not sink.started:
             if sink.qobj.processedUSecs() == 0:
                 # The device has not started playing yet (PulseAudio needs up to ~0.5 s):
@@ -542,6 +591,11 @@ class _AudioWorker(QObject):
         self._emit_levels()
 
     def _emit_levels(self) -> None:
+        self._levels_on = self._levels_wanted()
+        if not self._levels_on:
+            self._mic_acc.clear()
+            self._spk_acc.clear()
+            return
         if not self._mic_acc and not self._spk_acc:
             if self._levels_zeroed:
                 return
@@ -596,6 +650,28 @@ class _AudioWorker(QObject):
             self._ring_pos = (self._ring_pos + len(chunk)) % len(self._ring_data)
 
 
+# Private prototypes (ctypes.pythonapi's shared attributes stay untouched); PYFUNCTYPE keeps
+# the GIL held across the call, as these two functions require.
+_py_gil_ensure = ctypes.PYFUNCTYPE(ctypes.c_int)(("PyGILState_Ensure", ctypes.pythonapi))
+_py_gil_release = ctypes.PYFUNCTYPE(None, ctypes.c_int)(("PyGILState_Release", ctypes.pythonapi))
+
+
+def _levels_listener(engine: AudioEngine) -> Callable[[], bool]:
+    """Whether anything is connected to ``engine.levelsChanged``; called on the audio thread
+    (QObject::isSignalConnected is thread-safe). A weak reference: the worker must not keep
+    the engine alive (a cycle would leave its deletion to whichever thread collects it)."""
+    signal = QMetaMethod.fromSignal(engine.levelsChanged)
+    ref = weakref.ref(engine)
+
+    def connected() -> bool:
+        target = ref()
+        try:
+            return target is not None and target.isSignalConnected(signal)
+        except RuntimeError:  # the C++ object is gone (shutting down)
+            return False
+    return connected
+
+
 def _raw_id(dev: QAudioDevice | None) -> bytes | None:
     return bytes(dev.id().data()) if dev is not None else None
 
@@ -615,7 +691,7 @@ class AudioEngine(QObject):
     the UI device lists, choices, level meters and counters, as Qt signals.
     """
 
-    levelsChanged = Signal(object)  # AudioLevels, ~10 Hz while a call has audio
+    levelsChanged = Signal(object)  # AudioLevels, ~6 Hz while a call has audio (only computed if connected)
     devicesChanged = Signal(object)  # DeviceSnapshot, on hot-plug or a new choice
 
     _cmd_prefs = Signal(object)
@@ -633,7 +709,7 @@ class AudioEngine(QObject):
         self._lock = threading.Lock()
         self._thread = QThread()
         self._thread.setObjectName("seatmate-audio")
-        self._worker = _AudioWorker(self._shared, self._prefs)
+        self._worker = _AudioWorker(self._shared, self._prefs, _levels_listener(self))
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.start)
         q = Qt.ConnectionType.QueuedConnection

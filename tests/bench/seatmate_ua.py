@@ -41,6 +41,9 @@ def main() -> None:
                     help="qt = the real Qt audio bridge; tone = headless (to split the engine's cost)")
     ap.add_argument("--clock-rate", type=int, default=16000,
                     help="conference bridge rate: 8000 for narrowband (PCMU/PCMA) calls, 16000 for wideband")
+    ap.add_argument("--slot-times", action="store_true",
+                    help="report the CPU time spent inside the audio worker's Python methods (stats)")
+    ap.add_argument("--sip-profile", metavar="FILE", help="cProfile the SIP thread's tick into FILE (pstats)")
     args = ap.parse_args()
 
     from PySide6.QtCore import QObject, QTimer, Signal
@@ -52,6 +55,40 @@ def main() -> None:
     from softphone.engine import EngineConfig, SipEngine
     from softphone.tone_audio import ToneAudio
     from softphone.types import CallState
+
+    slot_cpu: dict[str, list[float]] = {}
+    if args.slot_times:  # CPU spent inside our audio- and SIP-thread Python, per method (the rest is Qt/pjmedia/GIL)
+        from softphone.audio import qt_bridge
+
+        def timed(name: str, fn):  # type: ignore[no-untyped-def]
+            acc = slot_cpu.setdefault(name, [0.0, 0])
+
+            def wrapper(*a, **k):  # type: ignore[no-untyped-def]
+                t = time.thread_time()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    acc[0] += time.thread_time() - t
+                    acc[1] += 1
+            return wrapper
+
+        from softphone import core as sip_core
+
+        for cls, meths in ((qt_bridge._AudioWorker, ("_on_pump", "_on_housekeeping", "_tick_bridge",
+                                                      "_pump_speaker", "_pump_mic", "_emit_levels")),
+                           (sip_core.SipCore, ("tick", "watch_media", "wait_ms"))):
+            for meth in meths:
+                setattr(cls, meth, timed(meth, getattr(cls, meth)))
+    if args.sip_profile:  # cProfile of the SIP thread's own Python (the loop's tick), dumped at exit
+        import atexit
+        import cProfile
+
+        from softphone import core as sip_core
+
+        prof = cProfile.Profile()
+        plain_tick = sip_core.SipCore.tick
+        sip_core.SipCore.tick = lambda self: prof.runcall(plain_tick, self)  # type: ignore[method-assign]
+        atexit.register(prof.dump_stats, args.sip_profile)
 
     app = QApplication(sys.argv[:1])
     audio = AudioEngine(prefs=DevicePreferences(speaker=("Speakers",), microphone=("Bench Mic",)),
@@ -91,7 +128,8 @@ def main() -> None:
             elif parts[0] == "hangup":
                 engine.hangup(state["call"]).result(5)
             elif parts[0] == "stats":
-                emit("stats", **asdict(audio.stats()))
+                emit("stats", **asdict(audio.stats()),
+                     **({"slot_cpu_s": {k: [round(v[0], 4), v[1]] for k, v in slot_cpu.items()}} if slot_cpu else {}))
             elif parts[0] == "quit":
                 app.quit()
         except Exception as exc:  # a bench run reports, never hangs
