@@ -1,16 +1,16 @@
 """The call recordings' WAV layout (softphone/audio/recorder.py writes them: 16-bit PCM, stereo,
-agent left, customer right) and their waveform peaks.
+agent left, customer right).
 
 Shared by the client's streaming player (it reads the header from the first Range answer to
 know where the samples are and which byte is which channel) and the server's peaks endpoint
-(the waveform without sending the file), so the layout is read in one place.
+(the waveform without sending the file: server/api/playback.py), so the layout is read in one
+place. No numpy here: the client has none (issue #16); the server's peaks use it.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 PCM = 1
 EXTENSIBLE = 0xFFFE
@@ -78,26 +78,3 @@ def parse_header(head: bytes, size: int) -> WavFormat:
             return WavFormat(fmt[0], fmt[1], 2, body, data_len)
         pos = body + length + (length & 1)  # chunks are word-aligned
     raise WavError("the WAV header is not complete in the bytes read")
-
-
-def peaks(samples: Any, channels: int, buckets: int, window: int = 1 << 20) -> list[list[float]]:
-    """Per channel, the peak |sample| / 32768 of each of ``buckets`` equal slices (fewer when
-    there are fewer frames). ``samples``: interleaved int16 (a numpy array, or a memmap of the
-    file: it is read ``window`` frames at a time, so a long recording never sits in memory)."""
-    import numpy as np
-
-    data = np.asarray(samples, dtype="<i2") if not isinstance(samples, np.ndarray) else samples
-    n = len(data) // channels if channels else 0
-    if n == 0 or buckets < 1:
-        return [[] for _ in range(channels)]
-    frames = data[: n * channels].reshape(n, channels)
-    count = min(buckets, n)
-    edges = np.linspace(0, n, count + 1).astype(np.int64)
-    out = np.zeros((count, channels), dtype=np.float64)
-    step = max(1, count * window // n)  # buckets per window
-    for b0 in range(0, count, step):  # bounded: count / step windows
-        b1 = min(count, b0 + step)
-        lo, hi = int(edges[b0]), int(edges[b1])
-        absv = np.abs(np.asarray(frames[lo:hi], dtype=np.int32))
-        out[b0:b1] = np.maximum.reduceat(absv, edges[b0:b1] - lo, axis=0)
-    return [[round(float(x), 4) for x in out[:, ch] / 32768.0] for ch in range(channels)]

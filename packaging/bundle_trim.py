@@ -16,7 +16,7 @@ import re
 import struct
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 Entry = tuple[str, str, str]  # PyInstaller TOC entry: (name in the bundle, source, typecode)
@@ -25,9 +25,14 @@ QT = "PySide6/Qt/"
 # Qt plugins the app never loads. Kept: platforms xcb / wayland / offscreen / minimal (the
 # desktops and the headless self-test), xcb GL integrations, the wayland xdg shell, image
 # formats ico / jpeg / gif / svg, the svg icon engine, the compose and ibus input contexts
-# (Chinese input methods), multimedia/ffmpeg (QMediaPlayer in the coaching player; QAudioSink
-# and QAudioSource for the softphone's Qt audio bridge), xdgdesktopportal (file dialogs).
+# (Chinese input methods), xdgdesktopportal (file dialogs).
 DROP_PLUGINS = (
+    # Qt Multimedia's media backend (FFmpeg): only QMediaPlayer and friends need it. The app
+    # plays sound through QAudioSink / QAudioSource only (the softphone's Qt audio, the TL's
+    # recording player: app/supervisor/recording_player.py), which libQt6Multimedia does
+    # itself (PulseAudio). With the plugin go libavcodec/avformat/avutil/swscale/swresample,
+    # the FFmpeg stubs, and Qt Quick / QML, which only the plugin links (~35 MB).
+    "multimedia/",
     "platformthemes/libqgtk3.so",  # GTK3 look: links GTK/GDK/Cairo/Pango/ATK; the app has its own style
     "platforminputcontexts/libqtvirtualkeyboardplugin.so",  # on-screen keyboard: links Qt Quick/QML
     "imageformats/libqpdf.so",  # PDF as an image format: links Qt Pdf (4.5 MB)
@@ -43,8 +48,37 @@ DROP_PLUGINS = (
     "wayland-shell-integration/libwl-shell-plugin.so", "wayland-shell-integration/libqt-shell.so",
     "wayland-decoration-client/libadwaita.so",
 )
+# Libraries the target desktop provides and that are better taken from it (top-level files of
+# the bundle, where PyInstaller puts the build host's system libraries). Two reasons:
+# 1. AppImage's excludelist (github.com/AppImageCommunity/pkg2appimage, "assumed to be present
+#    on the host"): a private copy breaks against the host's newer X11/xcb, fonts config or
+#    C++ runtime (libstdc++: glibc already comes from the host, ≥ the build host's 2.36, and a
+#    distro with that glibc has a libstdc++ at least as new as Debian 12's).
+# 2. Clients of the desktop session's servers, which must match them, like libjack/libpipewire
+#    on that list: PulseAudio's client (also PipeWire's pulse layer) and D-Bus.
+# What only these linked (libsndfile and its codecs, libsystemd, libgcrypt, libpng, ...) goes
+# with them. scripts/smoke-frozen.sh checks that every NEEDED entry of the bundle resolves to a
+# bundled file, to this list or to glibc.
+HOST_LIBS = frozenset({
+    "libstdc++.so.6", "libgcc_s.so.1",  # excludelist: the C++ runtime
+    "libX11.so.6", "libX11-xcb.so.1", "libxcb.so.1",  # excludelist: the X server's client side
+    "libfontconfig.so.1", "libfreetype.so.6", "libharfbuzz.so.0",  # excludelist: the host's fonts
+    "libz.so.1", "libexpat.so.1", "libuuid.so.1", "libcom_err.so.2", "libgpg-error.so.0",  # excludelist: base
+    "libasound.so.2", "libGL.so.1", "libEGL.so.1", "libdrm.so.2", "libgbm.so.1",  # excludelist: drivers
+    # excludelist: the Wayland compositor's client side (PyInstaller leaves these out itself;
+    # only the wayland platform plugins link them, and load on a Wayland session, which has them)
+    "libwayland-client.so.0", "libwayland-cursor.so.0", "libwayland-egl.so.1",
+    "libpulse.so.0", "libpulse-simple.so.0",  # the sound server's client (PulseAudio / PipeWire)
+    "libdbus-1.so.3",  # the session bus's client
+})
+# Libraries that come with glibc: never bundled, always the target's.
+GLIBC = frozenset({"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+                   "libresolv.so.2", "ld-linux-x86-64.so.2", "libanl.so.1", "libmvec.so.1"})
+
 # Python bindings the PySide6 hooks pull in for type signatures but the app never imports.
-DROP_BINDINGS = ("QtOpenGL", "QtMultimediaWidgets", "QtConcurrent")
+# (QtDBus and QtOpenGLWidgets: importing QtGui/QtCharts does not import them; their Qt
+# libraries stay, Qt Gui and Qt Charts link those.)
+DROP_BINDINGS = ("QtOpenGL", "QtMultimediaWidgets", "QtConcurrent", "QtDBus", "QtOpenGLWidgets")
 # Qt's own translations: only those of the UI languages the app ships (resources/i18n).
 KEEP_QT_TRANSLATIONS = re.compile(r"^qt(base|multimedia)?_(zh_CN|en)\.qm$")
 
@@ -54,6 +88,8 @@ def _dest(entry: Entry) -> str:
 
 
 def _dropped_by_rule(dest: str) -> bool:
+    if "/" not in dest and dest in HOST_LIBS:
+        return True
     if dest.startswith(QT + "plugins/"):
         rel = dest[len(QT + "plugins/"):]
         return any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in DROP_PLUGINS)
@@ -70,8 +106,10 @@ def _needed(path: str) -> list[str]:
     return [line.split()[1] for line in out.splitlines() if line.strip().startswith("NEEDED")]
 
 
-def _closure(roots: Iterable[str], by_name: dict[str, str], deps: dict[str, list[str]]) -> set[str]:
-    """Bundle names reachable through NEEDED from the roots (bounded by the bundle's size)."""
+def _closure(roots: Iterable[str], by_name: dict[str, str], deps: dict[str, list[str]],
+             skip: Callable[[str], bool] = lambda _name: False) -> set[str]:
+    """Bundle names reachable through NEEDED from the roots, not through a ``skip`` one (those
+    come from the host: what they link is the host's business); bounded by the bundle's size."""
     seen: set[str] = set()
     todo = list(roots)
     while todo:
@@ -81,7 +119,7 @@ def _closure(roots: Iterable[str], by_name: dict[str, str], deps: dict[str, list
         seen.add(name)
         for soname in deps.get(name, ()):
             target = by_name.get(soname)
-            if target is not None and target not in seen:
+            if target is not None and target not in seen and not skip(target):
                 todo.append(target)
     return seen
 
@@ -104,34 +142,48 @@ def drop_unused(binaries: list[Entry], datas: list[Entry]) -> tuple[list[Entry],
     roots = [d for d in files if d not in linked or files[d][2] == "EXTENSION" or "/plugins/" in d]
     before = _closure(roots, by_name, deps)
     kept_roots = [d for d in roots if not _dropped_by_rule(d)]
-    after = _closure(kept_roots, by_name, deps)
+    after = _closure(kept_roots, by_name, deps, skip=_dropped_by_rule)
     drop = {d for d in files if _dropped_by_rule(d) or (d in before and d not in after)}
     drop |= {d for d, target in links.items() if target in drop}
+    # PyInstaller also lists top-level symlinks to Qt's libraries among the datas: they go with
+    # their target (a dangling link would be all that is left of it).
+    gone_datas = {_dest(e) for e in datas if _dropped_by_rule(_dest(e))
+                  or (e[2] == "SYMLINK" and e[1].replace("\\", "/") in drop)}
     new_binaries = [e for e in binaries if _dest(e) not in drop]
-    new_datas = [e for e in datas if not _dropped_by_rule(_dest(e))]
-    dropped = sorted(drop) + sorted(_dest(e) for e in datas if _dropped_by_rule(_dest(e)))
+    new_datas = [e for e in datas if _dest(e) not in gone_datas]
+    dropped = sorted(drop) + sorted(gone_datas)
     return new_binaries, new_datas, dropped
 
 
+# Files whose symbol tables (.symtab/.strtab: for debuggers; the dynamic linker reads .dynsym)
+# are stripped too: ~5 MB (cryptography's Rust module 2.9, ICU 1.4, libpython 0.7). Not every
+# file: the ones auditwheel rewrote with patchelf (numpy's OpenBLAS, pjsua2's module and its
+# .libs) break when strip rewrites them ("ELF load command address/offset not page-aligned").
+STRIP_SYMBOLS = re.compile(r"^(libpython3[\d.]*\.so[\d.]*|PySide6/Qt/lib/libicu(uc|i18n)\.so[\d.]*"
+                           r"|cryptography/hazmat/bindings/_rust\.abi3\.so)$")
+
+
 def strip_debug(binaries: list[Entry], work: Path) -> list[Entry]:
-    """Entries whose source carries DWARF debug info point at a copy without it.
+    """Entries whose source carries DWARF debug info (or, for STRIP_SYMBOLS, a symbol table)
+    point at a copy without it.
 
     libpython, zstandard, PyYAML's and SQLAlchemy's extensions come with their debug info
     (~60 MB together); nothing reads it at run time. Only ``strip --strip-debug`` on those
-    files: PyInstaller's strip=True strips every binary, which breaks the libraries that
-    auditwheel rewrote with patchelf (numpy's OpenBLAS, pjsua2: "ELF load command
-    address/offset not page-aligned")."""
+    files (``--strip-unneeded`` on STRIP_SYMBOLS): PyInstaller's strip=True strips every
+    binary, which breaks the libraries that auditwheel rewrote with patchelf."""
     if not sys.platform.startswith("linux"):
         return binaries
     out: list[Entry] = []
     for dest, src, kind in binaries:
         if kind in ("BINARY", "EXTENSION"):
             sections = subprocess.run(["readelf", "-S", "-W", src], capture_output=True, text=True).stdout
-            if ".debug_info" in sections:
+            symbols = bool(STRIP_SYMBOLS.match(dest.replace("\\", "/"))) and ".symtab" in sections
+            if ".debug_info" in sections or symbols:
                 target = work / "strip" / dest
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if not target.exists() or target.stat().st_mtime < Path(src).stat().st_mtime:
-                    subprocess.run(["strip", "--strip-debug", "-o", str(target), src], check=True)
+                    mode = "--strip-unneeded" if symbols else "--strip-debug"
+                    subprocess.run(["strip", mode, "-o", str(target), src], check=True)
                 src = str(target)
         out.append((dest, src, kind))
     return out

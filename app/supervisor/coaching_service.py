@@ -40,7 +40,7 @@ PEAKS = 1200  # waveform buckets per channel
 @dataclass(frozen=True)
 class Recording:
     """A recording ready to play: its first range arrived (the WAV header), the rest streams.
-    ``stream`` is the device to hand to ``QMediaPlayer.setSourceDevice``."""
+    ``stream`` is what app/supervisor/recording_player.py plays (it reads the samples from it)."""
 
     call_id: str
     size: int
@@ -101,8 +101,8 @@ class CoachingService(QObject):
         self._clients: dict[str, BorrowedClient] = {}  # per worker thread
         self.forms: dict[str, rules.CoachingForm] = {}
         self.stream: RecordingStream | None = None
-        # Streams let go of: kept referenced a while, as Qt's demuxer thread may still hold one
-        # for a moment after the player was given another source.
+        # Streams let go of: kept referenced a while (a Range answer in flight for one is
+        # dropped when it lands; the player reads only the current one).
         self._retired: deque[RecordingStream] = deque(maxlen=3)
         self._gains = (1.0, 1.0)
         tokens = self._tokens

@@ -1,43 +1,42 @@
-"""A call recording streamed from the server to ``QMediaPlayer``, one Range request at a time
+"""A call recording streamed from the server to the player, one Range request at a time
 (issue #13: "streamed with range requests, not downloaded whole").
 
-:class:`RecordingStream` is a random-access :class:`QIODevice` over the recording on the server
-(``QMediaPlayer.setSourceDevice``). It keeps the bytes it has fetched in 64 KiB blocks; a read
-of a block it does not have asks its fetcher for a Range request there (256 KiB) and waits for
-it; a seek is a read at the new offset, so it becomes a Range request at that offset. While the
-player reads, the next 512 KiB are fetched ahead so playback does not stall on the network.
-Playback can begin as soon as the first range (the WAV header and the first seconds) arrived:
-``on_ready`` is called then.
+:class:`RecordingStream` is a random-access cache of the recording on the server. It keeps the
+bytes it has fetched in 64 KiB blocks; :meth:`RecordingStream.read_pcm` serves samples from the
+cache and never waits: when the block is not here it asks its fetcher for a Range request there
+(256 KiB) and answers ``None`` (the player tries again on its next tick); a seek is a read at the
+new offset, so it becomes a Range request at that offset. While the player reads, the next
+512 KiB are fetched ahead so playback does not stall on the network. Playback can begin as soon
+as the first range (the WAV header and the first seconds) arrived: ``on_ready`` is called then.
 
 Per-channel volume is applied to the samples as they are served (the recordings are 16-bit PCM,
 agent left, customer right: core.wav), from the raw bytes kept in the cache, so a change applies
-to everything read after it; the UI makes the player re-read from its position (a seek, served
-from the cache) so it is heard at once instead of after Qt's ~4 s of buffered packets.
+to everything read after it; the player re-reads from its position (served from the cache) so it
+is heard at once instead of after what the sound device buffered.
 
 Threads (why there is a lock and a condition):
 - :class:`RangeFetcher` is one long-lived thread (per CoachingService) with one HTTP client of
   its own (a ``BorrowedClient``: the sync session's token, refreshed through it), kept open
-  from one recording to the next: no request ever runs on the GUI thread, a read that waits
-  never waits for the GUI thread, and opening a recording costs one Range request on a warm
-  connection, not a new client (making an httpx client alone took 150–200 ms here).
-- ``readData``/``seek``/``size`` are called by Qt Multimedia's FFmpeg backend on *its* threads
-  (the demuxer; the media loader), possibly the GUI thread when Qt loads synchronously. They
-  only touch the cache under ``_cond`` and wait on it (bounded by ``WAIT_S``) for the fetcher;
-  the fetcher holds no lock while it is on the network and never two at once, so a blocked
-  read cannot deadlock it.
+  from one recording to the next: no request ever runs on the GUI thread, and opening a
+  recording costs one Range request on a warm connection, not a new client (making an httpx
+  client alone took 150–200 ms here).
+- ``read_pcm`` is called by the player (app/supervisor/recording_player.py) on the GUI thread.
+  It only touches the cache under ``_cond`` and never waits for the fetcher (a GUI thread that
+  waited for the network would freeze the window); the fetcher holds no lock while it is on the
+  network and never two at once.
 - ``on_ready``/``on_failed`` reach the GUI thread through ``app.background.on_gui``.
 """
 
 from __future__ import annotations
 
+import array
 import logging
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
-
-from PySide6.QtCore import QIODevice, QObject
 
 from app.background import on_gui
 from core import wav
@@ -49,8 +48,9 @@ log = logging.getLogger(__name__)
 BLOCK = 64 * 1024  # the cache's unit (even: a block never splits a 16-bit sample)
 FETCH = 4 * BLOCK  # one Range request: 256 KiB = 8 s of 8 kHz stereo, 4 s at 16 kHz
 AHEAD = 8 * BLOCK  # kept fetched (or on its way) past the player's read position
-WAIT_S = 20.0  # a read waits at most this long for its range; then the device ends (the UI says why)
+WAIT_S = 20.0  # the player waits at most this long for a range; then the stream fails (the UI says why)
 RETRIES = 2  # a Range request that failed on the network is tried this many more times
+_BIG_ENDIAN = sys.byteorder == "big"
 RECENT = 16  # the last reads served, as served (diagnostics and tests: what the player got)
 
 
@@ -69,31 +69,38 @@ def apply_gains(raw: bytes, start: int, fmt: wav.WavFormat, gains: tuple[float, 
     either edge is passed through as it is)."""
     if gains == (1.0, 1.0) or fmt.channels != 2:
         return raw
-    import numpy as np
-
     lo, hi = max(start, fmt.data_start), min(start + len(raw), fmt.data_end)
     lo += (lo - fmt.data_start) & 1
     hi -= (hi - fmt.data_start) & 1
     if hi - lo < 2:
         return raw
-    count = (hi - lo) // 2
-    samples = np.frombuffer(raw, dtype="<i2", count=count, offset=lo - start).astype(np.float32)
-    first = ((lo - fmt.data_start) // 2) % 2
-    g = np.array(gains if first == 0 else gains[::-1], dtype=np.float32)
-    samples *= np.resize(g, count)
-    mixed = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
-    return raw[: lo - start] + mixed + raw[hi - start:]
+    samples = array.array("h")
+    samples.frombytes(memoryview(raw)[lo - start:hi - start])
+    if _BIG_ENDIAN:
+        samples.byteswap()
+    first = ((lo - fmt.data_start) // 2) % 2  # 0: the slice starts on an agent (left) sample
+    for channel, gain in enumerate(gains):
+        if gain == 1.0:
+            continue
+        lane = slice((channel - first) % 2, None, 2)
+        if gain == 0.0:  # muted: a C fill, no per-sample work
+            samples[lane] = array.array("h", bytes(2 * len(range(*lane.indices(len(samples))))))
+        elif gain < 1.0:  # round half to even, as numpy's rint did; |x * gain| <= 32768 fits
+            samples[lane] = array.array("h", [round(x * gain) for x in samples[lane]])
+        else:
+            samples[lane] = array.array("h", [max(-32768, min(32767, round(x * gain))) for x in samples[lane]])
+    if _BIG_ENDIAN:
+        samples.byteswap()
+    return raw[: lo - start] + samples.tobytes() + raw[hi - start:]
 
 
-class RecordingStream(QIODevice):
-    """The recording ``call_id`` on the server as a seekable read-only device (see the module
-    docstring for the threads); a :class:`RangeFetcher` it is attached to fills it."""
+class RecordingStream:
+    """The recording ``call_id`` on the server as a random-access cache of its bytes (see the
+    module docstring for the threads); a :class:`RangeFetcher` it is attached to fills it."""
 
     def __init__(self, call_id: str, *,
                  on_ready: Callable[[RecordingStream], None] | None = None,
-                 on_failed: Callable[[BaseException], None] | None = None,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
+                 on_failed: Callable[[BaseException], None] | None = None) -> None:
         self.call_id = call_id
         self.fmt: wav.WavFormat | None = None
         self._on_ready = on_ready
@@ -107,73 +114,69 @@ class RecordingStream(QIODevice):
         self._error: BaseException | None = None
         self._closed = False
         self._gains = (1.0, 1.0)
+        self._waiting: tuple[int, float] | None = None  # (block, since) a read found missing
         self.fetched_bytes = 0
         self.requests: list[tuple[int, int]] = []  # (start, bytes) of each Range answer, in order
         # (offset, gains, bytes, perf_counter) of the last reads served
         self.recent: deque[tuple[int, tuple[float, float], bytes, float]] = deque(maxlen=RECENT)
         self.opened_at = time.perf_counter()
         self.ready_at: float | None = None
-        self.open(QIODevice.OpenModeFlag.ReadOnly | QIODevice.OpenModeFlag.Unbuffered)
 
-    # -- the player's side (any thread) ------------------------------------------------------
-    def isSequential(self) -> bool:
-        return False
-
+    # -- the player's side (GUI thread) ------------------------------------------------------
     def size(self) -> int:
         return self._size or 0
 
-    def seek(self, pos: int) -> bool:
-        ok = super().seek(pos)
-        if ok:
-            with self._cond:
-                # A seek: fetch there first; what was wanted ahead of the old place is not.
-                self._ahead.clear()
-                block = pos // BLOCK
-                if block not in self._blocks:
-                    self._demand = block
-                    self._cond.notify_all()
-        return ok
-
-    def readData(self, maxlen: int) -> bytes:
-        pos = self.pos()
-        size, fmt = self._size, self.fmt
-        if size is None or fmt is None or pos >= size or maxlen <= 0:
+    def read_pcm(self, offset: int, length: int) -> bytes | None:
+        """The recording's samples from file offset ``offset`` (inside the data, on a sample
+        boundary), at most ``length`` bytes, with the channel gains applied; ``b""`` past the
+        end; ``None`` when the bytes are not here yet (their Range request is asked for; call
+        again later). Never waits."""
+        fmt = self.fmt
+        if fmt is None or self._closed or self._error is not None:
+            return None
+        offset = max(offset, fmt.data_start)
+        end = min(fmt.data_end, offset + max(0, length))
+        end -= (end - offset) % 2
+        if end <= offset:
             return b""
-        b = pos // BLOCK
+        first, last = offset // BLOCK, (end - 1) // BLOCK
         with self._cond:
-            deadline = time.monotonic() + WAIT_S
-            while b not in self._blocks:  # bounded: WAIT_S, or the device closed / failed
-                if self._closed or self._error is not None:
-                    return b""
-                if self._demand != b:
-                    self._demand = b
-                    self._cond.notify_all()
-                left = deadline - time.monotonic()
-                if left <= 0:
+            parts = []
+            for b in range(first, last + 1):  # bounded: length / BLOCK + 1
+                block = self._blocks.get(b)
+                if block is None:
                     break
-                self._cond.wait(left)
-            block = self._blocks.get(b)
-            if block is not None:
-                self._want_ahead(b)
+                parts.append(block)
+            timed_out = not parts and self._ask(first)
+            if not parts and not timed_out:
+                return None
+            if parts:
+                self._waiting = None
+                self._want_ahead(first + len(parts) - 1)
             gains = self._gains
-        if block is None:  # no answer in time: the stream ends, and the UI is told why
-            log.warning("recording %s: no answer for the range at %d within %.0f s", self.call_id[:8], pos, WAIT_S)
+        if timed_out:  # no answer in time: the stream ends, and the UI is told why
+            log.warning("recording %s: no answer for the range at %d within %.0f s",
+                        self.call_id[:8], offset, WAIT_S)
             self._fail(NetworkError(f"recording {self.call_id[:8]}: no answer within {WAIT_S:.0f} s"))
-            return b""
-        base = b * BLOCK
-        off = pos - base
-        end = min(len(block), off + maxlen)
-        if gains != (1.0, 1.0):
-            def odd(at: int) -> int:  # 1 when file offset ``at`` is inside a sample
-                return 1 if at > fmt.data_start and (at - fmt.data_start) & 1 else 0
-
-            # Mix whole samples: widen to sample boundaries inside the block, serve the asked part.
-            lo, hi = off - odd(base + off), min(len(block), end + odd(base + end))
-            data = apply_gains(block[lo:hi], base + lo, fmt, gains)[off - lo: end - lo]
-        else:
-            data = block[off:end]
-        self.recent.append((pos, gains, data, time.perf_counter()))
+            return None
+        base = first * BLOCK
+        raw = parts[0] if len(parts) == 1 else b"".join(parts)
+        end = min(end, base + len(raw))
+        end -= (end - offset) % 2
+        data = apply_gains(raw[offset - base:end - base], offset, fmt, gains)
+        self.recent.append((offset, gains, data, time.perf_counter()))
         return data
+
+    def _ask(self, b: int) -> bool:
+        """Block ``b`` is wanted now (under _cond). True: it has been wanted for ``WAIT_S``."""
+        now = time.monotonic()
+        if self._waiting is None or self._waiting[0] != b:
+            self._waiting = (b, now)
+        if self._demand != b:
+            self._ahead.clear()  # a seek: fetch there first; what was ahead of the old place is not
+            self._demand = b
+            self._cond.notify_all()
+        return now - self._waiting[1] > WAIT_S
 
     def _want_ahead(self, b: int) -> None:
         """Blocks after ``b`` up to ``AHEAD`` that are neither here nor coming (under _cond)."""
@@ -206,8 +209,7 @@ class RecordingStream(QIODevice):
             return sum(len(v) for v in self._blocks.values())
 
     def shutdown(self) -> None:
-        """Stop fetching and end every waiting read (call after the player let go of it). The
-        device stays open: should the player read once more before it lets go, it gets EOF."""
+        """Stop fetching (call after the player let go of it); a read after this gets ``None``."""
         with self._cond:
             self._closed = True
             self._blocks.clear()  # a let-go stream keeps no audio in memory

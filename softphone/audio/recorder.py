@@ -19,6 +19,7 @@ right frames arrive in pairs and are interleaved as they come.
 
 from __future__ import annotations
 
+import array
 import logging
 import re
 import struct
@@ -28,7 +29,6 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pjsua2 as pj
 
 from softphone.audio import pcm
@@ -81,10 +81,16 @@ class StereoWavWriter:
                 self._patch()
 
     def _write_pair(self, left: bytes, right: bytes) -> None:
+        # Interleave 2-byte samples with array's strided slice assignment (C, no numpy; the
+        # bytes are only moved, so the machine's byte order does not matter).
         n = min(len(left), len(right)) // 2
-        stereo = np.empty(2 * n, dtype="<i2")
-        stereo[0::2] = np.frombuffer(left, dtype="<i2", count=n)
-        stereo[1::2] = np.frombuffer(right, dtype="<i2", count=n)
+        stereo = array.array("h", bytes(4 * n))
+        side = array.array("h")
+        side.frombytes(memoryview(left)[: 2 * n])
+        stereo[0::2] = side
+        side = array.array("h")
+        side.frombytes(memoryview(right)[: 2 * n])
+        stereo[1::2] = side
         raw = stereo.tobytes()
         self._file.write(raw)
         self._data_len += len(raw)

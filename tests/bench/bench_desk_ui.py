@@ -11,7 +11,8 @@ over loopback, real widgets offscreen:
   before ``loaded``). Median of 5 after one warm-up (target ≤ 1 s).
 - ``recording`` (SQLite): the coaching window (ui/supervisor/coaching_view.py through
   CoachingService), which streams the recording (app/supervisor/recording_stream.py: Range
-  requests as the player reads, ``QMediaPlayer.setSourceDevice``), against the reference
+  requests as the player reads; app/supervisor/recording_player.py plays them through
+  QAudioSink since issue #16, before that ``QMediaPlayer.setSourceDevice``), against the reference
   measured in the same run: the path it replaced, the whole file fetched with 1 MiB Range
   requests into a temporary file, its waveform computed, then ``QMediaPlayer.setSource(file)``.
   * time to first audio: the call opened (what a click on its row does) with play pressed at
@@ -159,6 +160,10 @@ class _Positions:
     def watch(self, qmp) -> None:
         qmp.positionChanged.connect(lambda ms: self.marks.append((ms, time.perf_counter())))
 
+    def watch_seconds(self, player) -> None:
+        """The coaching window's player (app/supervisor/recording_player.py: seconds)."""
+        player.position_changed.connect(lambda s: self.marks.append((round(s * 1000), time.perf_counter())))
+
     def first_after(self, n: int, ok) -> float | None:
         return next((ts for ms, ts in self.marks[n:] if ok(ms)), None)
 
@@ -185,6 +190,7 @@ def _whole_download(app, api, call_id: str, tmp: Path, opens: int, targets: list
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
     from core import wav
+    from server.api.playback import waveform_peaks
     from sync.coaching import CHUNK, TeamLeadClient
 
     tl = TeamLeadClient(api)
@@ -205,7 +211,7 @@ def _whole_download(app, api, call_id: str, tmp: Path, opens: int, targets: list
                     fh.write(chunk)
             blob = path.read_bytes()
             fmt = wav.parse_header(blob[: wav.HEADER_PROBE], len(blob))
-            wav.peaks(np.frombuffer(blob, dtype="<i2", count=fmt.data_len // 2, offset=fmt.data_start),
+            waveform_peaks(np.frombuffer(blob, dtype="<i2", count=fmt.data_len // 2, offset=fmt.data_start),
                       fmt.channels, 1200)
             t_down = time.perf_counter()
             n = len(pos.marks)
@@ -267,9 +273,9 @@ def _recording(app, api, first, tmp: Path, opens: int, seeks: int) -> list[dict]
               f"fetched by then", flush=True)
 
         # -- seeks while playing (mostly to parts not fetched yet: a Range request each)
-        qmp = player.player
+        qmp = player.player  # RecordingPlayer (QAudioSink), not a QMediaPlayer since issue #16
         pos = _Positions()
-        pos.watch(qmp)
+        pos.watch_seconds(qmp)
         requests_before = len(coaching.stream.requests)
         stream = coaching.stream
         to_bytes: list[float] = []
@@ -306,7 +312,7 @@ def _recording(app, api, first, tmp: Path, opens: int, seeks: int) -> list[dict]
         wave_watch = WavePaint(dialog.waveform)
         dialog.waveform.installEventFilter(wave_watch)
         qmp.pause()
-        _wait(app, lambda: qmp.playbackState().name == "PausedState", 5, "paused")
+        _wait(app, lambda: not qmp.playing, 5, "paused")
         to_player, to_marker = [], []
         for target in targets:
             want = int(target * 1000)

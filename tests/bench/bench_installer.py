@@ -12,6 +12,10 @@ Needs a build (scripts/build-installer.sh). Measures, in one run:
    self-test polls every 100 ms), its own ``ready_ms`` (from after the entry point's
    imports) and, from the log, "first leads on screen … after interpreter start".
 
+``--before DIR`` (repeatable): other one-folder builds (a copy of dist/seatmate from before a
+change; an untrimmed build of the same tree: ``SEATMATE_BUNDLE_TRIM=0``) measured in the same
+run, size and start, as more columns.
+
 Records ``os.getloadavg()``; merges its rows into bench-results/installer.json.
 """
 
@@ -116,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dist", type=Path, default=DIST)
+    parser.add_argument("--before", type=Path, action="append", default=[],
+                        help="another build (its folder), measured in the same run; repeatable")
     args = parser.parse_args(argv)
     binary = args.dist / "seatmate"
     if not binary.exists():
@@ -127,16 +133,25 @@ def main(argv: list[str] | None = None) -> int:
     for name, size in parts:
         if size >= 500_000:
             print(f"  {size / 1e6:7.1f} MB  {name}")
-    frozen_cmd = [str(binary)]
-    venv_cmd = [sys.executable, "-m", "app"]
-    runs: dict[str, list[dict[str, float]]] = {"frozen": [], "venv": []}
+    before_sizes: dict[str, float] = {}
+    cmds = {"frozen": [str(binary)], "venv": [sys.executable, "-m", "app"]}
+    for i, other in enumerate(args.before, 1):
+        kind = f"before{i}"
+        other_total, other_files, other_parts = breakdown(other)
+        before_sizes[kind] = other_total
+        print(f"\n{kind} {other}: {other_total / 1e6:.1f} MB on disk in {other_files} files")
+        for name, size in other_parts:
+            if size >= 500_000:
+                print(f"  {size / 1e6:7.1f} MB  {name}")
+        cmds[kind] = [str(other / "seatmate")]
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in cmds}
     with tempfile.TemporaryDirectory(prefix="bench-installer-") as tmp:
         homes = {k: Path(tmp) / k for k in runs}
-        for kind, cmd in (("frozen", frozen_cmd), ("venv", venv_cmd)):
-            start_once(cmd, homes[kind], homes[kind] if kind == "frozen" else ROOT)  # cold: cache made
+        for kind, cmd in cmds.items():
+            start_once(cmd, homes[kind], ROOT if kind == "venv" else homes[kind])  # cold: cache made
         for _ in range(args.rounds):
-            for kind, cmd in (("frozen", frozen_cmd), ("venv", venv_cmd)):
-                runs[kind].append(start_once(cmd, homes[kind], homes[kind] if kind == "frozen" else ROOT))
+            for kind, cmd in cmds.items():
+                runs[kind].append(start_once(cmd, homes[kind], ROOT if kind == "venv" else homes[kind]))
     load_after = os.getloadavg()
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall_s", "ready_ms", "leads_ms")}
            for k, v in runs.items()}
@@ -151,8 +166,13 @@ def main(argv: list[str] | None = None) -> int:
         *({"metric": f"bundle_part_mb:{name}", "value": round(size / 1e6, 1), "unit": "MB"}
           for name, size in parts if size >= 1_000_000),
     ]
+    peers = {"venv": "venv (python -m app), same run"}
+    for i, other in enumerate(args.before, 1):
+        peers[f"before{i}"] = f"{other} (--before), same run"
+        rows += [{"metric": "bundle_disk_mb", "value": round(before_sizes[f"before{i}"] / 1e6, 1), "unit": "MB",
+                  "peer": peers[f"before{i}"]}]
     for kind, m in med.items():
-        peer = {} if kind == "frozen" else {"peer": "venv (python -m app), same run"}
+        peer = {"peer": peers[kind]} if kind in peers else {}
         rows += [{"metric": "warm_start_to_ready_s", "value": round(m["wall_s"], 2), "unit": "s", **peer},
                  {"metric": "warm_start_ready_ms", "value": round(m["ready_ms"]), "unit": "ms", **peer},
                  {"metric": "warm_start_leads_on_screen_ms", "value": round(m["leads_ms"]), "unit": "ms", **peer}]

@@ -16,7 +16,12 @@ Checks, each on the frozen binary with a private HOME / XDG folders:
   3. ``seatmate --lang en --self-test`` again on that cache: English UI, the imported
      leads are there, a warm start.
   4. A desktop session: Xvfb (the xcb platform plugin) and a private PulseAudio with
-     null sinks, ``audio_backend: qt``: Qt Multimedia lists the sound devices.
+     null sinks, ``audio_backend: qt``: Qt Multimedia lists the sound devices, and the TL's
+     recording player (``seatmate -m app.supervisor.player_check``) plays a WAV on the
+     default output at 1× and 2× (QAudioSink: the build has no FFmpeg backend).
+  0. (first) What the build leaves out is out (numpy, FFmpeg, Qt Quick/QML), and every
+     NEEDED entry of every ELF file resolves to a bundled file, to
+     packaging/bundle_trim.HOST_LIBS (taken from the target) or to glibc.
 The log files must hold no ERROR line or traceback. Prints a table; exit 0 = passed.
 Writes bench-results/frozen.json (build size, start → ready times).
 """
@@ -206,6 +211,50 @@ def demo_customer_voices(env: dict[str, str]) -> int:
             proc.wait(timeout=5)
 
 
+def bundle_layout() -> dict[str, object]:
+    """Step 0: what the trim removed is gone, and nothing needs a library that is neither in
+    the bundle nor in the declared host list (bundle_trim.HOST_LIBS) nor glibc."""
+    sys.path.insert(0, str(ROOT / "packaging"))
+    import bundle_trim
+
+    files = [p for p in DIST.rglob("*") if p.is_file() and not p.is_symlink()]
+    names = {p.name for p in DIST.rglob("*") if p.is_file()}  # symlinks that resolve count too
+    dangling = sorted(p.name for p in DIST.rglob("*") if p.is_symlink() and not p.exists())
+    unwanted = sorted(p.relative_to(DIST).as_posix() for p in files
+                      if p.name.startswith(("libavcodec", "libavformat", "libavutil", "libQt6Quick", "libQt6Qml",
+                                            "libffmpegmediaplugin", "libscipy_openblas"))
+                      or "/numpy/" in p.as_posix())
+    missing: dict[str, list[str]] = {}
+    for path in files:
+        with path.open("rb") as f:
+            if f.read(4) != b"\x7fELF":
+                continue
+        for soname in bundle_trim._needed(str(path)):
+            if soname not in names and soname not in bundle_trim.HOST_LIBS and soname not in bundle_trim.GLIBC:
+                missing.setdefault(soname, []).append(path.relative_to(DIST).as_posix())
+    return {"unwanted": unwanted, "missing": missing, "dangling": dangling}
+
+
+def player_check(env: dict[str, str], home: Path) -> dict:
+    """The TL's recording player in the frozen build: a 10 s stereo WAV on the default output."""
+    import math
+    import struct
+    import wave
+
+    rate, path = 8000, home / "recording.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<hh", int(12000 * math.sin(2 * math.pi * 440 * i / rate)),
+                                           int(8000 * math.sin(2 * math.pi * 300 * i / rate)))
+                               for i in range(10 * rate)))
+    proc, _wall = run_frozen(["-m", "app.supervisor.player_check", str(path)], env)
+    report = json_line(proc, "on_device")
+    print("  player: " + json.dumps(report, ensure_ascii=False))
+    return report
+
+
 def log_problems(home: Path) -> list[str]:
     bad = []
     for log in home.rglob("*.log"):
@@ -229,6 +278,12 @@ def main() -> int:
         home = Path(tmp)
         env = private_env(home)
         try:
+            print("0. what the build leaves out, and what it takes from the target")
+            layout = bundle_layout()
+            check(not layout["unwanted"], "no numpy, FFmpeg or Qt Quick/QML in the build", layout["unwanted"])
+            check(not layout["missing"], "every NEEDED library is bundled, a declared host library or glibc",
+                  layout["missing"])
+            check(not layout["dangling"], "no symlink to a dropped file", layout["dangling"])
             with keyring_daemon(env):
                 print("1. frozen start on the embedded demo (zh_CN)")
                 report, wall = self_test(env)
@@ -281,11 +336,16 @@ def main() -> int:
                 set_audio_backend(home, "qt")
                 with desktop(env) as desk_env:
                     report, wall = self_test(desk_env)
+                    player = player_check(desk_env, home)
                 check(report["platform"] == "xcb", "xcb platform plugin", report["platform"])
                 audio = report["audio"]
                 check(audio["backend"] == "qt" and audio["outputs"] > 0 and audio["inputs"] > 0
                       and audio["speaker"] and audio["microphone"],
                       f"Qt Multimedia sees the sound devices ({audio['outputs']} out, {audio['inputs']} in)", audio)
+                check(player["on_device"] and player["device_took_ms"] > 0,
+                      f"the recording player plays on the sound device ({player['device']})", player)
+                check(0.7 < player["speed_1x"] < 1.3 and 1.5 < player["speed_2x"] < 2.5,
+                      f"1× and 2× ({player['speed_1x']}, {player['speed_2x']} s of recording per second)", player)
                 metrics["desktop_start_wall_s"] = wall
             problems = log_problems(home)
             check(not problems, "no ERROR or traceback in the logs", "\n".join(problems[:20]))

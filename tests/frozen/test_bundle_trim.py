@@ -101,3 +101,59 @@ def test_pruning_keeps_what_a_kept_file_links(monkeypatch: pytest.MonkeyPatch) -
                      "libQt6Gui.so.6", "libdlopened.so"}
     assert [e[0] for e in kept_datas] == ["PySide6/Qt/translations/qtbase_zh_CN.qm"]
     assert "libcairo.so.2" in dropped and "PySide6/Qt/translations/qtbase_de.qm" in dropped
+
+
+def test_no_ffmpeg_backend_takes_qt_quick_and_ffmpeg_but_keeps_qt_audio() -> None:
+    """On PySide6's real libraries (their ELF NEEDED entries): without the multimedia (FFmpeg)
+    plugin, FFmpeg and Qt Quick/QML leave the bundle; Qt Multimedia (QAudioSink/QAudioSource),
+    Qt Charts and the OpenGL libraries Charts links stay."""
+    import PySide6
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the pruning works on ELF files")
+    pyside = Path(PySide6.__file__).parent
+    qt_lib = pyside / "Qt" / "lib"
+    roots = [*(pyside.glob(f"{m}.abi3.so") for m in ("QtCore", "QtGui", "QtWidgets", "QtNetwork",
+                                                       "QtMultimedia", "QtCharts", "QtDBus"))]
+    entries = {f"PySide6/{p.name}": (str(p), "EXTENSION") for g in roots for p in g}
+    for plugin in ("multimedia/libffmpegmediaplugin.so", "platforms/libqxcb.so"):
+        entries[f"PySide6/Qt/plugins/{plugin}"] = (str(pyside / "Qt" / "plugins" / plugin), "BINARY")
+    # The Qt libraries those reach (as PyInstaller's dependency scan collects them).
+    todo = [src for src, _k in entries.values()]
+    while todo:  # bounded: the Qt lib folder
+        for soname in bundle_trim._needed(todo.pop()):
+            lib = qt_lib / soname
+            dest = f"PySide6/Qt/lib/{soname}"
+            if lib.exists() and dest not in entries:
+                entries[dest] = (str(lib.resolve()), "BINARY")
+                todo.append(str(lib))
+    binaries = [(dest, src, kind) for dest, (src, kind) in entries.items()]
+    assert any("libQt6Quick.so" in d for d in entries) and any("libavcodec" in d for d in entries)
+    kept, _datas, dropped = bundle_trim.drop_unused(binaries, [])
+    kept_names = {e[0].rsplit("/", 1)[-1] for e in kept}
+    for gone in ("libffmpegmediaplugin.so", "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6QmlModels.so.6"):
+        assert gone not in kept_names, gone
+    assert not any(n.startswith(("libavcodec", "libavformat", "libavutil", "libswscale", "libswresample"))
+                   for n in kept_names), sorted(kept_names)
+    for stays in ("libQt6Multimedia.so.6", "libQt6Charts.so.6", "libQt6OpenGL.so.6", "libQt6Network.so.6",
+                  "QtMultimedia.abi3.so", "libqxcb.so"):
+        assert stays in kept_names, stays
+    assert len(dropped) >= 8, dropped
+
+
+def test_no_client_module_imports_numpy() -> None:
+    """The spec excludes numpy from the frozen app, so nothing the client runs (app, ui, cache,
+    sync, softphone, core) may import it; the server's waveform endpoint does (not bundled)."""
+    import ast
+
+    allowed: set[str] = set()
+    found = []
+    for package in ("app", "ui", "cache", "sync", "softphone", "core"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), rel)):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n == "numpy" or n.startswith("numpy.") for n in names) and rel not in allowed:
+                    found.append(f"{rel}:{node.lineno}")
+    assert not found, f"numpy imported by client code (the frozen app has no numpy): {found}"

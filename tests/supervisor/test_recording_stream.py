@@ -1,9 +1,11 @@
 """The TL's recording player streams from the real server (loopback) with Range requests, in the
 real coaching window offscreen: a 10-minute stereo WAV (19 MB) starts playing while less than a
 quarter of it was fetched (the server's playback log says which bytes it served); a click on a
-coaching item's marker plays from there with a Range request at that offset; the agent's channel
-muted → the samples the stream serves carry the customer's channel only; 2× speed; a user who
-may not play the recording (403) is told so."""
+coaching item's marker plays from there with a Range request at that offset; 2× speed advances
+the recording twice as fast; the agent's channel muted → the samples the stream serves carry
+the customer's channel only; a user who may not play the recording (403) is told so. The player
+is QAudioSink (no QMediaPlayer/FFmpeg); on a machine without a sound device it plays on its
+clock."""
 
 from __future__ import annotations
 
@@ -116,9 +118,14 @@ def test_streamed_playback_seek_to_marker_and_channel_volume(qtbot, login, long_
         assert any(s == block for s, _n in stream.requests), stream.requests
         assert any(first == block and first <= target <= last for first, last in _served(tl, call))
 
-        # Speed: 2× on the player.
+        # Speed: at 2× the recording advances twice as fast as the clock (what the TL hears is
+        # time-compressed, pitch kept: tests/unit/test_recording_player.py checks the samples).
         dialog.speed.setCurrentIndex(dialog.speed.findData(2.0))
-        assert dialog.player.player.playbackRate() == 2.0
+        assert dialog.player.rate == 2.0 and dialog.player.playing
+        p0, t0 = dialog.player.position, time.perf_counter()
+        qtbot.wait(1200)
+        p1, t1 = dialog.player.position, time.perf_counter()
+        assert 1.5 < (p1 - p0) / (t1 - t0) < 2.5, (p0, p1, t1 - t0)
         dialog.speed.setCurrentIndex(dialog.speed.findData(1.0))
 
         # The agent's channel muted: what the stream serves from then on has the left samples

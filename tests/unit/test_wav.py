@@ -1,5 +1,5 @@
-"""core.wav (the recordings' layout, shared by the streaming player and the server's peaks) and
-the stream's per-channel volume on raw file bytes."""
+"""core.wav (the recordings' layout, shared by the streaming player and the server's peaks
+endpoint), the server's peaks and the stream's per-channel volume on raw file bytes."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def test_header_of_a_recording_and_of_one_cut_off():
 def test_peaks_per_channel():
     left = np.r_[np.full(4000, 16384), np.zeros(4000)]
     right = np.r_[np.zeros(4000), np.full(4000, -8192)]
-    got = wav.peaks(np.stack([left, right], axis=1).astype("<i2").ravel(), 2, 4)
+    from server.api.playback import waveform_peaks  # the server's (numpy; the client has none)
+
+    got = waveform_peaks(np.stack([left, right], axis=1).astype("<i2").ravel(), 2, 4)
     assert got == [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.25, 0.25]]
 
 

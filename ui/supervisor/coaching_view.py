@@ -5,9 +5,8 @@ beside it.
 
 - The list: a table model over the server's page (agent, date range, disposition, minimum
   talk time, evaluated or not).
-- The player: Qt Multimedia (``QMediaPlayer`` + ``QAudioOutput``, made on the first play) on
-  the service's stream (``setSourceDevice``: Range requests as it plays, never the whole file
-  first); 0.75–2× speed; seek by clicking the waveform or an item's time; per-channel volume
+- The player: ``QAudioSink`` fed from the service's stream (app/supervisor/recording_player.py:
+  Range requests as it plays, never the whole file first); 0.75–2× speed with the pitch kept; seek by clicking the waveform or an item's time; per-channel volume
   (agent, customer) applied by the stream to the samples it serves. The waveform is the
   server's peaks, drawn before anything is played.
 - The form: one row per item (Y / N / NA, time in the call, comment); keys Y, N, A answer
@@ -33,7 +32,6 @@ from PySide6.QtCore import (
     QPointF,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen, QShortcut
@@ -56,6 +54,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.supervisor.coaching_service import CoachingService, Peaks, Recording
+from app.supervisor.recording_player import RecordingPlayer
 from core import coaching as rules
 from core import messages as msg
 from core.messages import Message
@@ -296,30 +295,26 @@ class Waveform(QWidget):
 
 
 class Player(QObject):
-    """The recording's playback; the Qt Multimedia objects are made on the first play. It plays
-    the stream the service opened (a QIODevice of app/: the HTTP stays there)."""
+    """The recording's playback: app/supervisor/recording_player.py's ``RecordingPlayer``
+    (``QAudioSink``, made on the first play) on the stream the service opened (the HTTP stays in
+    app/). Here: a play pressed while the recording still loads starts it once it is here."""
 
     position_changed = Signal(float)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.stream: Any = None
-        self.rate = 1.0
-        self._pos = 0.0
         self._play_when_loaded = False
         self.loading = False
-        self.player: Any = None
-        self.output: Any = None
+        self.player = RecordingPlayer(self)
+        self.player.position_changed.connect(self.position_changed)
 
     def load(self, stream: Any, *, loading: bool = False) -> None:
         """Play ``stream`` (None: nothing; ``loading``: one is coming, a play pressed meanwhile
         starts it as soon as it is here)."""
         self.stream = stream
         self.loading = loading and stream is None
-        self._pos = 0.0
-        if self.player is not None:
-            self.player.stop()
-            self._set_source()
+        self.player.load(stream)
         self.position_changed.emit(0.0)
         if stream is not None and self._play_when_loaded:
             self._play_when_loaded = False
@@ -327,72 +322,37 @@ class Player(QObject):
         elif stream is None and not loading:
             self._play_when_loaded = False
 
-    def _set_source(self) -> None:
-        if self.stream is not None:
-            self.player.setSourceDevice(self.stream, QUrl("recording.wav"))  # the name hints the format
-        else:
-            self.player.setSource(QUrl())  # lets go of the previous stream
-
-    def _ensure(self) -> Any:
-        if self.player is None:
-            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-
-            self.player = QMediaPlayer(self)
-            self.output = QAudioOutput(self)
-            self.player.setAudioOutput(self.output)
-            self.player.positionChanged.connect(lambda ms: self._moved(ms / 1000.0))
-            self.player.setPlaybackRate(self.rate)
-            if self.stream is not None:
-                self._set_source()
-        return self.player
-
-    def _moved(self, seconds: float) -> None:
-        self._pos = seconds
-        self.position_changed.emit(seconds)
+    @property
+    def rate(self) -> float:
+        return self.player.rate
 
     @property
     def position(self) -> float:
-        return self._pos
+        return self.player.position
 
     @property
     def playing(self) -> bool:
-        if self.player is None:
-            return False
-        from PySide6.QtMultimedia import QMediaPlayer
-
-        return self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        return self.player.playing
 
     def toggle(self) -> None:
         if self.stream is None:
             self._play_when_loaded = self.loading and not self._play_when_loaded
             return
-        player = self._ensure()
-        if self.playing:
-            player.pause()
-        else:
-            player.setPosition(int(self._pos * 1000))
-            player.play()
+        self.player.toggle()
 
     def seek(self, seconds: float) -> None:
-        self._pos = max(0.0, seconds)
-        if self.player is not None:
-            self.player.setPosition(int(self._pos * 1000))
-        self.position_changed.emit(self._pos)
+        self.player.seek(seconds)
 
     def reread(self) -> None:
-        """Drop what Qt buffered (~4 s of packets) and read again from here: a channel volume
-        change is heard at once (the stream serves it from its cache, no new request)."""
-        if self.player is not None and self.stream is not None:
-            self.player.setPosition(self.player.position())
+        """A channel volume change heard at once: the sink's buffer is dropped and read again
+        from here (the stream serves it from its cache, no new request)."""
+        self.player.reread()
 
     def set_rate(self, rate: float) -> None:
-        self.rate = rate
-        if self.player is not None:
-            self.player.setPlaybackRate(rate)
+        self.player.set_rate(rate)
 
     def stop(self) -> None:
-        if self.player is not None:
-            self.player.stop()
+        self.player.stop()
 
 
 class CoachingDialog(QDialog):
