@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.background import run_in_background
 from core import messages as msg
 from core.errors import KnownError
-from core.lead_file import ImportResult
 from core.messages import Message
+
+if TYPE_CHECKING:  # the file parser (core.lead_file, csv) loads when a file is first imported
+    from core.lead_file import ImportResult
 
 log = logging.getLogger(__name__)
 #: The local campaign the window imports into (it gets the demo's codes and rules).

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from app.resource_files import resource
 from core.disposition_codes import parse_codes_json
-from core.lead_file import parse_file
 
 if TYPE_CHECKING:
     from cache.repository import Repository
@@ -92,6 +91,8 @@ def load_demo(repo: Repository, force: bool = False) -> str:
     targets = config.get("targets", {})
     repo.upsert_targets("default", int(targets.get("calls_per_day", 30)),
                         int(targets.get("talk_minutes_per_day", 50)), int(targets.get("conversions_per_month", 10)))
+    from core.lead_file import parse_file  # the lead-file reader (csv…) only when the demo is (re)loaded
+
     body = data_file("script_renewal_demo.md").read_text(encoding="utf-8")
     repo.upsert_script(f"{campaign_id}:script", campaign_id, _script_title(body, name), body)
     parsed = parse_file(data_file("leads_renewal_demo.csv"))
