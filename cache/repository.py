@@ -19,7 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -53,8 +53,10 @@ from cache.views import (
 )
 from core import phone as phone_mod
 from core.contract import CodeGroup, EventType, LeadStatus, OutboxState
-from core.lead_file import LeadInput
 from core.timeutil import format_iso, utcnow
+
+if TYPE_CHECKING:  # the lead-file reader (csv…) is only needed when a file is imported
+    from core.lead_file import LeadInput
 
 # Namespace for ids the embedded (serverless) mode makes itself: stable, so a
 # re-import of the same file finds the same leads.
@@ -159,7 +161,7 @@ class Repository:
 
     @property
     def _index(self) -> Any:
-        # Created on first use: importing the index brings numpy (~0.1 s), not needed for the first page.
+        # Created on first use: the first page does not need the index module.
         if self._index_obj is None:
             with self._index_lock:
                 if self._index_obj is None:
@@ -198,6 +200,16 @@ class Repository:
         before = None if waiting_since_before is None else _epoch(waiting_since_before)
         return self._index.search(text, tab=tab, campaign_id=campaign_id, source=source, sort=sort,
                                   waiting_since_before=before, limit=limit)
+
+    def search_hits(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
+                    source: str | None = None, sort: str = "priority",
+                    waiting_since_before: dt.datetime | None = None) -> Sequence[str]:
+        """Like :meth:`search_lead_ids`, but the ids are made as they are read (a
+        ``cache.search_index.LeadHits``): the lead list's keystrokes pay for the page they
+        show, not for every matching id."""
+        before = None if waiting_since_before is None else _epoch(waiting_since_before)
+        return self._index.hits(text, tab=tab, campaign_id=campaign_id, source=source, sort=sort,
+                                waiting_since_before=before)
 
     def waiting_for_first_contact(self, since_before: dt.datetime) -> int:
         """How many new leads, never tried, reached this device at or before ``since_before``."""

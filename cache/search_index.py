@@ -1,34 +1,54 @@
 """In-memory search index over the leads, for the lead list's search box.
 
-One keystroke over 100,000 leads must take ≤ 50 ms, which rules out an SQL
-``LIKE`` over pinyin per keystroke. The index keeps, per lead, its id, one
-lowercase key string (name, pinyin, initials, plate, external id), the
-national digits of its numbers (never shown; only for "search by number
-tail"), and numpy columns for the tab, filters and sort orders.
+One keystroke over 100,000 leads must be painted within a frame, which rules out
+an SQL ``LIKE`` over pinyin per keystroke. The index keeps, per lead, its id, one
+lowercase key string (name, pinyin, initials, plate, external id), the national
+digits of its numbers (never shown; only for "search by number tail"), and
+compact columns (``array``/``bytearray``) for the tab, filters and sort orders.
+
+Plain Python, no numpy (the client must not load numpy/OpenBLAS: ~11 MB RSS and
+~40 MB of the installer). What keeps it fast without vector maths:
+
+- **Sets of leads are Python ints used as bitsets** (bit p = position p; 12.5 KB for
+  100k leads): AND/OR/popcount run in C in microseconds. The tab and filters are made
+  with ``bytes.translate``/``map`` over one byte a lead, packed with ``int(…, 2)``.
+- **Every character of every key is indexed at the build** (position lists, packed to
+  bits for the common ones): a first character — into an empty box, or right after a
+  save — is answered without looking at any key, and a longer text only checks the
+  keys that contain all its characters (or the previous keystroke's hits).
+- **Results are made lazily** (:class:`LeadHits`): a search returns the count and the
+  order; the ids of a page are picked out of the sort order when the list shows it,
+  so a 40,000-lead result costs the first page, not 40,000 strings per keystroke.
 
 It catches up with changes from any writer through ``lead_changes``, a
 journal filled by SQLite triggers (migration 0002): before each search it
 asks for the journal's newest seq (one index lookup) and reloads only the
-leads changed since. A gap in the journal (pruned rows) means a full rebuild.
+leads changed since; sort orders, character lists and the last search's hits
+are patched in place for those leads. A gap in the journal (pruned rows) means
+a full rebuild.
 """
 
 from __future__ import annotations
 
 import ctypes
-import itertools
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate, compress
+from operator import neg
+from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from cache.lead_order import DONE_STATUSES, NEVER, SORTS, TABS
 from core.contract import LeadStatus
 
-__all__ = ["DONE_STATUSES", "SORTS", "TABS", "LeadIndex"]
+__all__ = ["DONE_STATUSES", "SORTS", "TABS", "LeadHits", "LeadIndex"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +59,10 @@ _NEVER = NEVER
 # The floor's rule (app.workspace.callbacks.FIRST_CONTACT_HOURS) flags it 48 h later.
 _FRESH_SQL = (f"CASE WHEN status = '{LeadStatus.NEW}' AND last_attempt_at IS NULL "
               f"THEN coalesce(CAST(strftime('%s', created_at) AS INTEGER), {_NEVER}) ELSE {_NEVER} END")
-_CHUNK = 20_000  # rows per bulk-load query and per bits pass (a multiple of 8)
+_CHUNK = 20_000  # rows per bulk-load query
+# Priority as a 32-bit int whatever a writer stored (text, a huge number): the column is an
+# array('i'), and one bad value must not stop the whole index from loading.
+_PRIO = "max(-2147483648, min(2147483647, CAST(coalesce(priority, 0) AS INTEGER)))"
 
 # Everything that can be computed in SQL is (C speed, and no Python objects for
 # the date strings): the search key, the tab category, dates as integers.
@@ -50,7 +73,7 @@ SELECT id,
              coalesce(external_id, '')), char(30), ' '),
        CASE WHEN status IN {DONE_STATUSES!r} THEN {_CAT_DONE}
             WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END,
-       coalesce(priority, 0),
+       {_PRIO},
        coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER}),
        coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER}),
        coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0),
@@ -59,9 +82,9 @@ SELECT id,
        CASE WHEN coalesce(name_pinyin, '') = '' THEN name END
 FROM leads
 """
-# The start-up path: one aggregate scan returns each column as ONE string (ids and keys
-# split in C, numbers parsed by numpy), so 100k leads cost a handful of Python objects
-# per column instead of 100k. One query = one scan = the same row order in every column.
+# The start-up path: one aggregate scan per chunk returns each column as ONE string (ids
+# and keys split in C, numbers parsed by map(int)), so a chunk costs a handful of Python
+# objects per column. One query = one scan = the same row order in every column.
 _RS = "char(30)"  # record separator; removed from keys
 _BULK_SELECT = f"""
 SELECT count(*),
@@ -70,22 +93,22 @@ SELECT count(*),
              coalesce(name_initials, '') || char(9) || coalesce(plate, '') || char(9) ||
              coalesce(external_id, '')), {_RS}, ' '), {_RS}),
        group_concat(CASE WHEN status IN {DONE_STATUSES!r} THEN {_CAT_DONE}
-            WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END),
-       group_concat(coalesce(priority, 0)),
+            WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END, ''),
+       group_concat({_PRIO}),
        group_concat(coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER})),
        group_concat(coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER})),
        group_concat(coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0)),
        group_concat({{campaign_case}}),
        group_concat({{source_case}}),
        group_concat({_FRESH_SQL}),
-       group_concat(CASE WHEN coalesce(name_pinyin, '') = '' THEN 1 ELSE 0 END),
-       max(rowid)
+       group_concat(CASE WHEN coalesce(name_pinyin, '') = '' THEN 1 ELSE 0 END, ''),
+       max(rowid), group_concat(rowid)
 FROM (SELECT rowid, * FROM leads WHERE rowid > ? ORDER BY rowid LIMIT {_CHUNK})
 """
+# Each number's lead as its rowid (positions are in rowid order: a binary search maps it).
 _BULK_PHONES = f"""
-SELECT count(*), group_concat(lead_id, {_RS}),
+SELECT count(*), group_concat(coalesce((SELECT rowid FROM leads WHERE leads.id = lead_id), -1)),
        group_concat(CASE WHEN number_e164 LIKE '+86%' THEN substr(number_e164, 4) ELSE number_e164 END, {_RS}),
-       group_concat(coalesce(CAST(substr(number_e164, -4) AS INTEGER), -1)),
        max(rowid)
 FROM (SELECT rowid, lead_id, number_e164 FROM lead_phones WHERE rowid > ? ORDER BY rowid LIMIT {_CHUNK})
 """
@@ -93,8 +116,210 @@ _PHONE_SELECT = """
 SELECT lead_id, CASE WHEN number_e164 LIKE '+86%' THEN substr(number_e164, 4) ELSE number_e164 END
 FROM lead_phones
 """
-_NUM_COLS = (("cat", np.int8), ("prio", np.int16), ("expiry", np.int32), ("callback", np.int64),
-             ("attempt", np.int64), ("campaign", np.int32), ("source", np.int32), ("fresh", np.int64))
+# Numeric columns (name, array typecode) in _LEAD_SELECT's order after the category. Expiry is a
+# julian day (int32 holds it and _NEVER); the epoch-second columns stay int64 (past 2038).
+_NUM_COLS = (("prio", "i"), ("expiry", "i"), ("callback", "q"), ("attempt", "q"),
+             ("campaign", "i"), ("source", "i"), ("fresh", "q"))
+
+# One byte a lead (0/1) <-> the ASCII digits int(…, 2) reads and bin() writes.
+_TO_ASCII = bytes.maketrans(b"\x00\x01", b"01")
+_FROM_ASCII = bytes.maketrans(b"01", b"\x00\x01")
+# Per tab: category byte -> 1 if the tab shows it (None: every lead that is not deleted).
+_TAB_TABLES = {
+    "todo": bytes(1 if c == _CAT_TODO else 0 for c in range(256)),
+    "callbacks": bytes(1 if c == _CAT_CALLBACK else 0 for c in range(256)),
+    "done": bytes(1 if c == _CAT_DONE else 0 for c in range(256)),
+    None: bytes(1 if c in (_CAT_TODO, _CAT_CALLBACK, _CAT_DONE) else 0 for c in range(256)),
+}
+_CAT_FROM_DIGIT = bytes.maketrans(b"0123", b"\x00\x01\x02\x03")
+# Up to this many hits are sorted at once (a key per hit); more are picked lazily out of the
+# sort order (the first page then costs ~50 × n / hits order entries, i.e. a few thousand).
+_EAGER_HITS = 1000
+_RECENT, _RECENT_MAX = 16, 20_000  # texts whose hits are kept, and the most hits kept for one
+_SPARSE_CACHE = 64  # packed bits kept for this many rare characters (12.5 KB each per 100k leads)
+
+
+def _pack(mask01: bytes | bytearray) -> int:
+    """One byte a lead (0/1) -> bitset int (bit p = lead p)."""
+    return int(mask01.translate(_TO_ASCII)[::-1], 2) if mask01 else 0
+
+
+def _unpack(bits: int, n: int) -> bytes:
+    """Bitset int -> one byte a lead (0/1), n bytes."""
+    return bin(bits)[:1:-1].encode("ascii")[:n].ljust(n, b"0").translate(_FROM_ASCII)
+
+
+def _bits_of(positions: Sequence[int], n: int) -> int:
+    if not positions:
+        return 0
+    m = bytearray(n)
+    for p in positions:
+        m[p] = 1
+    return _pack(m)
+
+
+def _positions(bits: int, count: int, n: int) -> list[int]:
+    """The set bits' positions, ascending."""
+    if not bits:
+        return []
+    s = bin(bits)[:1:-1]
+    if count * 16 < n:  # sparse: find the ones (C) one by one
+        out: list[int] = []
+        find, append = s.find, out.append
+        p = find("1")
+        while p >= 0:
+            append(p)
+            p = find("1", p + 1)
+        return out
+    return list(compress(range(len(s)), s.encode("ascii").translate(_FROM_ASCII)))
+
+
+class _Ids:
+    """Lead ids, all in one str with the start of each (100k ids as one str: ~2.7 MB instead
+    of ~8.4 MB as 100k str objects in a list). ``ids[p]`` is lead p's id."""
+
+    __slots__ = ("offsets", "text")
+
+    def __init__(self, text: str, offsets: array) -> None:
+        self.text = text
+        self.offsets = offsets  # len(ids) + 1 entries; only ever appended to
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, p: int) -> str:
+        off = self.offsets
+        return self.text[off[p] : off[p + 1]]
+
+    def all(self) -> list[str]:
+        return self.many(range(len(self.offsets) - 1))
+
+    def many(self, positions: Sequence[int]) -> list[str]:
+        text, off = self.text, self.offsets
+        return [text[off[p] : off[p + 1]] for p in positions]
+
+    def position(self, lead_id: str, by_id: array) -> int | None:
+        """Lead ``lead_id``'s position (``by_id``: positions sorted by id), or None."""
+        k = bisect_left(by_id, lead_id, key=self.__getitem__)
+        if k < len(by_id) and self[by_id[k]] == lead_id:
+            return by_id[k]
+        return None
+
+
+class LeadHits(Sequence[str]):
+    """The ids of one search result, in display order, made as they are asked for.
+
+    ``len()`` is known at once; ``hits[i]``/slices/iteration/``index()`` pick the positions
+    out of the sort order page by page (a bytes mask of the hits, one byte a lead). It
+    holds its own snapshot (mask, order, ids), so it stays right while the index moves on.
+    """
+
+    __slots__ = ("_by_id", "_ids", "_mask", "_order", "_pos", "_scanned", "_total")
+
+    def __init__(self, ids: _Ids, by_id: array, positions: list[int] | None = None,
+                 order: array | None = None, mask: bytes | None = None, total: int = 0) -> None:
+        self._ids = ids
+        self._by_id = by_id  # positions sorted by id (copy-on-write in the index)
+        if positions is not None:  # all made (a small result, sorted at once)
+            self._pos, self._order, self._mask, self._total = positions, None, None, len(positions)
+            self._scanned = -1
+        else:
+            self._pos, self._order, self._mask, self._total = [], order, mask, total
+            self._scanned = 0  # order entries looked at so far; -1 once all hits are made
+
+    def __len__(self) -> int:
+        return self._total
+
+    def _fill(self, upto: int) -> None:
+        pos, start = self._pos, self._scanned
+        if start < 0 or len(pos) >= upto:
+            return
+        order, mask = self._order, self._mask
+        assert order is not None and mask is not None
+        get = mask.__getitem__
+        end = len(order)
+        # Enough order entries for the missing hits at the result's density, and a margin.
+        step = (upto - len(pos)) * end // max(1, self._total) + (upto - len(pos)) // 4 + 256
+        while len(pos) < upto and start < end:
+            stop = min(end, start + step)
+            chunk = order[start:stop]
+            pos.extend(compress(chunk, map(get, chunk)))
+            start = stop
+            step *= 2
+        self._scanned = -1 if start >= end or len(pos) >= self._total else start
+
+    def positions(self) -> list[int]:
+        """Every hit's lead position, in display order."""
+        self._fill(self._total)
+        return self._pos
+
+    def __getitem__(self, i):  # type: ignore[override]
+        ids = self._ids
+        if isinstance(i, slice):
+            r = range(*i.indices(self._total))
+            if not r:
+                return ()
+            self._fill(max(r[0], r[-1]) + 1)
+            # A tuple, as slicing the tuple it replaces.
+            return tuple(ids.many(self._pos[r.start : r.stop : r.step] if r.step > 0 else [self._pos[j] for j in r]))
+        if i < 0:
+            i += self._total
+        if not 0 <= i < self._total:
+            raise IndexError("LeadHits index out of range")
+        self._fill(i + 1)
+        return ids[self._pos[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids.many(self.positions()))
+
+    def index(self, lead_id: Any, start: int = 0, stop: int | None = None) -> int:
+        # By position (a binary search over the ids), then list.index (C) over the hits made so
+        # far: no id is made for the rows in between (the window asks this on every result).
+        p = self._ids.position(lead_id, self._by_id) if isinstance(lead_id, str) else None
+        if p is None or (self._mask is not None and not self._mask[p]):
+            raise ValueError(f"{lead_id!r} is not in the result")
+        pos = self._pos
+        made = 0
+        for _ in range(self._total + 1):  # bounded: each pass makes more hits, or all are made
+            try:
+                j = pos.index(p, made)
+                break
+            except ValueError:
+                if self._scanned < 0:
+                    raise ValueError(f"{lead_id!r} is not in the result") from None
+                made = len(pos)
+                self._fill(made + 1024)
+        else:
+            raise ValueError(f"{lead_id!r} is not in the result")
+        if j < start or (stop is not None and j >= stop):
+            raise ValueError(f"{lead_id!r} is not in the result")
+        return j
+
+    def __contains__(self, lead_id: object) -> bool:
+        try:
+            self.index(lead_id)
+        except ValueError:
+            return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LeadHits):
+            if self._total != other._total:
+                return False
+            if self._ids.text is other._ids.text:  # the same ids (else compare the ids themselves)
+                if self._mask is not None and other._mask is not None and self._mask == other._mask \
+                        and (self._order is other._order or self._order == other._order):
+                    return True  # the same hits in the same order: compared in C, nothing made
+                return self.positions() == other.positions()
+            return list(self) == list(other)
+        if isinstance(other, (list, tuple)):
+            return len(other) == self._total and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LeadHits({self._total} leads)"
 
 
 class LeadIndex:
@@ -108,29 +333,44 @@ class LeadIndex:
         self.build_seconds = 0.0
 
     def _reset(self) -> None:
-        self._pos_map: dict[str, int] | None = {}
-        self._ids: list[str] = []
-        # (UTF-8 bytes would take half the memory — a CJK name makes the whole str 2 bytes a
-        # character — but ``in`` on bytes measured ~2.7x slower than on str: kept as str.)
+        self._ids = _Ids("", array("I", [0]))
+        self._by_id = array("I")  # positions sorted by id: id -> position by binary search
+        # (UTF-8 bytes or one joined str would take less memory, but ``in`` per key on bytes
+        # measured ~3x slower and find() with bounds ~2.5x: the per-key check below is the hot path.)
         self._keys: list[str] = []
-        self._np: dict[str, np.ndarray] = {name: np.zeros(0, dt) for name, dt in _NUM_COLS}
-        self._np_ids = np.zeros(0, object)
+        self._cat = bytearray()  # tab category a lead (_CAT_*)
+        self._cols: dict[str, array] = {name: array(code) for name, code in _NUM_COLS}
         self._codes: dict[str, dict[str, int]] = {"campaign": {}, "source": {}}
-        # Numbers for "search by tail": from the build, numpy columns sorted by the last four
-        # digits (binary search), plus an overlay for leads whose numbers changed since.
-        self._ph_tail = np.zeros(0, np.int32)
-        self._ph_pos = np.zeros(0, np.int32)
-        self._ph_digits = np.zeros(0, "S1")  # ASCII bytes: a fifth of the memory of 100k str objects
+        # Numbers for "search by tail": from the build, one "\n"-separated str of national
+        # digits (a tail is found with one C scan for "<digits>\n"), the start of each number,
+        # the lead position of each; plus an overlay for leads whose numbers changed since.
+        self._ph_text = "\n"
+        self._ph_start = array("I")
+        self._ph_pos = array("i")
         self._ph_override: dict[int, tuple[str, ...]] = {}
         self._last_seq = 0
-        self._orders: dict[str, np.ndarray] = {}
-        self._ids_dirty = True
-        self._last_query: tuple[str, np.ndarray] | None = None  # (text, bool mask of its hits)
-        # Per character: which keys contain it, one bit a lead (12.5 KB for 100k leads). Letters
-        # and digits are made with the build (one vectorised pass each); other characters
-        # (汉字) on first use. Every search starts with one character, and a longer text is
-        # checked only on the keys that contain all of its characters.
-        self._bits: dict[str, np.ndarray] = {}
+        self._orders: dict[str, array] = {}
+        # Per character of any key: the positions of the keys that contain it — packed bits
+        # (int) for common characters, an ascending array('I') for rare ones (most 汉字).
+        self._chars: dict[str, Any] = {}
+        self._sparse_bits: OrderedDict[str, int] = OrderedDict()
+        # The tab/filter bits of the last search, and the last text's hits (narrowed by the
+        # next keystroke); both are patched for the leads that change between keystrokes.
+        self._filter: tuple[tuple, int] | None = None
+        self._last: tuple[str, tuple, list[int] | None, int] | None = None
+        self._changed: set[int] = set()  # positions changed since the last search
+        # Recent texts' hits (2+ characters: a full check of the candidates each), for typing
+        # the same start again; valid until any lead changes (_version).
+        self._recent: OrderedDict[tuple[str, tuple], tuple[int, array]] = OrderedDict()
+        self._version = 0
+
+    @property
+    def _n(self) -> int:
+        return len(self._ids)
+
+    def _snapshot(self) -> _Ids:
+        """The ids as they are now, for a result (the text is replaced, never changed, on appends)."""
+        return _Ids(self._ids.text, self._ids.offsets)
 
     # ----------------------------------------------------------------- loading
     def build(self) -> None:
@@ -145,9 +385,9 @@ class LeadIndex:
                 self._bulk_load(dbapi)
             finally:
                 dbapi.execute("ROLLBACK")
-            self._bits = _ascii_bits(self._keys)
+            self._chars = _char_index(self._keys)
             self.built = True
-            _release_freed_memory()  # the build's transient strings (tens of MB) back to the OS
+            _release_freed_memory()  # the build's transient strings back to the OS
             self.build_seconds = time.perf_counter() - t0
             if self._on_change is not None:
                 self._on_change(None)
@@ -172,97 +412,108 @@ class LeadIndex:
         src_sql, src_params = self._case_for(dbapi, "source", "source")
         sql = _BULK_SELECT.replace("{campaign_case}", camp_sql).replace("{source_case}", src_sql)
         rs = "\x1e"
-        ids: list[str] = []
+        id_texts: list[str] = []
+        id_offsets = array("I", [0])
         keys: list[str] = []
-        cols: list[list[np.ndarray]] = [[] for _ in _NUM_COLS]
-        no_pinyin: list[np.ndarray] = []
+        cat = bytearray()
+        cols = [array(code) for _name, code in _NUM_COLS]
+        no_pinyin: list[int] = []
+        rowids = array("q")  # transient: each position's rowid (ascending)
         after = -(2**63)
         for _ in range(1 << 20):  # bounded: each pass moves past at least one row
             row = dbapi.execute(sql, [*camp_params, *src_params, after]).fetchone()
             if not row[0]:
                 break
-            start = len(ids)
-            ids += row[1].split(rs)
+            start = len(keys)
+            # The ids as one str (the chunk's own, separators dropped) and where each starts;
+            # the chunk's id strs are freed before the keys are made (no holes among the keys).
+            chunk_ids = row[1].split(rs)
+            id_offsets.extend(accumulate(map(len, chunk_ids), initial=id_offsets[-1]))
+            id_offsets.pop(len(id_offsets) - len(chunk_ids) - 1)  # the initial value, already there
+            del chunk_ids
+            id_texts.append(row[1].replace(rs, ""))
             keys += row[2].split(rs)
-            if len(ids) != start + row[0] or len(keys) != start + row[0]:
+            cat += row[3].encode("ascii").translate(_CAT_FROM_DIGIT)
+            if len(id_offsets) != start + row[0] + 1 or len(keys) != start + row[0] or len(cat) != start + row[0]:
                 raise RuntimeError("lead index: column lengths differ")  # a separator inside an id
-            for col, (_name, dtype), text in zip(cols, _NUM_COLS, row[3:11], strict=True):
-                col.append(np.fromstring(text, dtype=np.int64, sep=",").astype(dtype))
-            no_pinyin.append(np.flatnonzero(np.fromstring(row[11], dtype=np.int64, sep=",")) + start)
+            for col, text in zip(cols, row[4:11], strict=True):
+                col.extend(map(int, text.split(",")))
+            flags = row[11]
+            p = flags.find("1")
+            while p >= 0:
+                no_pinyin.append(start + p)
+                p = flags.find("1", p + 1)
             after = row[12]
+            rowids.extend(map(int, row[13].split(",")))
             del row
-        n = len(ids)
+        n = len(keys)
         if not n:
             return
-        self._ids, self._keys = ids, keys
-        for col, (name, _dtype) in zip(cols, _NUM_COLS, strict=True):
-            self._np[name] = np.concatenate(col)
+        if any(len(c) != n for c in cols):
+            raise RuntimeError("lead index: column lengths differ")
+        self._ids = ids = _Ids("".join(id_texts), id_offsets)
+        del id_texts
+        self._keys, self._cat = keys, cat
+        self._cols = {name: col for (name, _code), col in zip(_NUM_COLS, cols, strict=True)}
         del cols
-        missing = np.concatenate(no_pinyin)
-        if len(missing):  # written without search keys (e.g. by a plain SQL writer)
+        if no_pinyin:  # written without search keys (e.g. by a plain SQL writer)
             names = dict(dbapi.execute("SELECT id, name FROM leads WHERE coalesce(name_pinyin, '') = ''"))
-            for i in missing.tolist():
-                name = names.get(self._ids[i])
+            for i in no_pinyin:
+                name = names.get(ids[i])
                 if name:
-                    self._keys[i] = _key_with_pinyin(self._keys[i], name)
-        self._pos_map = dict(zip(self._ids, range(n), strict=True))
-        tails_parts: list[np.ndarray] = []
-        pos_parts: list[np.ndarray] = []
-        digit_parts: list[np.ndarray] = []
+                    keys[i] = _key_with_pinyin(keys[i], name)
+        # Rowid -> position by binary search (rowids ascend with positions): SQLite sorts the ids
+        # (its PK index, BINARY = code point order, as Python compares) and names each number's
+        # lead; 100k id strs and a dict of them (~12 MB, the build's peak) are never made.
+        if len(rowids) != n:
+            raise RuntimeError("lead index: column lengths differ")
+
+        def pos_of(rowid: int) -> int:
+            k = bisect_left(rowids, rowid)
+            return k if k < n and rowids[k] == rowid else -1
+
+        def positions_of(text: str) -> array:
+            values = array("q", map(int, text.split(",")))
+            if rowids[-1] - rowids[0] == n - 1:  # no gaps (the usual case): position = rowid - first
+                out = array("q", map((-rowids[0]).__add__, values))
+                if min(out) >= -1 and max(out) < n:
+                    return out
+            return array("q", map(pos_of, values))
+
+        by_id = dbapi.execute("SELECT group_concat(rowid) FROM (SELECT rowid FROM leads ORDER BY id "
+                              "COLLATE BINARY)").fetchone()[0]
+        self._by_id = array("I", positions_of(by_id))
+        del by_id
+        if -1 in self._by_id or len(self._by_id) != n:
+            raise RuntimeError("lead index: ids changed during the build")
+        digits_parts: list[str] = []
+        starts = array("I")
+        lead_pos = array("i")
+        offset = 1
         after = -(2**63)
         for _ in range(1 << 20):  # bounded as above
             prow = dbapi.execute(_BULK_PHONES, (after,)).fetchone()
             if not prow[0]:
                 break
-            # Each phone's lead position; map() keeps the lookups in C (-1: the lead is gone).
-            pos_parts.append(np.fromiter(map(self._pos.get, prow[1].split(rs), itertools.repeat(-1)),
-                                         dtype=np.int32, count=prow[0]))
-            tails_parts.append(np.fromstring(prow[3], dtype=np.int64, sep=",").astype(np.int32))
             digits = prow[2].split(rs)
-            width = max(map(len, digits), default=1)
-            digit_parts.append(np.asarray(digits, dtype=f"U{width}").astype(f"S{width}"))
-            after = prow[4]
+            lead_pos.extend(positions_of(prow[1]).tolist())
+            for d in digits:
+                starts.append(offset)
+                offset += len(d) + 1
+            digits_parts.append(prow[2].replace(rs, "\n"))
+            after = prow[3]
             del prow, digits
-        if tails_parts:
-            tails, lead_pos = np.concatenate(tails_parts), np.concatenate(pos_parts)
-            width = max(p.dtype.itemsize for p in digit_parts)
-            all_digits = np.concatenate([p.astype(f"S{width}") for p in digit_parts])
-            order = np.argsort(tails, kind="stable")
-            self._ph_tail, self._ph_pos, self._ph_digits = tails[order], lead_pos[order], all_digits[order]
+        rowids = array("q")  # done with it (the closure above keeps the name)
+        if len(starts) != len(lead_pos):
+            raise RuntimeError("lead index: phone column lengths differ")
+        self._ph_text = "\n" + "\n".join(digits_parts) + "\n" if digits_parts else "\n"
+        self._ph_start, self._ph_pos = starts, lead_pos
         self._orders = {}
-        self._ids_dirty = True
-        self._last_query = None
-        self._bits = {}  # made by build() once this function's big strings are freed
-        self._pos_map = None  # ~4 MB for 100k leads: rebuilt (~10 ms) when a change needs it
+        self._last = None
+        self._filter = None
 
-    @property
-    def _pos(self) -> dict[str, int]:
-        """Lead id → position; built on demand (only catching up with changes needs it)."""
-        if self._pos_map is None:
-            self._pos_map = dict(zip(self._ids, range(len(self._ids)), strict=True))
-        return self._pos_map
-
-    def _append_rows(self, rows: list[tuple]) -> None:
-        """Append leads that are new since the build (rows shaped like _LEAD_SELECT)."""
-        ids, keys, cat, prio, expiry, callback, attempt, campaigns, sources, fresh, no_pinyin = zip(*rows, strict=True)
-        start = len(self._ids)
-        keys = [_key_with_pinyin(k, name) if name else k for k, name in zip(keys, no_pinyin, strict=True)]
-        self._ids.extend(ids)
-        self._keys.extend(keys)
-        for c, bits in list(self._bits.items()):
-            grown = np.concatenate((np.unpackbits(bits, count=start).astype(bool),
-                                    np.fromiter((c in k for k in keys), dtype=bool, count=len(keys))))
-            self._bits[c] = np.packbits(grown)
-        self._pos.update(zip(ids, range(start, start + len(ids)), strict=True))
-        cc, sc = self._codes["campaign"], self._codes["source"]
-        camp = [cc.get(c) or cc.setdefault(c, len(cc) + 1) for c in campaigns]
-        src = [sc.get(x) or sc.setdefault(x, len(sc) + 1) for x in sources]
-        for (name, dtype), col in zip(_NUM_COLS, (cat, prio, expiry, callback, attempt, camp, src, fresh),
-                                      strict=True):
-            self._np[name] = np.concatenate((self._np[name], np.asarray(col, dtype=dtype)))
-        self._orders = {}
-        self._ids_dirty = True
-        self._last_query = None
+    def _pos(self, lead_id: str) -> int | None:
+        return self._ids.position(lead_id, self._by_id)
 
     @property
     def last_seq(self) -> int:
@@ -301,158 +552,241 @@ class LeadIndex:
             self.build()
             return True
 
-    def _reload(self, dbapi, lead_ids: Sequence[str]) -> None:
-        keys_changed = appended = False
-        touched: list[int] = []
-        for start in range(0, len(lead_ids), 500):
-            chunk = list(lead_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = dbapi.execute(f"{_LEAD_SELECT} WHERE id IN ({marks})", chunk).fetchall()
-            phones: dict[str, list[str]] = {}
-            for lead_id, d in dbapi.execute(f"{_PHONE_SELECT} WHERE lead_id IN ({marks})", chunk):
-                phones.setdefault(lead_id, []).append(d)
-            new_rows = []
-            found = set()
-            for row in rows:
-                found.add(row[0])
-                pos = self._pos.get(row[0])
-                if pos is None:
-                    new_rows.append(row)
-                else:
-                    keys_changed |= self._update_row(pos, row)
-                    touched.append(pos)
-            if new_rows:
-                self._append_rows(new_rows)  # new positions: orders and caches start over
-                appended = True
-            for row in rows:
-                self._ph_override[self._pos[row[0]]] = tuple(phones.get(row[0], ()))
-            for lead_id in chunk:
-                if lead_id not in found:
-                    self._delete(lead_id)
-                    keys_changed = True
-        # A call, a disposition or a sync page changes a few leads: their sort keys move, their
-        # search keys mostly don't. Re-sorting 100k leads (~10–15 ms per order) and rescanning
-        # every key for the next keystrokes (~6–9 ms each) was paid by the first search after
-        # every call; now only the changed positions are placed again, and the search caches
-        # go only when a search key really changed.
-        if not appended:
-            self._reorder(touched)
-        if keys_changed or appended:
-            self._last_query = None
-
-    def _update_row(self, pos: int, row: tuple) -> bool:
-        """Store a changed lead's row; True if its search key changed."""
-        _id, key, cat, prio, expiry, callback, attempt, campaign, source, fresh, no_pinyin = row
-        key = _key_with_pinyin(key, no_pinyin) if no_pinyin else key
-        key_changed = key != self._keys[pos]
-        self._keys[pos] = key
-        if key_changed:
-            self._set_bits(pos, key)
-        cc, sc = self._codes["campaign"], self._codes["source"]
-        values = (cat, prio, expiry, callback, attempt, cc.get(campaign) or cc.setdefault(campaign, len(cc) + 1),
-                  sc.get(source) or sc.setdefault(source, len(sc) + 1), fresh)
-        for (name, _dt), v in zip(_NUM_COLS, values, strict=True):
-            self._np[name][pos] = v
-        return key_changed
-
     # Up to this many changed leads are placed into the existing orders one by one
     # (a binary search each); more, and the orders are simply rebuilt when next needed.
     REORDER_LIMIT = 500
 
+    def _reload(self, dbapi, lead_ids: Sequence[str]) -> None:
+        rows: list[tuple] = []
+        phones: dict[str, list[str]] = {}
+        for start in range(0, len(lead_ids), 500):
+            chunk = list(lead_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows += dbapi.execute(f"{_LEAD_SELECT} WHERE id IN ({marks})", chunk).fetchall()
+            for lead_id, d in dbapi.execute(f"{_PHONE_SELECT} WHERE lead_id IN ({marks})", chunk):
+                phones.setdefault(lead_id, []).append(d)
+        found = {row[0] for row in rows}
+        # A call, a disposition or a sync page changes a few leads: their sort keys move, their
+        # search keys mostly don't. Only the changed positions are placed again in the orders,
+        # and the character lists change only where a search key really changed.
+        small = len(lead_ids) <= self.REORDER_LIMIT
+        before = {sort: self._sort_key(sort) for sort in self._orders} if small else {}
+        old_keys: dict[str, dict[int, tuple]] = {sort: {} for sort in before}
+        touched: list[int] = []
+        new_rows: list[tuple] = []
+        key_changes: list[tuple[int, str, str]] = []
+        for row in rows:
+            pos = self._pos(row[0])
+            if pos is None:
+                new_rows.append(row)
+                continue
+            for sort, key in before.items():
+                if key is not None:
+                    old_keys[sort][pos] = key(pos)
+            old = self._keys[pos]
+            if self._update_row(pos, row):
+                key_changes.append((pos, old, self._keys[pos]))
+            touched.append(pos)
+        for lead_id in lead_ids:
+            if lead_id not in found:
+                pos = self._pos(lead_id)
+                if pos is not None and self._cat[pos] != _CAT_DELETED:
+                    for sort, key in before.items():
+                        if key is not None:
+                            old_keys[sort][pos] = key(pos)
+                    key_changes.append((pos, self._keys[pos], ""))
+                    self._delete(pos)
+                    touched.append(pos)
+        start = self._n
+        if new_rows:
+            self._append_rows(new_rows)
+            touched += range(start, self._n)
+        for row in rows:
+            pos = self._pos(row[0])
+            if pos is not None:
+                self._ph_override[pos] = tuple(phones.get(row[0], ()))
+        self._patch_chars(key_changes, start)
+        if small:
+            self._reorder(touched, old_keys, start)
+        else:
+            self._orders = {}
+        self._changed.update(touched)
+        self._version += 1
+        if len(self._changed) > self.REORDER_LIMIT:
+            self._last = None  # patching the last hits would cost more than searching again
+            self._filter = None
+            self._changed.clear()
+
+    def _append_rows(self, rows: list[tuple]) -> None:
+        """Append leads that are new since the build (rows shaped like _LEAD_SELECT)."""
+        start = self._n
+        for row in rows:
+            _id, key, cat, *values, no_pinyin = row
+            self._keys.append(_key_with_pinyin(key, no_pinyin) if no_pinyin else key)
+            self._cat.append(cat)
+            for (name, _code), v in zip(_NUM_COLS, self._encode(values), strict=True):
+                self._cols[name].append(v)
+        # A new text (results already handed out keep theirs); offsets only grow.
+        ids = self._ids
+        offsets = ids.offsets
+        for row in rows:
+            offsets.append(offsets[-1] + len(row[0]))
+        self._ids = ids = _Ids(ids.text + "".join(row[0] for row in rows), offsets)
+        by_id = array("I", self._by_id)  # copy-on-write, as the orders
+        for p in range(start, self._n):
+            by_id.insert(bisect_left(by_id, ids[p], key=ids.__getitem__), p)
+        self._by_id = by_id
+
+    def _encode(self, values: Sequence) -> tuple:
+        prio, expiry, callback, attempt, campaign, source, fresh = values
+        cc, sc = self._codes["campaign"], self._codes["source"]
+        return (prio, expiry, callback, attempt, cc.get(campaign) or cc.setdefault(campaign, len(cc) + 1),
+                sc.get(source) or sc.setdefault(source, len(sc) + 1), fresh)
+
+    def _update_row(self, pos: int, row: tuple) -> bool:
+        """Store a changed lead's row; True if its search key changed."""
+        _id, key, cat, *values, no_pinyin = row
+        key = _key_with_pinyin(key, no_pinyin) if no_pinyin else key
+        key_changed = key != self._keys[pos]
+        self._keys[pos] = key
+        self._cat[pos] = cat
+        for (name, _code), v in zip(_NUM_COLS, self._encode(values), strict=True):
+            self._cols[name][pos] = v
+        return key_changed
+
+    def _delete(self, pos: int) -> None:
+        self._keys[pos] = ""
+        self._cat[pos] = _CAT_DELETED
+        self._ph_override[pos] = ()
+
+    def _patch_chars(self, key_changes: list[tuple[int, str, str]], appended_from: int) -> None:
+        """Keep every character's positions right for changed and appended keys."""
+        chars = self._chars
+        adds: dict[str, list[int]] = {}
+        removes: dict[str, list[int]] = {}
+        for pos, old, new in key_changes:
+            o, w = set(old), set(new)
+            for c in o - w:
+                removes.setdefault(c, []).append(pos)
+            for c in w - o:
+                adds.setdefault(c, []).append(pos)
+        for pos in range(appended_from, self._n):
+            for c in set(self._keys[pos]):
+                adds.setdefault(c, []).append(pos)
+        n = self._n
+        for c in adds.keys() | removes.keys():
+            self._sparse_bits.pop(c, None)
+            entry = chars.get(c)
+            plus, minus = adds.get(c, ()), removes.get(c, ())
+            if isinstance(entry, int):
+                m = bytearray(_unpack(entry, n))
+                for p in minus:
+                    m[p] = 0
+                for p in plus:
+                    m[p] = 1
+                chars[c] = _pack(m)
+            else:
+                kept = set(entry or ()).difference(minus)
+                kept.update(plus)
+                chars[c] = array("I", sorted(kept))
+
+    # ------------------------------------------------------------------ orders
     def _sort_key(self, sort: str) -> Callable[[int], tuple] | None:
-        """The tuple np.lexsort orders by in :meth:`_order` (position last: lexsort is stable)."""
-        c = self._np
+        """The tuple a sort orders by (position last: ties keep the table order)."""
+        c = self._cols
         prio, expiry, callback, attempt = c["prio"], c["expiry"], c["callback"], c["attempt"]
-        if sort == "priority":
-            return lambda p: (int(prio[p]), int(expiry[p]), p)
+        if sort == "priority":  # 1 is the most urgent, then the nearest policy expiry
+            return lambda p: (prio[p], expiry[p], p)
         if sort == "expiry":
-            return lambda p: (int(expiry[p]), int(prio[p]), p)
-        if sort == "callback":
-            return lambda p: (int(callback[p]), int(prio[p]), p)
-        if sort == "recent":
-            return lambda p: (-int(attempt[p]), int(prio[p]), p)
+            return lambda p: (expiry[p], prio[p], p)
+        if sort == "callback":  # due and overdue first
+            return lambda p: (callback[p], prio[p], p)
+        if sort == "recent":  # newest attempt first, never-called last
+            return lambda p: (-attempt[p], prio[p], p)
         return None  # "name" comes from SQL: rebuilt
 
-    def _reorder(self, touched: Sequence[int]) -> None:
+    def _reorder(self, touched: Sequence[int], old_keys: dict[str, dict[int, tuple]], appended_from: int) -> None:
         if not touched:
             return
-        if len(touched) > self.REORDER_LIMIT:
-            self._orders = {}
-            return
-        moved = np.unique(np.asarray(touched, dtype=np.int64))
+        moved = sorted(set(touched))
         for sort, order in list(self._orders.items()):
             key = self._sort_key(sort)
             if key is None:
                 del self._orders[sort]
                 continue
-            keep = order[~np.isin(order, moved)]
-            at = []
-            for p in sorted(moved.tolist(), key=key):
-                k = key(p)
-                lo, hi = 0, len(keep)
-                while lo < hi:  # first element of keep that sorts after p
-                    mid = (lo + hi) // 2
-                    if key(int(keep[mid])) < k:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                at.append(lo)
-            self._orders[sort] = np.insert(keep, at, sorted(moved.tolist(), key=key)).astype(order.dtype)
+            order = array("I", order)  # copy-on-write: handed-out results keep the old one
+            olds = old_keys.get(sort, {})
 
-    def _delete(self, lead_id: str) -> None:
-        pos = self._pos.get(lead_id)
-        if pos is None:
-            return
-        self._keys[pos] = ""
-        self._set_bits(pos, "")
-        self._np["cat"][pos] = _CAT_DELETED
-        self._ph_override[pos] = ()
+            def old_key(p: int, olds=olds, key=key) -> tuple:
+                k = olds.get(p)
+                return k if k is not None else key(p)
 
-    def _order(self, sort: str) -> np.ndarray:
+            for p in moved:  # out, found by its key before the change (the order is sorted by it)
+                if p >= appended_from:
+                    continue
+                k = bisect_left(order, old_key(p), key=old_key)
+                if k < len(order) and order[k] == p:
+                    del order[k]
+                else:  # not where its old key says: fall back to a scan
+                    try:
+                        order.remove(p)
+                    except ValueError:
+                        pass
+            for p in moved:  # back in at the new key's place
+                order.insert(bisect_left(order, key(p), key=key), p)
+            self._orders[sort] = order
+
+    def _order(self, sort: str) -> array:
         order = self._orders.get(sort)
-        if order is not None:
+        if order is not None and len(order) == self._n:
             return order
-        c = self._np
-        if sort == "expiry":
-            order = np.lexsort((c["prio"], c["expiry"]))
-        elif sort == "callback":
-            order = np.lexsort((c["prio"], c["callback"]))
-        elif sort == "recent":
-            order = np.lexsort((c["prio"], -c["attempt"]))  # newest attempt first, never-called last
-        elif sort == "name":
+        key = self._sort_key(sort)
+        if key is None:
             order = self._name_order()
-        else:  # priority: 1 is the most urgent, then the nearest policy expiry
-            order = np.lexsort((c["expiry"], c["prio"]))
+        else:
+            c = self._cols
+            first, second = {"priority": (c["prio"], c["expiry"]), "expiry": (c["expiry"], c["prio"]),
+                             "callback": (c["callback"], c["prio"]), "recent": (None, c["prio"])}[sort]
+            if first is None:  # recent: newest attempt first
+                first = array("q", map(neg, c["attempt"]))
+            # Two stable sorts with C-level keys (array.__getitem__): by the second part, then by
+            # the first; ties keep the table order. No tuple or big int per lead.
+            positions = sorted(range(self._n), key=second.__getitem__)
+            positions.sort(key=first.__getitem__)
+            order = array("I", positions)
+            del positions
         self._orders[sort] = order
+        _release_freed_memory()  # the sort's transient ints (~4 MB for 100k leads) back to the OS
         return order
 
-    def _name_order(self) -> np.ndarray:
+    def _name_order(self) -> array:
         # Pinyin order straight from SQL: only this sort needs the pinyin strings.
         with self._engine.connect() as conn:
             rows = conn.connection.driver_connection.execute(
                 "SELECT id FROM leads ORDER BY name_pinyin, name").fetchall()
-        seen = [self._pos[r[0]] for r in rows if r[0] in self._pos]
-        rest = sorted(set(range(len(self._ids))) - set(seen))
-        return np.asarray(seen + rest, dtype=np.int64)
+        pos_of = dict(zip(self._ids.all(), range(self._n), strict=True))
+        seen = [p for p in (pos_of.get(r[0]) for r in rows) if p is not None]
+        rest = sorted(set(range(self._n)) - set(seen))
+        return array("I", seen + rest)
 
     def prepare(self, sorts: Sequence[str] = ("priority", "callback")) -> None:
         """Build the index and the common sort orders ahead of the first keystroke."""
         self.refresh()
         with self._lock:
-            self._ids_array()
             for sort in sorts:
                 self._order(sort)
-
-    def _ids_array(self) -> np.ndarray:
-        if self._ids_dirty:
-            self._np_ids = np.asarray(self._ids, dtype=object)
-            self._ids_dirty = False
-        return self._np_ids
 
     # ------------------------------------------------------------------ search
     def search(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
                source: str | None = None, sort: str = "priority",
                waiting_since_before: int | None = None, limit: int | None = None) -> list[str]:
+        hits = self.hits(text, tab, campaign_id, source, sort, waiting_since_before)
+        return list(hits) if limit is None else list(hits[:limit])
+
+    def hits(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
+             source: str | None = None, sort: str = "priority",
+             waiting_since_before: int | None = None) -> LeadHits:
+        """The matching leads in display order, as a :class:`LeadHits` (made as it is read)."""
         if tab is not None and tab not in TABS:
             raise ValueError(f"unknown tab {tab!r}; expected one of {TABS}")
         if sort not in SORTS:
@@ -461,97 +795,152 @@ class LeadIndex:
         with self._lock:
             if tab == "callbacks" and sort == "priority":
                 sort = "callback"  # due and overdue first
-            cat = self._np["cat"]
-            if tab == "todo":
-                mask = cat == _CAT_TODO
-            elif tab == "callbacks":
-                mask = cat == _CAT_CALLBACK
-            elif tab == "done":
-                mask = cat == _CAT_DONE
-            else:
-                mask = cat != _CAT_DELETED
-            if campaign_id is not None:
-                mask &= self._np["campaign"] == self._codes["campaign"].get(campaign_id, -1)
-            if source is not None:
-                mask &= self._np["source"] == self._codes["source"].get(source, -1)
-            if waiting_since_before is not None:  # new, never tried, received before this (epoch s)
-                mask &= self._np["fresh"] <= waiting_since_before
+            fkey = (tab, campaign_id, source, waiting_since_before)
+            fbits = self._filter_bits(fkey)
             q = (text or "").strip().lower()
             if q:
-                mask &= self._text_hits(q)
-            order = self._order(sort)
-            positions = order[mask[order]]
-            if limit is not None:
-                positions = positions[:limit]  # e.g. the next-lead candidates: 200, not 70,000 strings
-            return self._ids_array()[positions].tolist()
-
-    def _set_bits(self, pos: int, key: str) -> None:
-        """Keep every character's bits right for a lead whose key changed."""
-        byte, bit = pos >> 3, np.uint8(0x80 >> (pos & 7))
-        for c, bits in self._bits.items():
-            if c in key:
-                bits[byte] |= bit
+                positions, bits = self._text_hits(q, fkey, fbits)
             else:
-                bits[byte] &= ~bit
+                positions, bits = None, fbits
+                if self._changed:
+                    self._last = None  # not patched by this search: it would go stale
+            self._changed.clear()
+            n = self._n
+            count = len(positions) if positions is not None else bits.bit_count()
+            key = self._sort_key(sort)
+            if count <= _EAGER_HITS and key is not None:
+                if positions is None:
+                    positions = _positions(bits, count, n)
+                return LeadHits(self._snapshot(), self._by_id, sorted(positions, key=key))
+            mask = _unpack(bits, n) if positions is None else _mask_of(positions, n)
+            return LeadHits(self._snapshot(), self._by_id, order=self._order(sort), mask=mask, total=count)
 
-    def _char_mask(self, c: str) -> np.ndarray:
-        """Which keys contain ``c`` (bool per position), from its bits (made now if new)."""
-        n = len(self._keys)
-        bits = self._bits.get(c)
+    def _filter_bits(self, fkey: tuple, keep: bool = True) -> int:
+        """Bits of the leads the tab and filters show (kept for the next keystroke)."""
+        cached = self._filter
+        if keep and cached is not None and cached[0] == fkey:
+            if not self._changed:
+                return cached[1]
+            if len(self._changed) <= self.REORDER_LIMIT:  # patch the changed leads only
+                m = bytearray(_unpack(cached[1], self._n))
+                for p in self._changed:
+                    m[p] = 1 if self._passes(p, fkey) else 0
+                bits = _pack(m)
+                self._filter = (fkey, bits)
+                return bits
+        tab, campaign_id, source, waiting = fkey
+        bits = _pack(self._cat.translate(_TAB_TABLES[tab]))
+        if campaign_id is not None:
+            code = self._codes["campaign"].get(campaign_id, -1)
+            bits &= _pack(bytes(map(code.__eq__, self._cols["campaign"])))
+        if source is not None:
+            code = self._codes["source"].get(source, -1)
+            bits &= _pack(bytes(map(code.__eq__, self._cols["source"])))
+        if waiting is not None:  # new, never tried, received before this (epoch s)
+            bits &= _pack(bytes(map(int(waiting).__ge__, self._cols["fresh"])))
+        if keep:
+            self._filter = (fkey, bits)
+        return bits
+
+    def _passes(self, p: int, fkey: tuple) -> bool:
+        tab, campaign_id, source, waiting = fkey
+        if not _TAB_TABLES[tab][self._cat[p]]:
+            return False
+        if campaign_id is not None and self._cols["campaign"][p] != self._codes["campaign"].get(campaign_id, -1):
+            return False
+        if source is not None and self._cols["source"][p] != self._codes["source"].get(source, -1):
+            return False
+        return waiting is None or self._cols["fresh"][p] <= waiting
+
+    def _char_bits(self, c: str) -> int:
+        entry = self._chars.get(c)
+        if entry is None:
+            return 0
+        if isinstance(entry, int):
+            return entry
+        bits = self._sparse_bits.get(c)
         if bits is None:
-            bits = np.packbits(np.array([c in k for k in self._keys], dtype=bool))
-            if len(self._bits) >= len(_BIT_CHARS) + 64:  # bounded: drop the other characters
-                self._bits = {k: v for k, v in self._bits.items() if k in _BIT_CHARS}
-            self._bits[c] = bits
-        return np.unpackbits(bits, count=n).view(bool)
+            bits = _bits_of(entry, self._n)
+            self._sparse_bits[c] = bits
+            while len(self._sparse_bits) > _SPARSE_CACHE:
+                self._sparse_bits.popitem(last=False)
+        else:
+            self._sparse_bits.move_to_end(c)
+        return bits
 
-    def _text_hits(self, q: str) -> np.ndarray:
-        """Bool mask of the positions whose key contains ``q`` (or a number ending in it)."""
+    def _text_hits(self, q: str, fkey: tuple, fbits: int) -> tuple[Sequence[int] | None, int]:
+        """The shown leads whose key contains ``q`` (or with a number ending in it): either
+        (ascending positions, 0) or (None, bits)."""
         compact = q.replace(" ", "")
-        keys = self._keys
-        chars = set(compact)
-        prev = self._last_query
-        narrowing = prev is not None and compact.startswith(prev[0]) and len(prev[1]) == len(keys)
-        if narrowing:
-            chars -= set(prev[0])  # the previous hits contain those already
-        # Keys that contain every character of the text (exact for one character).
-        mask = prev[1] if narrowing else None  # one more character narrows the previous hits
-        for c in chars:
-            if c in self._bits or len(compact) == 1:
-                m = self._char_mask(c)
-                mask = m if mask is None else mask & m
-        if len(compact) > 1:
-            # The substring check, on the remaining candidates only. A list comprehension:
-            # measured faster here than map(contains)/fromiter over an itemgetter subset.
-            needle = compact
-            if mask is None or np.count_nonzero(mask) > len(keys) // 2:
-                # Most keys are candidates ("鄂" is in every plate): one plain pass is cheaper
-                # than listing the candidates' positions first.
-                found = [i for i, k in enumerate(keys) if needle in k]
+        keys, n = self._keys, self._n
+        last = self._last
+        positions: Sequence[int] | None = None
+        bits = 0
+        recent = self._recent.get((compact, fkey)) if len(compact) > 1 else None
+        if recent is not None and recent[0] == self._version:
+            self._recent.move_to_end((compact, fkey))
+            positions = recent[1]
+        elif last is not None and last[1] == fkey and compact.startswith(last[0]) and last[0]:
+            prev_pos, prev_bits = last[2], last[3]
+            if self._changed:  # leads changed since: check them again
+                changed = self._changed
+                if prev_pos is None:
+                    m = bytearray(_unpack(prev_bits, n))
+                    for p in changed:
+                        m[p] = 1 if (fbits >> p) & 1 and last[0] in keys[p] else 0
+                    prev_bits = _pack(m)
+                else:
+                    kept = [p for p in prev_pos if p not in changed]
+                    kept += [p for p in changed if (fbits >> p) & 1 and last[0] in keys[p]]
+                    prev_pos = sorted(kept)
+            if compact == last[0]:
+                positions, bits = prev_pos, prev_bits
+            elif prev_pos is None:  # the last text's hits as bits (one character): AND the new ones first
+                cand = prev_bits
+                for c in set(compact).difference(last[0]):
+                    cand &= self._char_bits(c)
+                positions = [p for p in _positions(cand, cand.bit_count(), n) if compact in keys[p]]
             else:
-                found = [i for i in np.flatnonzero(mask).tolist() if needle in keys[i]]
-            mask = np.zeros(len(keys), dtype=bool)
-            mask[found] = True
-        self._last_query = (compact, mask)
+                positions = [p for p in prev_pos if compact in keys[p]]
+        else:
+            cand = fbits
+            for c in set(compact):
+                cand &= self._char_bits(c)
+                if not cand:
+                    break
+            if len(compact) == 1 or not cand:
+                bits = cand  # exact: the keys that contain this one character
+            else:
+                positions = [p for p in _positions(cand, cand.bit_count(), n) if compact in keys[p]]
+        self._last = (compact, fkey, positions, bits)
+        if positions is not None and (recent is None or recent[0] != self._version) \
+                and len(positions) <= _RECENT_MAX:
+            self._recent[(compact, fkey)] = (self._version, array("I", positions))
+            while len(self._recent) > _RECENT:
+                self._recent.popitem(last=False)
         if compact.isdigit() and len(compact) >= 4:
-            tail = self._tail_hits(compact)
+            tail = [p for p in self._tail_hits(compact) if (fbits >> p) & 1]
             if tail:
-                mask = mask.copy()
-                mask[list(tail)] = True
-        return mask
+                if positions is None:
+                    positions = _positions(bits, bits.bit_count(), n)
+                positions = sorted(set(positions).union(tail))
+        return positions, bits
 
     def _tail_hits(self, q: str) -> set[int]:
         """Leads with a number ending in ``q`` (4+ digits)."""
         found: set[int] = set()
-        t = int(q[-4:])
-        qb = q.encode("ascii")
-        lo = int(np.searchsorted(self._ph_tail, t, "left"))
-        hi = int(np.searchsorted(self._ph_tail, t, "right"))
-        override = self._ph_override
-        for k in range(lo, hi):
-            p = int(self._ph_pos[k])
-            if p >= 0 and p not in override and self._ph_digits[k].endswith(qb):
+        text, starts, lead_pos, override = self._ph_text, self._ph_start, self._ph_pos, self._ph_override
+        needle = q + "\n"
+        find = text.find
+        at = find(needle)
+        for _ in range(len(starts) + 1):  # bounded: one pass over the numbers
+            if at < 0:
+                break
+            k = bisect_right(starts, at) - 1
+            p = lead_pos[k] if k >= 0 else -1
+            if p >= 0 and p not in override:
                 found.add(p)
+            at = find(needle, at + len(needle))
         for p, digits in override.items():
             if any(d.endswith(q) for d in digits):
                 found.add(p)
@@ -561,40 +950,36 @@ class LeadIndex:
         """New leads never tried that reached this device at or before ``since_before`` (epoch s)."""
         self.refresh()
         with self._lock:
-            c = self._np
-            return int(np.count_nonzero((c["fresh"] <= since_before) & (c["cat"] != _CAT_DELETED)))
+            return self._filter_bits((None, None, None, since_before), keep=False).bit_count()
 
     def __len__(self) -> int:
-        return int(np.count_nonzero(self._np["cat"] != _CAT_DELETED))
+        return self._n - self._cat.count(_CAT_DELETED)
 
 
-_BIT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+def _mask_of(positions: Sequence[int], n: int) -> bytes:
+    m = bytearray(n)
+    for p in positions:
+        m[p] = 1
+    return bytes(m)
 
 
-def _ascii_bits(keys: list[str]) -> dict[str, np.ndarray]:
-    """Packed bits per letter and digit: does key i contain it? One vectorised pass over the
-    UTF-8 bytes of _CHUNK keys at a time (a few MB of transient memory; the bytes of a
-    multi-byte character never equal an ASCII letter or digit)."""
-    if not keys:
-        return {}
-    chars = sorted(_BIT_CHARS)
-    lut = np.full(256, len(chars), dtype=np.uint8)  # byte → its letter/digit's row, or "none"
-    for row, c in enumerate(chars):
-        lut[ord(c)] = row
-    parts: list[np.ndarray] = []
-    for lo in range(0, len(keys), _CHUNK):
-        chunk = keys[lo : lo + _CHUNK]
-        data = [k.encode() for k in chunk]  # UTF-8: a multi-byte character's bytes are all ≥ 0x80
-        lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
-        codes = lut[np.frombuffer(b"".join(data), dtype=np.uint8)]
-        del data
-        key_of = np.repeat(np.arange(len(chunk), dtype=np.int32), lengths)
-        hit = codes < len(chars)
-        table = np.zeros((len(chars), len(chunk)), dtype=bool)
-        table[codes[hit], key_of[hit]] = True
-        parts.append(np.packbits(table, axis=1))  # byte-aligned: _CHUNK is a multiple of 8
-    packed = np.concatenate(parts, axis=1)
-    return {c: np.ascontiguousarray(packed[row]) for row, c in enumerate(chars)}
+def _char_index(keys: list[str]) -> dict[str, Any]:
+    """Per character: the positions of the keys containing it. One pass over every key's
+    distinct characters; characters in more than 1/32 of the keys are packed to bits
+    (smaller than 4 bytes a position), the rest stay ascending arrays."""
+    lists: dict[str, array] = {}
+    get = lists.get
+    for p, k in enumerate(keys):
+        for c in set(k):
+            a = get(c)
+            if a is None:
+                a = lists[c] = array("I")
+            a.append(p)
+    n = len(keys)
+    out: dict[str, Any] = {}
+    for c, a in lists.items():
+        out[c] = _bits_of(a, n) if len(a) * 32 > n else a
+    return out
 
 
 def _release_freed_memory() -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
-
 from app.demo.generated import generate_leads
 from cache.db import open_cache
 from cache.repository import Repository
@@ -39,17 +37,24 @@ def test_orders_and_search_caches_follow_changed_leads(tmp_path) -> None:
             renamed = rng.choice(ids)  # one search key changes too
             db.execute("UPDATE leads SET name = '万安', name_pinyin = 'wanan', name_initials = 'wa' "
                        "WHERE id = ?", (renamed,))
+            for i in range(3):  # new leads land at the end (placed into the kept orders), one goes
+                db.execute("INSERT INTO leads (id, campaign_id, external_id, name, name_pinyin, name_initials,"
+                           " gender, city, plate, vehicle, source, priority, notes, status, next_callback_at,"
+                           " created_at, updated_at) SELECT ?, campaign_id, ?, '王新', 'wangxin', 'wx', '', '',"
+                           " '', '', '', ?, '', 'new', ?, created_at, updated_at FROM leads LIMIT 1",
+                           (f"zz-new-{i}", f"NEW-{i}", i + 1, None if i else "2026-12-02 08:00:00.000000"))
+            db.execute("DELETE FROM leads WHERE id = ?", (rng.choice([i for i in ids if i != renamed]),))
         fresh = LeadIndex(handle.engine)
         fresh.build()
         for sort in SORTS:
             for tab in ("todo", "callbacks", None):
                 assert index.search("", tab, sort=sort) == fresh.search("", tab, sort=sort), (sort, tab)
         # Typing "w", "wa", "wan" again uses the kept caches only if they are still right.
-        for q in ("w", "wa", "wan", "wanan"):
+        for q in ("w", "wa", "wan", "wanan", "wangx", "wx"):
             assert index.search(q, "todo") == fresh.search(q, "todo"), q
         assert renamed in index.search("wanan", None)
-        c = index._np
-        expected = np.lexsort((c["expiry"], c["prio"]))
-        assert index._orders["priority"].tolist() == expected.tolist()
+        c = index._cols  # priority order: priority, then expiry, then table position
+        expected = sorted(range(index._n), key=lambda p: (c["prio"][p], c["expiry"][p], p))
+        assert index._orders["priority"].tolist() == expected
     finally:
         handle.close()

@@ -1,30 +1,46 @@
-"""The search index's per-character bits stay exact while leads change (no stale hits)."""
+"""The search index's per-character positions stay exact while leads change (no stale hits),
+and its lazily made results read like the list of ids they stand for."""
 
 from __future__ import annotations
 
-import numpy as np
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlalchemy import text
 
 from app.demo.generated import generate_leads
 from cache.db import CacheHandle
 from cache.repository import Repository
+from cache.search_index import LeadHits, LeadIndex
 
 
 def _brute(index, q: str) -> set[int]:
     return {i for i, k in enumerate(index._keys) if q in k}
 
 
-def test_char_bits_follow_changed_added_and_deleted_leads(handle: CacheHandle) -> None:
+def _hits(index, q: str) -> set[int]:
+    index._last = None
+    positions, bits = index._text_hits(q, (None, None, None, None), index._filter_bits((None, None, None, None)))
+    if positions is None:
+        return {p for p in range(index._n) if (bits >> p) & 1}
+    return set(positions)
+
+
+def _alive(index, q: str) -> set[int]:
+    return {p for p in _brute(index, q) if index._cat[p] != 3}
+
+
+def test_char_positions_follow_changed_added_and_deleted_leads(handle: CacheHandle) -> None:
     generate_leads(handle, 300)
     repo = Repository(handle)
     repo.warm_up()
     index = repo._index
-    assert set("az09") <= set(index._bits)  # letters and digits come with the build
+    assert set("az09张鄂") <= set(index._chars)  # every character of every key comes with the build
     queries = ["z", "zh", "zhang", "w", "1", "12", "张", "鄂", "鄂e", "x"]
     for q in queries:
-        index._last_query = None
-        assert set(np.flatnonzero(index._text_hits(q)).tolist()) == _brute(index, q), q
-    some = index._ids[:3]
+        assert _hits(index, q) == _alive(index, q), q
+    some = [index._ids[p] for p in range(3)]
     generate_leads(handle, 320)  # 20 more leads: appended positions
     with handle.engine.begin() as conn:  # any writer: the change journal tells the index
         conn.execute(text("UPDATE leads SET name = '赵小明', name_pinyin = 'zhaoxiaoming', "
@@ -35,10 +51,115 @@ def test_char_bits_follow_changed_added_and_deleted_leads(handle: CacheHandle) -
     found = repo.search_lead_ids("zhaoxiaoming")
     assert found == [some[0]]
     assert some[1] not in repo.search_lead_ids("")
-    for q in [*queries, "zxm", "q", "qqq"]:
-        index._last_query = None
-        assert set(np.flatnonzero(index._text_hits(q)).tolist()) == _brute(index, q), q
+    fresh = LeadIndex(handle.engine)
+    fresh.build()
+    for q in [*queries, "zxm", "q", "qqq", "赵"]:
+        assert _hits(index, q) == _alive(index, q), q
+        for tab in (None, "todo"):
+            assert index.search(q, tab) == fresh.search(q, tab), (q, tab)
     # Typing on (each text narrowing the previous one) gives the same as a fresh search.
-    index._last_query = None
+    index._last = None
     for q in ("z", "zh", "zha", "zhao"):
-        assert set(np.flatnonzero(index._text_hits(q)).tolist()) == _brute(index, q), q
+        positions, bits = index._text_hits(q, (None, None, None, None), index._filter_bits((None, None, None, None)))
+        got = set(positions) if positions is not None else {p for p in range(index._n) if (bits >> p) & 1}
+        assert got == _alive(index, q), q
+
+
+def test_lazy_results_read_like_the_id_list(handle: CacheHandle) -> None:
+    generate_leads(handle, 3000)
+    repo = Repository(handle)
+    repo.warm_up()
+    for q, tab in (("", "todo"), ("", None), ("g", None), ("zh", "todo"), ("鄂", "done")):
+        hits = repo.search_hits(q, tab)
+        ids = repo.search_lead_ids(q, tab)
+        assert isinstance(hits, LeadHits) and len(hits) == len(ids) > 0, q
+        assert hits[:50] == tuple(ids[:50]) and hits[-3:] == tuple(ids[-3:])
+        assert hits[len(ids) // 2] == ids[len(ids) // 2] and hits[-1] == ids[-1] and hits[::-7] == tuple(ids[::-7])
+        part = repo.search_hits(q, tab)
+        assert part[5:-5] == tuple(ids[5:-5]) and part[-40:-2:3] == tuple(ids[-40:-2:3])  # not all made yet
+        fresh = repo.search_hits(q, tab)
+        deep = ids[len(ids) * 3 // 4]
+        assert fresh.index(deep) == ids.index(deep)  # made on until found
+        assert deep in fresh and "no-such-lead" not in fresh
+        assert fresh == ids and repo.search_hits(q, tab) == fresh  # equal to the list and to itself
+        assert list(fresh) == ids
+    assert repo.search_hits("no such text") == []
+
+
+def test_the_search_does_not_load_numpy(tmp_path: Path) -> None:
+    """numpy/OpenBLAS (~11 MB RSS, ~40 MB of the installer) stays out of the client's search."""
+    code = (
+        "import sys; from cache.db import open_cache; from cache.repository import Repository; "
+        "from app.demo.generated import generate_leads; "
+        f"h = open_cache({str(tmp_path / 'c.sqlite3')!r}); generate_leads(h, 200); r = Repository(h); r.warm_up(); "
+        "assert r.search_lead_ids('1') and r.search_hits('zh', 'todo') is not None; h.close(); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'numpy'); print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+
+
+def test_typing_between_changes_answers_as_a_fresh_index(handle: CacheHandle) -> None:
+    """Random typing, tabs and sorts between random writes (renames, dispositions, callbacks,
+    new and deleted leads): the kept caches (last hits, recent texts, filter bits, orders,
+    character lists) never answer differently from an index built from scratch."""
+    import random
+
+    generate_leads(handle, 400)
+    repo = Repository(handle)
+    repo.warm_up()
+    rng = random.Random(16)
+    words = ["zh", "zhang", "wang", "w", "1", "12", "鄂", "鄂a", "li", "gen-0", "张", "王", "5", "new", "xin"]
+    added = 0
+    for step in range(40):
+        word = rng.choice(words)
+        tab = rng.choice((None, "todo", "callbacks", "done"))
+        sort = rng.choice(("priority", "expiry", "callback", "recent"))
+        for i in range(1, len(word) + 1):  # caches for these texts and this tab, then the writes
+            repo.search_hits(word[:i], tab, sort=sort)
+        repo.search_hits(word[: rng.randint(1, len(word))], tab, sort=sort)
+        with handle.engine.begin() as conn:
+            db = conn.connection.driver_connection
+            ids = [r[0] for r in db.execute("SELECT id FROM leads")]
+            for lead_id in rng.sample(ids, rng.choice((1, 5, 20))):
+                kind = rng.randrange(4)
+                if kind == 0:
+                    db.execute("UPDATE leads SET name='王新', name_pinyin='wangxin', name_initials='wx' WHERE id=?",
+                               (lead_id,))
+                elif kind == 1:
+                    db.execute("UPDATE leads SET status=? WHERE id=?", (rng.choice(("done", "new")), lead_id))
+                elif kind == 2:
+                    db.execute("UPDATE leads SET next_callback_at=?, priority=? WHERE id=?",
+                               (rng.choice((None, f"2026-12-0{rng.randint(1, 9)} 08:00:00.000000")),
+                                rng.randint(1, 5), lead_id))
+                else:
+                    db.execute("DELETE FROM leads WHERE id=?", (lead_id,))
+            if step % 5 == 0:
+                added += 1
+                db.execute("INSERT INTO leads (id, campaign_id, external_id, name, name_pinyin, name_initials,"
+                           " gender, city, plate, vehicle, source, priority, notes, status, created_at, updated_at)"
+                           " SELECT ?, campaign_id, ?, '李新', 'lixin', 'lx', '', '', '鄂A12345', '', '', 3, '',"
+                           " 'new', created_at, updated_at FROM leads LIMIT 1", (f"zz-{added}", f"NEW-{added}"))
+        fresh = LeadIndex(handle.engine)
+        fresh.build()
+        for i in range(1, len(word) + 1):  # typed one character at a time
+            assert repo.search_hits(word[:i], tab, sort=sort) == fresh.search(word[:i], tab, sort=sort), \
+                (step, word[:i], tab, sort)
+
+
+def test_odd_values_from_any_writer_do_not_stop_the_index(handle: CacheHandle) -> None:
+    """A priority stored as text or beyond 32 bits, by a plain SQL writer: the index still loads
+    (and catches up) and still finds every lead."""
+    generate_leads(handle, 50)
+    with handle.engine.begin() as conn:
+        db = conn.connection.driver_connection
+        ids = [r[0] for r in db.execute("SELECT id FROM leads ORDER BY rowid LIMIT 2")]
+        db.execute("UPDATE leads SET priority = 99999999999 WHERE id = ?", (ids[0],))
+        db.execute("UPDATE leads SET priority = 'urgent' WHERE id = ?", (ids[1],))
+    repo = Repository(handle)
+    repo.warm_up()
+    assert len(repo.search_lead_ids("")) == 50 and set(ids) <= set(repo.search_lead_ids(""))
+    with handle.engine.begin() as conn:  # and the same after a change caught up from the journal
+        conn.connection.driver_connection.execute("UPDATE leads SET priority = -99999999999 WHERE id = ?", (ids[1],))
+    assert repo.search_lead_ids("")[0] == ids[1]  # the most urgent first
