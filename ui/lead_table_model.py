@@ -74,7 +74,7 @@ class LeadTableModel(QAbstractTableModel):
     def __init__(self, load_rows: Callable[[Sequence[str]], list[Any]], parent=None):
         super().__init__(parent)
         self._load_rows = load_rows
-        self._ids: tuple[str, ...] = ()
+        self._ids: Sequence[str] = ()
         # Rows shown; more than len(_ids) while only the first page of a start-up list is
         # known (the rest shows "…" until the full list replaces it, a moment later).
         self._count = 0
@@ -99,8 +99,13 @@ class LeadTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, STATUS_COLUMN), self.index(self._count - 1, STATUS_COLUMN))
 
     # -- feeding -------------------------------------------------------------
-    def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = ()) -> None:
-        new_ids = ids if ids.__class__ is tuple else tuple(ids)
+    def set_result(self, ids: Sequence[str], first_rows: Sequence[Any] = (), kept_start: int = 0,
+                   kept_rows: Sequence[Any] = ()) -> None:
+        """Show ``ids``; ``first_rows`` are its first rows, ``kept_rows`` the rows from row
+        ``kept_start`` on (around the kept selection), both read by the search worker."""
+        # A tuple, or the search index's lazily made result (kept as is: copying it would make
+        # every matching id on every keystroke); a list is copied (the caller may change it).
+        new_ids = tuple(ids) if isinstance(ids, list) else ids
         count = max(len(new_ids), int(getattr(ids, "total", 0)))
         if count == self._count and new_ids == self._ids and count == len(new_ids):
             # Same rows in the same order (a refresh after a sync page, a repeated search):
@@ -109,6 +114,7 @@ class LeadTableModel(QAbstractTableModel):
             self._pages.clear()
             self._texts.clear()
             self._store_first(first_rows)
+            self._store_kept(kept_start, kept_rows)
             if count:
                 self.dataChanged.emit(self.index(0, 0), self.index(count - 1, len(COLUMNS) - 1))
             return
@@ -118,6 +124,7 @@ class LeadTableModel(QAbstractTableModel):
         self._pages.clear()
         self._texts.clear()
         self._store_first(first_rows)
+        self._store_kept(kept_start, kept_rows)
         self.endResetModel()
 
     def _store_first(self, first_rows: Sequence[Any]) -> None:
@@ -127,6 +134,19 @@ class LeadTableModel(QAbstractTableModel):
             chunk = first[page * PAGE : (page + 1) * PAGE]
             if chunk and len(chunk) == min(PAGE, len(self._ids) - page * PAGE):
                 self._pages[page] = chunk
+
+    def _store_kept(self, start: int, rows: Sequence[Any]) -> None:
+        # The pages around the kept selection, read by the worker: the view scrolls there
+        # and would otherwise read them from SQL on the GUI thread while painting. Whole
+        # pages only, placed by id like _fetch_page; a page with a lead missing from the
+        # read (deleted meanwhile) is left to _fetch_page, which shows it disabled.
+        if not rows or start % PAGE or start >= len(self._ids):
+            return
+        by_id = {r.id: r for r in rows}
+        for page in range(start // PAGE, (start + len(rows) + PAGE - 1) // PAGE):
+            ids = self._ids[page * PAGE : (page + 1) * PAGE]
+            if page not in self._pages and all(i in by_id for i in ids):
+                self._pages[page] = [by_id[i] for i in ids]
 
     def lead_id(self, row: int) -> str | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None

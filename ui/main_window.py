@@ -215,8 +215,8 @@ class MainWindow(QMainWindow):
         self._refresh_due = False
         if self._waiting_before is not None:
             return self._leads.search(self.search.text(), self.current_tab(),
-                                      waiting_since_before=self._waiting_before)
-        return self._leads.search(self.search.text(), self.current_tab())
+                                      waiting_since_before=self._waiting_before, keep=self._current_lead)
+        return self._leads.search(self.search.text(), self.current_tab(), keep=self._current_lead)
 
     def set_waiting_filter(self, before: Any) -> None:
         """Show only new leads never tried that arrived before ``before`` (None: all leads)."""
@@ -248,11 +248,14 @@ class MainWindow(QMainWindow):
 
     def _on_search_finished(self, result: SearchResult) -> None:
         keep = self._current_lead
-        self.model.set_result(result.ids, result.first_rows)
+        self.model.set_result(result.ids, result.first_rows, result.keep_start, result.kept_rows)
         self.status.set_lead_count(result.total)
         if result.error:
             self.status.showMessage(QCoreApplication.translate("MainWindow", "The lead list could not be read: %1").replace("%1", result.error), 10000)
-        row = self.model.row_of(keep) if keep else -1
+        # The worker found the kept lead's row when the same lead was current then (the
+        # common case); otherwise (the agent picked another lead meanwhile) look it up here.
+        known = result.keep_row is not None and result.request.keep == keep
+        row = result.keep_row if known else self.model.row_of(keep) if keep else -1
         if row < 0 and result.ids:
             row = 0
         if row >= 0:
