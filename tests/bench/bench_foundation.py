@@ -142,6 +142,9 @@ def save_like_wrapup():
                       "last_attempt_at=datetime('now') WHERE id=:i"), {"i": lead_id})
     w.refresh()
     wait_shown()
+    # The agent types the next search after the saved list is on screen (hundreds of ms
+    # later), so its paint is not counted in the next keystroke.
+    watch.ensure_painted_since(SHOWN_AT[0])
 
 n_query = 0
 while len(times) < n_keys:
@@ -149,6 +152,7 @@ while len(times) < n_keys:
         if w.search.text():
             w.search.clear()
             wait_shown()
+            watch.ensure_painted_since(SHOWN_AT[0])
         after_save = n_query % 2 == 1
         if after_save:
             save_like_wrapup()
