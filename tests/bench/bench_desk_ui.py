@@ -34,14 +34,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import os
 import random
 import shutil
 import statistics
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 os.environ.setdefault("SEATMATE_SERVER_ARGON2", "1,1024,1")
@@ -58,17 +56,12 @@ WAV_CALL = "b0000001"  # rep00's second call on the first day
 def _stereo_wav() -> bytes:
     import numpy as np
 
+    from tests.supervisor.recording_files import stereo_wav
+
     t = np.arange(WAV_SECONDS * WAV_RATE) / WAV_RATE
     left = 0.5 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * t / 20) > 0)
     right = 0.3 * np.sin(2 * np.pi * 300 * t) * (np.sin(2 * np.pi * t / 20) <= 0)
-    pcm = (np.stack([left, right], axis=1) * 32767).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(WAV_RATE)
-        w.writeframes(pcm.tobytes())
-    return buf.getvalue()
+    return stereo_wav(left, right, WAV_RATE)
 
 
 def _add_wav(db_url: str, data_dir: Path) -> None:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import random
 import sys
 import tempfile
 import time
 import uuid
-import wave
 from pathlib import Path
 
 from tests.server_mode import PASSWORD
@@ -32,6 +30,8 @@ DAY = dt.date(2026, 12, 3)
 def _speech_wav(seconds: float = 75.0, rate: int = 8000, seed: int = 3) -> bytes:
     """Turns of speech-like noise bursts: agent (left) and customer (right) alternate."""
     import numpy as np
+
+    from tests.supervisor.recording_files import stereo_wav
 
     rng = np.random.default_rng(seed)
     n = int(seconds * rate)
@@ -45,14 +45,7 @@ def _speech_wav(seconds: float = 75.0, rate: int = 8000, seed: int = 3) -> bytes
         (left if who == 0 else right)[a:b] = sig
         t += turn + float(rng.uniform(0.2, 0.8))
         who = 1 - who
-    pcm = (np.clip(np.stack([left, right], axis=1), -1, 1) * 32767).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return buf.getvalue()
+    return stereo_wav(np.clip(left, -1, 1), np.clip(right, -1, 1), rate)
 
 
 def _day_of_calls(seed: int, strength: float) -> list[tuple[int, int, str | None]]:
