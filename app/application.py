@@ -24,6 +24,10 @@ from app import allocator
 
 allocator.tune()  # before Qt and the workers start their threads: see app/allocator.py
 
+from app import deferred_import  # noqa: E402
+
+deferred_import.defer()  # before SQLAlchemy imports asyncio and importlib.metadata: ~5 MB it never uses
+
 from PySide6.QtCore import QObject, QTimer, Signal  # noqa: E402
 
 from app import pyside_hook  # noqa: E402

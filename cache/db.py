@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,13 @@ from core.errors import EnvironmentFault
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+#: Page cache per connection, KiB (SQLite's default is 2,000). The app's reads are index
+#: look-ups and one scan at start; the OS page cache holds the file anyway. With up to
+#: five pooled connections this bounds the caches at 2.5 MB instead of 10 MB. Set again
+#: each time a connection goes back to the pool, so a writer that raised it for a big
+#: transaction (cache.pull_apply: 64 MB while applying a pulled page) gives the memory back.
+#: ``SEATMATE_SQLITE_CACHE_KIB`` overrides it (bench_memory's same-run reference: 2000).
+CACHE_KIB = int(os.environ.get("SEATMATE_SQLITE_CACHE_KIB", "") or 512)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -51,8 +59,15 @@ def _make_engine(path: Path) -> Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cur.close()
         crashpoint.attach(dbapi_conn)  # the crash campaign's hook; inert unless SEATMATE_CRASH_AT is set
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn, _record) -> None:
+        if dbapi_conn is not None:  # None: the connection was invalidated and closed
+            # Shrinking the limit frees the cached pages above it (SQLite's pcache).
+            dbapi_conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:

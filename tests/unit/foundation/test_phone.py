@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +48,7 @@ def test_region_and_carrier_in_chinese() -> None:
 
 
 def test_compact_table_agrees_with_phonenumbers() -> None:
-    """core/data/cn_phone_zh.csv must stay in step with the installed phonenumbers (rebuild it if not)."""
+    """core/data/cn_phone_zh.bin must stay in step with the installed phonenumbers (rebuild it if not)."""
     import phonenumbers
     from phonenumbers import carrier, geocoder
 
@@ -61,3 +65,62 @@ def test_compact_table_agrees_with_phonenumbers() -> None:
         if phonenumbers.is_valid_number(num) and lookup(e164) != expected:
             mismatches.append((phone.mask(e164), lookup(e164), expected))
     assert not mismatches, f"run `python -m core.phone_geo --rebuild`: {mismatches[:5]}"
+
+
+def test_table_file_is_what_rebuild_writes() -> None:
+    """The shipped file holds exactly phonenumbers' +86 zh prefixes (else: rebuild it)."""
+    from core import phone_geo
+
+    assert phone_geo.DATA_FILE.read_bytes() == phone_geo.encode(phone_geo.source_entries())
+
+
+def test_every_prefix_gives_phonenumbers_answer() -> None:
+    """All 130,251 prefixes, each as a full number: the longest prefix in phonenumbers' own
+    dicts decides the region and carrier, and the table must give the same."""
+    from core import phone_geo
+
+    entries = phone_geo.source_entries()
+    assert len(entries) > 100_000
+    by_kind: dict[str, dict[str, str]] = {"geo": {}, "carrier": {}}
+    for kind, key, name in entries:
+        by_kind[kind][key] = name
+
+    def expected(kind: str, digits: str) -> str:
+        return next((by_kind[kind][digits[:n]] for n in range(9, 3, -1) if digits[:n] in by_kind[kind]), "")
+
+    rng = random.Random(16)
+    wrong = []
+    for _kind, key, _ in entries:
+        digits = key + f"{rng.randrange(10 ** (13 - len(key))):0{13 - len(key)}d}"
+        region, carrier = phone_geo.lookup.__wrapped__("+" + digits)
+        mobile = digits[2] == "1"
+        want = (expected("geo", digits) or "中国", expected("carrier", digits) if mobile else "")
+        if (region, carrier) != want:
+            wrong.append((phone.mask("+" + digits), (region, carrier), want))
+    assert not wrong, wrong[:5]
+    assert phone_geo.lookup("+8613812345678") == ("江苏省连云港市", "中国移动")
+    assert phone_geo.lookup("+1650253000") == ("", "")
+
+
+_HEAP = r"""
+import json, random, sys
+def anon():
+    f = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
+    return int(f["RssAnon"].split()[0])
+from core import phone_geo
+before = anon()
+for i in range(300):
+    phone_geo.lookup("+86" + random.Random(i).choice("135789") + f"{random.Random(i).randrange(10**9):09d}")
+print(json.dumps({"anon_kb": anon() - before, "names": len(phone_geo._load().names)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_tables_stay_out_of_the_heap() -> None:
+    """Loading the tables and 300 lookups add < 0.5 MB of private memory (the text table: 4.4 MB)."""
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", _HEAP], cwd=root, capture_output=True, text=True,
+                         timeout=60, check=True)
+    result = json.loads(out.stdout)
+    assert result["names"] > 300
+    assert result["anon_kb"] < 512, result
