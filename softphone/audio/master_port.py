@@ -119,6 +119,12 @@ class MasterPortClock:
         self._in = ctypes.create_string_buffer(frame_bytes)
         self._get = _Frame()
         self._put = _Frame()
+        # The buffers never move: set once; a tick only resets what pjmedia may change.
+        self._put.buf = ctypes.addressof(self._in)
+        self._get.buf = ctypes.addressof(self._out)
+        self._put_ref = ctypes.byref(self._put)
+        self._get_ref = ctypes.byref(self._get)
+        self._registered_thread = 0  # threading.get_ident() of the thread registered in this generation
         self.failures = 0  # pjmedia returned an error for a tick (logged once)
 
     # ---- SIP thread ----------------------------------------------------------------------
@@ -153,7 +159,9 @@ class MasterPortClock:
             port = self._port
             if port is None:
                 return None
-            self._ensure_registered()
+            # Registered once per thread and library generation (a ctypes call per frame saved).
+            if self._registered_generation != self._generation or self._registered_thread != threading.get_ident():
+                self._ensure_registered()
             api = _pj()
             put = self._put
             if mic is not None:
@@ -161,17 +169,13 @@ class MasterPortClock:
             else:  # silence as audio: pjmedia's delay buffer for slot 0 stays primed
                 ctypes.memset(self._in, 0, self.frame_bytes)
             put.type = PJMEDIA_FRAME_TYPE_AUDIO
-            put.buf = ctypes.addressof(self._in)
             put.size = self.frame_bytes  # the bridge asserts whole frames
-            put.timestamp = 0
-            put.bit_info = 0
+            put.timestamp = put.bit_info = 0
             get = self._get
             get.type = PJMEDIA_FRAME_TYPE_NONE
-            get.buf = ctypes.addressof(self._out)
             get.size = self.frame_bytes
-            get.timestamp = 0
-            get.bit_info = 0
-            status = api.put_frame(port, ctypes.byref(put)) | api.get_frame(port, ctypes.byref(get))
+            get.timestamp = get.bit_info = 0
+            status = api.put_frame(port, self._put_ref) | api.get_frame(port, self._get_ref)
             if status != 0:
                 self.failures += 1
                 if self.failures == 1:
@@ -191,3 +195,4 @@ class MasterPortClock:
             if status != 0:
                 raise MasterPortUnavailable(f"pj_thread_register failed ({status})")
         self._registered_generation = self._generation
+        self._registered_thread = threading.get_ident()

@@ -32,14 +32,16 @@ no microphone in use between calls.
 Jitter budget: the pump runs every 80 ms and catches up by wall time (up to
 160 ms at once); the speaker keeps 40 ms primed before it starts and up to
 120 ms (reserve + one pump) in the device buffer; the microphone arrives in
-80 ms fragments and serves the bridge once 60 ms are buffered. Measured
+40 ms fragments (we ask PulseAudio for them) and serves the bridge once 80 ms are buffered. Measured
 (tests/bench): zero underruns in a 60 s call with the GUI thread 30 % busy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
+import os
 import threading
 import time
 import weakref
@@ -82,14 +84,29 @@ MAX_CATCHUP = 8  # bridge frames run back to back after a late pump (160 ms)
 HOUSE_IDLE_MS = 100
 HOUSE_PUMP_MS = 160
 SPEAKER_PRIME_MS = 40  # the speaker's jitter reserve before it starts
-MIC_PRIME_MS = 60  # the agent's voice buffered before the bridge is served
+# The agent's voice buffered before the bridge is served. The microphone arrives in 40 ms
+# fragments (SOURCE_FRAGMENT_MS) and a pump takes 80 ms: a pump can find one fragment, so the
+# reserve covers the other half of its take plus a late fragment or pump (GUI thread holding the
+# GIL ~30 ms). 60 ms left 2 underruns a minute with the GUI 30 % busy on a loaded machine.
+# Fragment + reserve = 120 ms, within the 80 + 60 ms budgeted when fragments were 80 ms.
+MIC_PRIME_MS = 80
 # The device buffer: the reserve plus one pump's worth, so a top-up fits (the reserve is the
 # margin against a late audio thread).
 SINK_BUFFER_MS = SPEAKER_PRIME_MS + PUMP_MS
-# Qt's PulseAudio source asks the server for fragments of its buffer size and polls on a timer
-# of that period: one pump's worth keeps its wake-ups at one per pump and the microphone's
-# fragment delay at one pump. A late pump loses nothing (the server keeps the stream's data).
-SOURCE_BUFFER_MS = PUMP_MS
+# Qt 6.11's PulseAudio source (QPulseAudioSourceStream) asks the server for no fragment size
+# (fragsize -1: the server's default, 2 s). A source that adapts to its readers (a capture device
+# with timer scheduling; in the tests and the bench a null sink's monitor) then hands over blocks
+# up to its longest latency, which Qt's ring cannot hold: with the agent's voice played into the
+# bench's microphone at 500 ms latency, 28 % of it never reached the customer. So the source is
+# opened with PULSE_LATENCY_MSEC set (libpulse reads it in pa_stream_connect_record and asks for
+# fragments of that size): half a pump, so every pump finds one to three fragments (the mic
+# ring's 80 ms reserve covers a pump that finds one), ~25 a second. (A source with a fixed
+# latency, e.g. module-sine-source's 2 s, ignores any request.)
+SOURCE_FRAGMENT_MS = PUMP_MS // 2
+# Qt's source ring between its PulseAudio callback and our readAll: audio that does not fit is
+# dropped (the mic ring then underruns), so it holds several pumps: a pump late by up to ~3 pumps
+# (GUI-thread GIL, a loaded machine) loses nothing. Drained every pump, so no added delay.
+SOURCE_BUFFER_MS = 4 * PUMP_MS
 # Latency control: a device that starts late (PulseAudio takes ~0.5 s to start a
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
@@ -120,6 +137,7 @@ class AudioStats:
     device_switches: int = 0  # streams (re)opened on another device during audio
     late_ticks: int = 0  # bridge frames dropped because the audio thread was stalled > 120 ms
     streams_open: bool = False
+    mic_bytes: int = 0  # microphone audio read from the device so far (the bench checks its rate)
 
 
 class _Shared:
@@ -139,6 +157,7 @@ class _Shared:
         self.streams_open = False
         self.clock = MasterPortClock(self.frame_len)
         self.late_ticks = 0  # bridge frames dropped because the audio thread was stalled
+        self.mic_bytes = 0  # read from the microphone device (audio thread writes, stats read)
 
 
 class QtAgentAudio:
@@ -439,7 +458,8 @@ class _AudioWorker(QObject):
             return
         source = QAudioSource(device, self._fmt, self)
         source.setBufferSize(SOURCE_BUFFER_MS * self._s.ms)
-        io = source.start()
+        with _pulse_latency(SOURCE_FRAGMENT_MS):
+            io = source.start()
         self._source = _Stream(device, source, io, name)
         self._s.mic.count_underruns = False
         if switch:
@@ -485,6 +505,7 @@ class _AudioWorker(QObject):
         if src is None or src.io is None:
             return
         data = src.io.readAll().data()  # polled with the pump: cheaper than a readyRead per 10 ms
+        self._s.mic_bytes += len(data)
         if data and time.monotonic() - self._s.mic_requested_at < 0.2:  # else nobody listens: drop
             self._s.mic.write(data)
             if self._levels_on:
@@ -650,6 +671,31 @@ class _AudioWorker(QObject):
             self._ring_pos = (self._ring_pos + len(chunk)) % len(self._ring_data)
 
 
+# libpulse's per-stream latency override, read when a stream connects. Kept in the environment
+# from import on (a value libpulse ignores, unless the user set one: theirs wins), so that
+# _pulse_latency only swaps a value: putenv on an existing name never reallocates the
+# environment array under another thread's getenv.
+_LATENCY_ENV = "PULSE_LATENCY_MSEC"
+# (pipewire-pulse reads PIPEWIRE_LATENCY only when PULSE_LATENCY_MSEC is unset: leave both alone.)
+_USER_LATENCY = os.environ.get(_LATENCY_ENV) or os.environ.get("PIPEWIRE_LATENCY")
+if _USER_LATENCY is None:
+    os.environ[_LATENCY_ENV] = "0"  # libpulse: "ms <= 0" -> ignored
+
+
+@contextlib.contextmanager
+def _pulse_latency(ms: int):  # type: ignore[no-untyped-def]
+    """Streams connected inside ask PulseAudio for ``ms`` fragments (sources) / target length
+    (sinks: not used for them, it would shrink the sink's request size and wake Qt more)."""
+    if _USER_LATENCY is not None:
+        yield
+        return
+    os.environ[_LATENCY_ENV] = str(ms)
+    try:
+        yield
+    finally:
+        os.environ[_LATENCY_ENV] = "0"
+
+
 # Private prototypes (ctypes.pythonapi's shared attributes stay untouched); PYFUNCTYPE keeps
 # the GIL held across the call, as these two functions require.
 _py_gil_ensure = ctypes.PYFUNCTYPE(ctypes.c_int)(("PyGILState_Ensure", ctypes.pythonapi))
@@ -760,6 +806,7 @@ class AudioEngine(QObject):
             device_switches=s.device_switches,
             late_ticks=s.late_ticks,
             streams_open=s.streams_open,
+            mic_bytes=s.mic_bytes,
         )
 
     def close(self, timeout_ms: int = 3000) -> None:

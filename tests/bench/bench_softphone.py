@@ -16,6 +16,16 @@ this benchmark. Per UA and run (5 runs by default):
 Then one 60 s Seatmate call with the GUI thread kept 30 % busy in pure Python:
 audio frame underruns and overruns from the audio bridge's counters.
 
+The comparison is fair only if every UA really sends audio during the measured window
+(the app's first microphone, a module-sine-source, handed Qt 2-4 KB in 4 s: the mic path
+idled). So the app's microphone is a null sink's monitor with a tone played into the sink
+without a break, and the bench prints, per UA and window, what reached the UAS: RTP packets
+a second, the share of 20 ms packets carrying sound, the tone's pitch, the longest gap (a
+dumpcap capture of the RTP sent to sipp), and for the app the bytes Qt's source delivered
+(AudioStats.mic_bytes); the check "every UA sent its tone ..." fails otherwise.
+``--peer-audio pulse`` puts baresip and linphonec on the same PulseAudio microphone and
+speaker as the app (the default, file audio, has them read a WAV and play nowhere).
+
 Seatmate runs as a real app process (QApplication + SIP engine + Qt audio on a
 private PulseAudio daemon with null sinks) in three rows: ``seatmate`` (the
 app's default 8 kHz bridge for G.711 trunks), ``seatmate-wideband`` (16 kHz
@@ -24,15 +34,17 @@ the engine's cost from the audio path); baresip and linphonec use file audio
 (PEERS.md). sipp answers with PCMU and echoes RTP. Results: a table on
 stdout and bench-results/softphone.json ({"metric", "value", "unit"} rows,
 "peer" on the reference rows). Targets (issue 3): setup <= 1.2x the fastest
-peer, CPU within 2 percentage points of the peers, zero underruns.
+peer, zero underruns; issue 16: CPU within 0.5 points of baresip and not above linphonec.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import socket
@@ -40,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 from dataclasses import dataclass, field
@@ -53,6 +66,11 @@ ROOT = Path(__file__).resolve().parents[2]
 UAS_PORT = 5090  # fixed ports are safe: the namespace is ours alone
 UAS_URI = f"sip:service@127.0.0.1:{UAS_PORT}"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+UAS_RTP_PORT = 6000  # sipp's RTP echo port (-mp)
+SETTLE_S = 3.0  # established call -> measured window
+BENCH_MIC, BENCH_SPEAKER = "seat_bench_mic", "seat_speaker"  # PulseAudio names ("Bench Mic", "Speakers")
+MIC_TONE_HZ = 440.0  # what every UA "says": the peers' WAV and the tone in the app's microphone
+FRAME_RATE = 50  # RTP packets a second at 20 ms ptime
 
 
 class BenchError(RuntimeError):
@@ -118,10 +136,51 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+# ---- the app's microphone -------------------------------------------------------------
+class ToneFeed:
+    """A sine played into a null sink without a break, for as long as the bench runs: pacat
+    reads it from a pipe, so PulseAudio paces it (a restarted paplay would leave gaps that
+    count as microphone underruns)."""
+
+    RATE = 16000
+
+    def __init__(self, env: dict[str, str], sink: str, hz: float, latency_ms: int) -> None:
+        # One second of a tone with a whole number of cycles: chunks join without a click.
+        n = self.RATE
+        self.chunk = (0.4 * 32767 * np.sin(2 * np.pi * round(hz) * np.arange(n) / n)).astype("<i2").tobytes()
+        self.proc = subprocess.Popen(
+            ["pacat", "--playback", "-d", sink, "--raw", f"--rate={self.RATE}", "--channels=1", "--format=s16le",
+             f"--latency-msec={latency_ms}"],
+            env={**os.environ, **env}, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        assert self.proc.stdin is not None
+        while not self._stop.is_set():  # bounded by stop(); each write blocks while pacat's pipe is full
+            try:
+                self.proc.stdin.write(self.chunk)
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.thread.join(5)
+
+
 # ---- the user agents --------------------------------------------------------------------
 class UA:
     name = ""
     pid = 0
+    tone_hz = MIC_TONE_HZ  # what its microphone (or file) sends
 
     def start(self) -> None: ...
     def dial(self, uri: str) -> float: ...  # returns the dial timestamp (time.time())
@@ -144,6 +203,7 @@ class SeatmateUA(UA):
         self.audio = audio
         if audio != "qt":
             self.name = "seatmate-engine"
+            self.tone_hz = 300.0  # seatmate_ua's headless tone
         else:
             self.name = "seatmate-wideband" if clock_rate == 16000 else "seatmate"
         self.tree = tree or ROOT  # another checkout of the app (the "before" of a change)
@@ -226,23 +286,27 @@ class SeatmateUA(UA):
 
 
 class BaresipUA(UA):
-    """baresip 1.0 driven through ctrl_tcp (netstring JSON), file audio in, nothing out."""
+    """baresip 1.0 driven through ctrl_tcp (netstring JSON). File audio in, nothing out; or, with
+    ``pulse_env``, the same PulseAudio microphone and speaker as the app (its pulse module)."""
 
     name = "baresip"
 
-    def __init__(self, work: Path, wav: Path) -> None:
+    def __init__(self, work: Path, wav: Path, pulse_env: dict[str, str] | None = None) -> None:
         self.dir = work / "baresip"
         self.dir.mkdir(exist_ok=True)
         self.ctrl_port = 4444
+        self.env = {**os.environ, **(pulse_env or {})}
+        audio = ([f"audio_source pulse,{BENCH_MIC}", f"audio_player pulse,{BENCH_SPEAKER}",
+                  f"audio_alert pulse,{BENCH_SPEAKER}", "module pulse.so"] if pulse_env else
+                 [f"audio_source aufile,{wav}", "audio_player aubridge,nil", "audio_alert aubridge,nil",
+                  "module aufile.so", "module aubridge.so"])
         (self.dir / "config").write_text("\n".join([
             "poll_method epoll",
             "sip_listen 127.0.0.1:5062",
             "net_interface 127.0.0.1",
-            f"audio_source aufile,{wav}",
-            "audio_player aubridge,nil",
-            "audio_alert aubridge,nil",
+            *audio[:3],
             "module_path /usr/lib/baresip/modules",
-            "module g711.so", "module aufile.so", "module aubridge.so",
+            "module g711.so", *audio[3:],
             "module_app account.so", "module_app menu.so", "module_app ctrl_tcp.so",
             f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
         ]) + "\n")
@@ -254,7 +318,7 @@ class BaresipUA(UA):
 
     def start(self) -> None:
         self.proc = subprocess.Popen(["baresip", "-f", str(self.dir)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -328,7 +392,7 @@ class LinphoneUA(UA):
 
     name = "linphonec"
 
-    def __init__(self, work: Path, wav: Path) -> None:
+    def __init__(self, work: Path, wav: Path, pulse_env: dict[str, str] | None = None) -> None:
         self.home = work / "linphone"
         (self.home / ".local" / "share" / "linphone").mkdir(parents=True, exist_ok=True)
         self.rc = self.home / "linphonerc"
@@ -336,6 +400,7 @@ class LinphoneUA(UA):
                            "use_ipv6=0\n[rtp]\naudio_rtp_port=7078\n[sound]\nechocancellation=0\n"
                            "[net]\nfirewall_policy=0\n")
         self.wav = wav
+        self.pulse_env = pulse_env  # None: file audio ("soundcard use files" and "play WAV")
         self.proc: subprocess.Popen[bytes] | None = None
         self.master = -1
         self.out = b""
@@ -361,15 +426,36 @@ class LinphoneUA(UA):
         for _attempt in range(3):  # one start in fifty hangs (PEERS.md): time-box and retry
             master, slave = pty.openpty()
             self.proc = subprocess.Popen(["linphonec", "-c", str(self.rc)], stdin=slave, stdout=slave,
-                                         stderr=slave, close_fds=True, env={**os.environ, "HOME": str(self.home)})
+                                         stderr=slave, close_fds=True,
+                                         env={**os.environ, **(self.pulse_env or {}), "HOME": str(self.home)})
             os.close(slave)
             self.master, self.out, self.pid = master, b"", self.proc.pid
             if self._read(10, b"linphonec>"):
-                self._cmd("soundcard use files")
-                if self._read(5, b"Using wav files"):
+                if self.pulse_env is not None and self._use_pulse_cards():
                     return
+                if self.pulse_env is None:
+                    self._cmd("soundcard use files")
+                    if self._read(5, b"Using wav files"):
+                        return
             self.stop()
         raise BenchError("linphonec did not start")
+
+    def _use_pulse_cards(self) -> bool:
+        """Capture from the bench microphone and play to the bench speaker (PulseAudio cards,
+        listed by description)."""
+        self.out = b""
+        self._cmd("soundcard list")
+        self._read(3, b"ALSA")
+        cards = {m.group(2).strip(): m.group(1)
+                 for m in re.finditer(rb"(\d+): PulseAudio [^:]*: ([^\r\n]+)", self.out)}
+        mic, spk = cards.get(b"Bench Mic"), cards.get(b"Speakers")
+        if mic is None or spk is None:
+            return False
+        for cmd in (f"soundcard capture {mic.decode()}", f"soundcard playback {spk.decode()}",
+                    f"soundcard ring {spk.decode()}"):
+            self._cmd(cmd)
+            self._read(0.3)
+        return True
 
     def dial(self, uri: str) -> float:
         self.out = b""
@@ -380,7 +466,8 @@ class LinphoneUA(UA):
     def wait_established(self, timeout: float) -> None:
         if not self._read(timeout, b"connected."):
             raise BenchError(f"linphonec: call not connected: {self.out[-300:]!r}")
-        self._cmd(f"play {self.wav}")
+        if self.pulse_env is None:
+            self._cmd(f"play {self.wav}")
         self._read(0.2)
 
     def hangup(self) -> None:
@@ -411,6 +498,8 @@ class Run:
     rss_call_mb: float
     setup_ms: float | None = None
     extra: dict = field(default_factory=dict)
+    window: tuple[float, float] = (0.0, 0.0)  # the measured window, wall clock (the capture's clock)
+    far_end: dict = field(default_factory=dict)  # what the UA sent to the UAS in that window (far_end_audio)
 
 
 def profile(pid: int, seconds: float, out: Path, name: str) -> None:
@@ -441,16 +530,25 @@ def measure(ua: UA, call_s: float, profile_dir: Path | None = None) -> Run:
         rss_idle = rss_mb(ua.pid)
         t_dial = ua.dial(UAS_URI)
         ua.wait_established(10)
-        time.sleep(1.0)  # media settles
+        # Media settles, and the app's microphone gets past its start-up (a PulseAudio source
+        # opened by Qt delivers its first audio ~1.9 s after the stream starts; the peers read
+        # files): the window measures every UA with its microphone path running steadily.
+        time.sleep(SETTLE_S)
         if profile_dir is not None:  # before the measured window, which stays unperturbed
             profile(ua.pid, call_s, profile_dir, ua.name)
-        k0, c0, w0 = task_cpu(ua.pid), cpu_seconds(ua.pid), time.monotonic()
+        before = ua.stats() if isinstance(ua, SeatmateUA) else {}  # outside the window
+        k0, c0, w0, wall0 = task_cpu(ua.pid), cpu_seconds(ua.pid), time.monotonic(), time.time()
         t0, s0 = thread_cpu(ua.pid), thread_wakeups(ua.pid)
         time.sleep(call_s)
-        k1, c1, w1 = task_cpu(ua.pid), cpu_seconds(ua.pid), time.monotonic()
+        k1, c1, w1, wall1 = task_cpu(ua.pid), cpu_seconds(ua.pid), time.monotonic(), time.time()
         t1, s1 = thread_cpu(ua.pid), thread_wakeups(ua.pid)
         rss_call = rss_mb(ua.pid)
         extra = ua.stats() if isinstance(ua, SeatmateUA) else {}
+        extra["tone_hz_expected"] = ua.tone_hz
+        if isinstance(ua, SeatmateUA) and ua.audio == "qt" and "mic_bytes" in extra:  # (a --before tree may lack it)
+            extra["mic_bytes_expected_per_s"] = ua.clock_rate * 2
+        if "mic_bytes" in extra and "mic_bytes" in before:  # what Qt's source handed the app
+            extra["mic_bytes_per_s"] = round((extra["mic_bytes"] - before["mic_bytes"]) / (w1 - w0))
         busiest = sorted(((t1[k] - t0.get(k, 0.0)) * 100 / (w1 - w0), k) for k in t1)[::-1][:6]
         extra["threads_pct"] = {k: round(v, 2) for v, k in busiest if v > 0.005}
         # The process's CPU: the sum of its threads' schedstat (ns), when the same threads lived
@@ -461,7 +559,7 @@ def measure(ua: UA, call_s: float, profile_dir: Path | None = None) -> Run:
         extra["wakeups_per_s"] = {k: round((s1[k] - s0.get(k, 0)) / (w1 - w0)) for k in s1
                                   if s1[k] - s0.get(k, 0) > 0}
         ua.hangup()
-        return Run(ua.name, t_dial, cpu_pct, rss_idle, rss_call, extra=extra)
+        return Run(ua.name, t_dial, cpu_pct, rss_idle, rss_call, extra=extra, window=(wall0, wall1))
     finally:
         ua.stop()
 
@@ -470,7 +568,9 @@ def measure(ua: UA, call_s: float, profile_dir: Path | None = None) -> Run:
 class Capture:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.proc = subprocess.Popen(["dumpcap", "-q", "-i", "lo", "-f", f"udp port {UAS_PORT}", "-w", str(path)],
+        # SIP both ways, and the RTP the UAs send to the UAS (what the far end hears).
+        self.proc = subprocess.Popen(["dumpcap", "-q", "-i", "lo", "-f",
+                                      f"udp port {UAS_PORT} or udp dst port {UAS_RTP_PORT}", "-w", str(path)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not (path.exists() and path.stat().st_size > 0):
@@ -493,6 +593,61 @@ class Capture:
             t, call_id, method, status, cseq = (line.split("\t") + [""] * 5)[:5]
             rows.append((float(t), call_id, method, f"{status}/{cseq}"))
         return rows
+
+
+def _ulaw_table() -> np.ndarray:
+    u = ~np.arange(256, dtype=np.int32) & 0xFF
+    mag = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 0x07)
+    return np.where(u & 0x80, 0x84 - mag, mag - 0x84).astype(np.int16)
+
+
+ULAW = _ulaw_table()
+
+
+def far_end_audio(runs: list[Run], rtp: list[tuple[float, int, bytes]]) -> None:
+    """What each UA really sent the UAS during its measured window: RTP packets a second, the
+    share of 20 ms packets carrying sound (not silence or comfort noise), the tone's pitch and the
+    longest gap. A UA whose microphone path idles (no audio captured) shows it here."""
+    from tests.integration.audio.pulse import dominant_hz
+
+    for run in runs:
+        w0, w1 = run.window
+        mine = [p for p in rtp if w0 <= p[0] < w1]
+        dur = max(w1 - w0, 1e-9)
+        pcmu = [ULAW[np.frombuffer(p[2], dtype=np.uint8)] for p in mine if p[1] == 0]
+        voiced = sum(1 for x in pcmu if x.size and float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) > 300)
+        times = [p[0] for p in mine]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        run.far_end = {
+            "rtp_per_s": round(len(mine) / dur, 1),
+            "payload_bytes_per_s": round(sum(len(p[2]) for p in mine) / dur),
+            "voiced_share": round(voiced / len(mine), 3) if mine else 0.0,
+            "tone_hz": round(dominant_hz(np.concatenate(pcmu), 8000), 1) if pcmu else 0.0,
+            "longest_gap_ms": round(1000 * max(gaps), 1) if gaps else None,
+        }
+
+
+def far_end_ok(run: Run) -> bool:
+    f = run.far_end
+    ok = abs(f.get("rtp_per_s", 0) - FRAME_RATE) <= 0.1 * FRAME_RATE and f.get("voiced_share", 0) >= 0.95
+    ok = ok and abs(f.get("tone_hz", 0) - run.extra.get("tone_hz_expected", MIC_TONE_HZ)) <= 15
+    if "mic_bytes_expected_per_s" in run.extra:  # the app: Qt's source delivered (nearly) real time
+        ok = ok and run.extra.get("mic_bytes_per_s", 0) >= 0.9 * run.extra["mic_bytes_expected_per_s"]
+    return ok
+
+
+def _capture_rtp(path: Path) -> list[tuple[float, int, bytes]]:
+    """(time, payload type, payload) of every RTP packet sent to the UAS."""
+    out = subprocess.run(
+        ["tshark", "-r", str(path), "-d", f"udp.port=={UAS_RTP_PORT},rtp", "-Y", f"rtp && udp.dstport=={UAS_RTP_PORT}",
+         "-T", "fields", "-e", "frame.time_epoch", "-e", "rtp.p_type", "-e", "rtp.payload"],
+        capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        t, pt, payload = [*line.split("\t"), "", "", ""][:3]
+        if t and pt:
+            rows.append((float(t), int(pt), bytes.fromhex(payload.replace(":", ""))))
+    return rows
 
 
 def setup_times(runs: list[Run], packets: list[tuple[float, str, str, str]]) -> None:
@@ -531,6 +686,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--profile", metavar="DIR",
                     help="also profile each Seatmate row's first call (py-spy, perf, cProfile of the SIP loop) into DIR; "
                          "the Seatmate rows then also time the audio thread's Python methods (not for the table)")
+    ap.add_argument("--peer-audio", choices=("file", "pulse"), default="file",
+                    help="the peers' audio: files (no device: the reference since issue 3), or the app's "
+                         "PulseAudio microphone and speaker (the same device work as the app)")
+    ap.add_argument("--mic-feed-latency-ms", type=int, default=500,
+                    help="latency of the tone player feeding the app's microphone (a null sink's monitor)")
     ap.add_argument("--out", default=str(ROOT / "bench-results" / "softphone.json"))
     args = ap.parse_args(argv)
     runs = args.runs or (2 if args.quick else 5)
@@ -556,11 +716,22 @@ def main(argv: list[str]) -> int:
         w.setframerate(8000)
         w.writeframes((0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(8000 * 120) / 8000)).astype("<i2").tobytes())
     pulse = PulseDaemon(warm_taps=False).start()
-    # The agent's microphone: a real-time source (a null sink's monitor with nothing
-    # playing runs slow and would starve the bridge like no real microphone does).
-    pulse.pactl("load-module", "module-sine-source", "source_name=seat_bench_mic", "rate=16000",
-                "frequency=300", "source_properties=\"device.description='Bench Mic'\"")
+    # The agent's microphone: a remap of a null sink's monitor with a tone playing into the sink
+    # without a break, as in the audio tests. (Not module-sine-source: PulseAudio renders it 2 s
+    # at a time and Qt's source, asking no latency, handed the app 2-4 KB in 4 s instead of
+    # 64 KB, so the mic path was nearly idle. Nor an idle monitor: it runs slow.) The name stays
+    # "Bench Mic" so that a --before checkout's UA finds it too.
+    pulse.pactl("load-module", "module-remap-source", "source_name=seat_bench_mic",
+                "master=seat_builtin_feed.monitor", "rate=16000", "channels=1",
+                "source_properties=\"device.description='Bench Mic'\"")
+    # The player's latency decides how often the null sink renders, hence how often its monitor
+    # hands audio on: a player at 40 ms makes every capture stream on the monitor get ~100 small
+    # blocks a second whatever it asked for. A real microphone delivers at the fragment size its
+    # capture stream asks for; with a player at 500 ms the monitor does too (the sink renders
+    # for the most demanding of its monitor's readers). --mic-feed-latency-ms 40 for the other.
+    mic_feed = ToneFeed(pulse.env, "seat_builtin_feed", MIC_TONE_HZ, args.mic_feed_latency_ms)
     seat_env = {**os.environ, **pulse.env, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    peer_env = dict(pulse.env) if args.peer_audio == "pulse" else None
     sipp = subprocess.Popen(["sipp", "-sn", "uas", "-p", str(UAS_PORT), "-i", "127.0.0.1", "-mi", "127.0.0.1",
                              "-rtp_echo", "-mp", "6000", "-nostdin"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -568,6 +739,7 @@ def main(argv: list[str]) -> int:
     capture = Capture(work / "sip.pcapng")
     results: list[Run] = []
     busy_stats: dict = {}
+    busy_run: Run | None = None
     load = [os.getloadavg()]  # the machine is shared: the report states the load at start and end
     try:
         time.sleep(0.5)
@@ -579,8 +751,8 @@ def main(argv: list[str]) -> int:
                                            if args.profile else None),
             "seatmate-wideband": lambda: SeatmateUA(seat_env, clock_rate=16000, slot_times=bool(args.profile)),
             "seatmate-engine": lambda: SeatmateUA(seat_env, audio="tone"),
-            "baresip": lambda: BaresipUA(work, wav),
-            "linphonec": lambda: LinphoneUA(work, wav),
+            "baresip": lambda: BaresipUA(work, wav, peer_env),
+            "linphonec": lambda: LinphoneUA(work, wav, peer_env),
         }
         only = set(args.only or ("seatmate", "seatmate-wideband", "seatmate-engine", "baresip", "linphonec",
                                  "underruns"))
@@ -608,8 +780,16 @@ def main(argv: list[str]) -> int:
         try:
             ua.dial(UAS_URI)
             ua.wait_established(10)
-            time.sleep(underrun_s)
+            time.sleep(SETTLE_S)
+            first, m0, wall0 = ua.stats(), time.monotonic(), time.time()
+            time.sleep(max(0.0, underrun_s - SETTLE_S))
             busy_stats = ua.stats()
+            m1, wall1 = time.monotonic(), time.time()
+            busy_stats["mic_bytes_per_s"] = round((busy_stats.get("mic_bytes", 0) - first.get("mic_bytes", 0))
+                                                  / (m1 - m0))
+            busy_run = Run("seatmate (GUI busy)", 0.0, 0.0, 0.0, 0.0, window=(wall0, wall1),
+                           extra={"tone_hz_expected": ua.tone_hz, "mic_bytes_per_s": busy_stats["mic_bytes_per_s"],
+                                  "mic_bytes_expected_per_s": ua.clock_rate * 2})
             ua.hangup()
         finally:
             ua.stop()
@@ -617,6 +797,8 @@ def main(argv: list[str]) -> int:
         pass
     finally:
         packets = capture.stop()
+        rtp = _capture_rtp(capture.path)
+        mic_feed.stop()
         sipp.terminate()
         try:
             sipp.wait(5)
@@ -624,13 +806,16 @@ def main(argv: list[str]) -> int:
             sipp.kill()
         pulse.stop()
     setup_times(results, packets)
+    far_end_audio(results + ([busy_run] if busy_run else []), rtp)
     shutil.rmtree(work, ignore_errors=True)
     load.append(os.getloadavg())
-    return report(results, busy_stats, runs, call_s, underrun_s, args.gui_busy, Path(args.out), load)
+    return report(results, busy_stats, runs, call_s, underrun_s, args.gui_busy, Path(args.out), load, busy_run,
+                  args.peer_audio, args.mic_feed_latency_ms)
 
 
 def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s: float, gui_busy: float,
-           out: Path, load: list[tuple[float, float, float]]) -> int:
+           out: Path, load: list[tuple[float, float, float]], busy_run: Run | None = None,
+           peer_audio: str = "file", feed_ms: int = 500) -> int:
     rows: list[dict] = []
     table = []
     uas = ["seatmate", "seatmate-before", "seatmate-wideband", "seatmate-engine", "baresip", "linphonec"]
@@ -639,7 +824,12 @@ def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s:
                ("  of which dial → INVITE sent", "ms", lambda r: r.extra.get("dial_to_invite_ms")),
                (f"CPU during a {call_s:.0f} s call", "% of one core", lambda r: r.cpu_pct),
                ("RSS idle", "MB", lambda r: r.rss_idle_mb),
-               ("RSS in call", "MB", lambda r: r.rss_call_mb)]
+               ("RSS in call", "MB", lambda r: r.rss_call_mb),
+               # The comparison is fair only if every UA really sends its microphone's audio.
+               ("audio sent to the UAS in the window: RTP", "packets/s", lambda r: r.far_end.get("rtp_per_s")),
+               ("  of which carrying sound (not silence)", "share", lambda r: r.far_end.get("voiced_share")),
+               ("  tone heard at the UAS", "Hz", lambda r: r.far_end.get("tone_hz")),
+               ("app microphone: bytes from Qt's source", "bytes/s", lambda r: r.extra.get("mic_bytes_per_s"))]
     for ua in uas:
         mine = [r for r in results if r.ua == ua]
         for label, unit, get in metrics:
@@ -659,6 +849,8 @@ def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s:
                     row["metric"] = f"{label} {stat} (16 kHz bridge)"
                 elif ua != "seatmate":
                     row["peer"] = ua
+                    if peer_audio == "pulse":  # its own rows: the file-audio reference stays
+                        row["metric"] = f"{label} {stat} (peer on the PulseAudio microphone and speaker)"
                 rows.append(row)
     for key in ("speaker_underruns", "mic_underruns", "speaker_overruns", "mic_overruns"):
         if key in busy:
@@ -671,16 +863,32 @@ def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s:
 
     print(f"\nSoftphone benchmark: {runs} runs each, sipp UAS on loopback (PCMU, RTP echo); load average "
           f"(1/5/15 min) at start {'/'.join(f'{x:.1f}' for x in load[0])}, "
-          f"at end {'/'.join(f'{x:.1f}' for x in load[-1])}\n")
+          f"at end {'/'.join(f'{x:.1f}' for x in load[-1])}; peers' audio: "
+          f"{'the same PulseAudio microphone and speaker as the app' if peer_audio == 'pulse' else 'files'}; "
+          f"the app's microphone: a null sink's monitor fed by a tone player at {feed_ms} ms latency\n")
     print("| UA | metric | min | median | max | unit |\n|---|---|---:|---:|---:|---|")
     for ua, label, lo, mid, hi, unit in table:
-        d = 2 if unit.startswith("%") else 1
+        d = 2 if unit.startswith("%") or unit == "share" else (0 if unit == "bytes/s" else 1)
         print(f"| {ua} | {label} | {lo:.{d}f} | {mid:.{d}f} | {hi:.{d}f} | {unit} |")
     if busy:
         print(f"\nSeatmate, {underrun_s:.0f} s call with the GUI thread {gui_busy:.0%} busy: "
               f"speaker underruns {busy.get('speaker_underruns')}, mic underruns {busy.get('mic_underruns')}, "
               f"speaker overruns {busy.get('speaker_overruns')}, mic overruns {busy.get('mic_overruns')}")
+    audited = results + ([busy_run] if busy_run is not None else [])
+    print("\nWhat each UA sent the UAS in its measured window (RTP to sipp; the app's mic bytes from Qt):")
+    for r in audited:
+        f = r.far_end
+        print(f"  {'ok  ' if far_end_ok(r) else 'BAD '} {r.ua:<20} RTP {f.get('rtp_per_s')}/s, "
+              f"{f.get('payload_bytes_per_s')} B/s payload, sound in {f.get('voiced_share', 0):.0%} of packets, "
+              f"tone {f.get('tone_hz')} Hz (expected {r.extra.get('tone_hz_expected')}), longest gap "
+              f"{f.get('longest_gap_ms')} ms" + (f", app mic {r.extra['mic_bytes_per_s']} B/s of "
+                                                 f"{r.extra.get('mic_bytes_expected_per_s')}"
+                                                 if "mic_bytes_per_s" in r.extra else ""))
     checks = []
+    bad = [r.ua for r in audited if not far_end_ok(r)]
+    checks.append((f"every UA sent its tone at {FRAME_RATE} packets/s with sound in >= 95 % of them in every "
+                   f"measured window ({len(audited) - len(bad)}/{len(audited)}{'; not: ' + ', '.join(bad) if bad else ''})",
+                   not bad))
     setup_label, cpu_label = metrics[0][0], metrics[2][0]
     peers = ["baresip", "linphonec"]
     peer_setups = [med[(p, setup_label)] for p in peers if (p, setup_label) in med]

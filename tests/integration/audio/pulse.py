@@ -261,15 +261,16 @@ class PulseDaemon(ExternalProcess):
             tap.capture(0.5)  # its start-up delivers late and in bursts: skip it
         return tap.capture(seconds)
 
-    def play_tone(self, sink: str, hz: float, seconds: float) -> subprocess.Popen[bytes]:
-        """Start playing a sine into ``sink`` (returns the running paplay)."""
+    def play_tone(self, sink: str, hz: float, seconds: float, latency_ms: int = 40) -> subprocess.Popen[bytes]:
+        """Start playing a sine into ``sink`` (returns the running paplay). The player's latency
+        sets how often a null sink renders, hence the block size on its monitor."""
         n = int(seconds * RATE)
         wave = (0.4 * 32767 * np.sin(2 * np.pi * hz * np.arange(n) / RATE)).astype("<i2")
         path = self.root / f"tone-{hz:g}-{time.monotonic_ns()}.raw"
         path.write_bytes(wave.tobytes())
         return subprocess.Popen(
             ["paplay", "--raw", "-d", sink, f"--rate={RATE}", "--channels=1", "--format=s16le",
-             "--latency-msec=40", str(path)],
+             f"--latency-msec={latency_ms}", str(path)],
             env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
