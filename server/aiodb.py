@@ -14,6 +14,7 @@ SQLite has no async driver here and needs none (its reads are local file pages).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,7 +38,13 @@ class Unavailable(Exception):
 
 class AsyncPg:
     """A tiny pool: up to ``size`` autocommit connections, opened on first need; a
-    connection that raised a database error is closed, the next checkout opens a new one."""
+    connection that raised a database error is closed, the next checkout opens a new one.
+
+    A request that finds none free queues a future and a returned connection is handed
+    straight to the oldest waiter (FIFO). The first version waited on an asyncio.Condition
+    through ``asyncio.wait_for``: a task, a lock round and a predicate check per waiter per
+    wake-up — under the 2,000-agent load, when the 12 connections were all out, that waiting
+    was ~15 % of an instance's CPU (py-spy --gil)."""
 
     def __init__(self, db_url: str, size: int = SIZE) -> None:
         url = make_url(db_url).set(drivername="postgresql")
@@ -45,52 +52,75 @@ class AsyncPg:
         self._size = size
         self._idle: list[Any] = []
         self._open = 0
-        self._cond: asyncio.Condition | None = None
+        #: Futures of the requests waiting; the result is a connection, or None for "a
+        #: connection was closed: open a new one in its place" (``_open`` already counts it).
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self.stats = {"connects": 0, "discarded": 0, "statements": 0}
 
-    def _condition(self) -> asyncio.Condition:
-        if self._cond is None:  # made on the loop that uses it
-            self._cond = asyncio.Condition()
-        return self._cond
+    def _give(self, conn: Any | None) -> None:
+        """A connection (or, None, a free place for one) to the oldest live waiter; else back."""
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                if conn is None:
+                    self._open += 1  # the waiter opens it
+                fut.set_result(conn)
+                return
+        if conn is not None:
+            self._idle.append(conn)
 
     async def _checkout(self) -> Any:
+        if self._idle:
+            return self._idle.pop()
+        if self._open < self._size:
+            self._open += 1
+            conn = None
+        else:
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future = loop.create_future()
+            self._waiters.append(fut)
+            timer = loop.call_later(CHECKOUT_TIMEOUT_S, _expire, fut)
+            try:
+                conn = await fut
+            except asyncio.CancelledError:
+                # Cancelled after a connection (or a place) was handed over: pass it on.
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    got = fut.result()
+                    if got is None:
+                        self._open -= 1
+                    self._give(got)
+                raise
+            finally:
+                timer.cancel()
+            if conn is not None:
+                return conn
+        return await self._connect()
+
+    async def _connect(self) -> Any:
+        """Open a connection for a place already counted in ``_open``."""
         import psycopg
 
-        cond = self._condition()
-        async with cond:
-            if not self._idle and self._open >= self._size:
-                try:
-                    await asyncio.wait_for(cond.wait_for(lambda: bool(self._idle) or self._open < self._size),
-                                           CHECKOUT_TIMEOUT_S)
-                except asyncio.TimeoutError as exc:
-                    raise Unavailable("no database connection free") from exc
-            if self._idle:
-                return self._idle.pop()
-            self._open += 1
         try:
             conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True,
                                                          connect_timeout=CONNECT_TIMEOUT_S)
         except BaseException:
-            async with cond:
-                self._open -= 1
-                cond.notify()
+            self._open -= 1
+            if self._waiters:
+                self._give(None)  # let a waiter try in its place
             raise
         self.stats["connects"] += 1
         return conn
 
     async def _checkin(self, conn: Any, broken: bool) -> None:
-        cond = self._condition()
         if broken or conn.closed:
             self.stats["discarded"] += 1
             with contextlib.suppress(Exception):
                 await conn.close()
-            async with cond:
-                self._open -= 1
-                cond.notify()
+            self._open -= 1
+            if self._waiters:
+                self._give(None)
             return
-        async with cond:
-            self._idle.append(conn)
-            cond.notify()
+        self._give(conn)
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -122,6 +152,11 @@ class AsyncPg:
             with contextlib.suppress(Exception):
                 await conn.close()
         self._open -= len(idle)
+
+
+def _expire(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_exception(Unavailable("no database connection free"))
 
 
 def compile_pg(stmt: Any) -> str:

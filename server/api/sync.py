@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - then gzip (or nothing) is negotiated
 
 from core.contract import ChangeOp, PushStatus
 from core.timeutil import utcnow
-from server import backup, board, events, pull
+from server import backup, board, changes, events, pull
 from server.api.common import ERRORS, ApiError, Caller, Ctx, run_write
 from server.serialize import iso
 
@@ -103,6 +103,11 @@ class PushOut(BaseModel):
     server_time: str
 
 
+def read_page(s, p, start: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+    """The pull's read, every scope's statement from one snapshot (changes.one_snapshot)."""
+    return pull.pull(changes.one_snapshot(s), p, start, limit)
+
+
 @router.get("/pull", response_model=PullOut, response_model_exclude_none=True)
 def pull_changes(request: Request, p: Caller, ctx: Ctx,
                  cursor: str | None = Query(default=None, max_length=20, pattern=r"^\d{0,19}$"),
@@ -114,7 +119,7 @@ def pull_changes(request: Request, p: Caller, ctx: Ctx,
     if start > 2**62:
         raise ApiError(400, "bad_cursor", "cursor is not valid")
     with ctx.reader() as s:
-        out, next_cursor, has_more = pull.pull(s, p, start, limit)
+        out, next_cursor, has_more = read_page(s, p, start, limit)
         note_sync = board.pull_sync_is_stale(s, p.role, p.user_id, p.team_id)
         gen = backup.read_generation(s)
     if note_sync:  # the TL's board shows when each agent last synced

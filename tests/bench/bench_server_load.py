@@ -432,6 +432,52 @@ def _pg_xacts(pg, db_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+class PgWaits:
+    """Samples the benchmark database's backends every 0.2 s (a thread, its own connection):
+    how many wait for a lock (pushes queued on the change-sequence row showed here: 2.3 on
+    average under the 2,000-agent load before server/changes.py took that lock at commit)
+    and how many sit "idle in transaction" (their thread has the transaction open and is
+    waiting for the CPU/GIL between two statements)."""
+
+    def __init__(self, pg, db_url: str) -> None:
+        self.dsn = f"host=127.0.0.1 port={pg.port} user=postgres dbname={db_url.rsplit('/', 1)[1]}"
+        self.samples: list[tuple[float, int, int]] = []
+        self._stop = False
+        self._thread: Any = None
+
+    def start(self) -> PgWaits:
+        import threading
+
+        self._thread = threading.Thread(target=self._run, name="pg-waits", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import psycopg
+
+        with contextlib.suppress(psycopg.Error), psycopg.connect(self.dsn, autocommit=True) as c:
+            for _ in range(100_000):  # bounded: ~5.5 h at 0.2 s
+                if self._stop:
+                    return
+                row = c.execute("SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+                                "count(*) FILTER (WHERE state = 'idle in transaction') FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()
+                self.samples.append((time.time(), int(row[0]), int(row[1])))
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def window(self, a: float, b: float) -> dict:
+        xs = [(n, idle) for t, n, idle in self.samples if a <= t <= b]
+        if not xs:
+            return {"lock_waiters_avg": float("nan"), "lock_waiters_max": 0, "idle_in_xact_avg": float("nan")}
+        return {"lock_waiters_avg": sum(n for n, _ in xs) / len(xs), "lock_waiters_max": max(n for n, _ in xs),
+                "idle_in_xact_avg": sum(i for _, i in xs) / len(xs)}
+
+
 @dataclass
 class Setup:
     name: str
@@ -497,6 +543,7 @@ async def drive(setup: Setup, args) -> dict:
     marks_for_boards = stats.sent_marks
     windows: list[dict] = []
     diag: dict[int, int] = {}
+    waits = PgWaits(setup.pg, setup.db_url).start() if setup.pg else None
     await _db_statements(setup.instance_urls, admin_token, setup.workers, diag)
 
     def sample() -> dict:
@@ -526,8 +573,11 @@ async def drive(setup: Setup, args) -> dict:
             "box_cpu_pct": (s1["box"] - s0["box"]) / dt_s * 100,
             # minus the diagnostics calls' own statements (a few per call)
             "db_statements_per_s": (q1 - q0) / dt_s, "pg_xact_per_s": (x1 - x0) / dt_s if setup.pg else None,
-            "load_begin": s0["load"], "load_end": s1["load"]})
+            "load_begin": s0["load"], "load_end": s1["load"],
+            "pg_waits": waits.window(s0["t"], s1["t"]) if waits else None})
     await asyncio.sleep(max(0.0, end - time.time()))
+    if waits:
+        waits.stop()
     for task in tasks:  # loops asleep until their next turn: not waited for
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -593,6 +643,12 @@ def _pg_copy(pg, template_url: str) -> str:
     name = f"seatmate_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres", autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.rsplit("/", 1)[1]}"')
+    # A floor's database has been vacuumed and analysed. The fresh copy had neither: the planner
+    # ran without statistics and autovacuum processed the 120,000 change rows and 40,000 leads in
+    # the middle of the first window (seen in pg_stat_user_tables), which made that window's p99
+    # 1.5–6.6 s while the two after it were ~0.3 s.
+    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=postgres dbname={name}", autocommit=True) as c:
+        c.execute("VACUUM (ANALYZE)")
     return template_url.rsplit("/", 1)[0] + "/" + name
 
 
@@ -703,6 +759,10 @@ def main() -> int:
                       f"  (server side p99 {k['server_p99']:.1f} ms)")
             if w["error_kinds"]:
                 print(f"    errors: {w['error_kinds']}")
+            if w.get("pg_waits"):
+                pw = w["pg_waits"]
+                print(f"    PostgreSQL backends waiting for a lock: avg {pw['lock_waiters_avg']:.2f}, max "
+                      f"{pw['lock_waiters_max']}; idle in transaction: avg {pw['idle_in_xact_avg']:.2f}")
         ws = r["windows"]
         w0 = ws[0]
         # The windows never carry exactly the same requests (pulls and pushes fall where they
@@ -766,6 +826,9 @@ def main() -> int:
             if w["pg_xact_per_s"] is not None:
                 rows.append({"metric": f"{tag}_pg_xact_per_s", "value": round(w["pg_xact_per_s"], 1),
                              "unit": "transactions/s"})
+            if w.get("pg_waits"):
+                rows.append({"metric": f"{tag}_pg_lock_waiters_avg", "value": round(w["pg_waits"]["lock_waiters_avg"], 2),
+                             "unit": "backends"})
         for b, c, q in costs:
             rows += [{"metric": f"{base}_board_cost_{b}_cpu_pct", "value": round(c, 1), "unit": "%"},
                      {"metric": f"{base}_board_cost_{b}_statements_per_s", "value": round(q, 1),
