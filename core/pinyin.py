@@ -21,17 +21,52 @@ _SURNAME_READINGS = {
 }
 
 
+_prefixes: set[str] | frozenset[str] | None = None  # pypinyin's phrase prefixes (mmseg), once loaded
+
+
+def _phrase_prefixes() -> set[str] | frozenset[str]:
+    global _prefixes
+    if _prefixes is None:
+        from pypinyin.seg import mmseg  # lazy: see module docstring
+
+        # The segmenter's own set (the same object, so a phrase dictionary loaded later still
+        # counts); an empty set (every name takes the general way) if pypinyin changed it.
+        found = getattr(getattr(mmseg, "p_set", None), "_set", None)
+        _prefixes = found if isinstance(found, (set, frozenset)) else frozenset()
+    return _prefixes
+
+
+def _single_chars(text: str) -> bool:
+    """True when pypinyin's segmentation of ``text`` (all Chinese characters) is one word per
+    character: no two neighbouring characters start a known phrase. pypinyin's maximum-matching
+    segmenter (mmseg, strict or not) then cuts one character at a time, so the name's syllables
+    are its characters' own readings, looked up one by one (``_word_syllables`` of one
+    character), with no segmentation: most names (~4 µs instead of ~8 µs each, cold)."""
+    prefixes = _phrase_prefixes()
+    if not prefixes:
+        return False
+    for i in range(len(text) - 1):  # a plain loop: any(<generator>) costs more for 2-3 characters
+        if text[i:i + 2] in prefixes:
+            return False
+    return True
+
+
 def _syllables(text: str) -> list[str]:
+    from pypinyin.constants import RE_HANS  # lazy: see module docstring
+
+    out: list[str] = []
+    if RE_HANS.match(text) and _single_chars(text):
+        for ch in text:
+            out.extend(_word_syllables(ch))
+        return out
     # pypinyin converts each word of its own segmentation on its own (a phrase, one
     # character, or a run without pinyin such as "123"), so converting the words one by one
     # with a cache per distinct word gives the same list; a 200,000-row list has few
     # distinct words but many distinct names.
     # A word without Chinese characters ("123", "Li") is kept as it is (errors="default"):
     # no need to cache every distinct number in "客户123".
-    from pypinyin.constants import RE_HANS  # lazy: see module docstring
     from pypinyin.core import _default_pinyin
 
-    out: list[str] = []
     for word in _default_pinyin.seg(text):
         if RE_HANS.match(word):
             out.extend(_word_syllables(word))
@@ -66,3 +101,9 @@ def name_keys(name: str) -> tuple[str, str]:
 def warm() -> None:
     """Load pypinyin's dictionaries now (the first key costs ~0.2 s; later ones are cheap)."""
     name_keys("张")
+
+
+def clear_caches() -> None:
+    """Forget every cached key and reading (benchmarks: a new process's first pull)."""
+    name_keys.cache_clear()
+    _word_syllables.cache_clear()

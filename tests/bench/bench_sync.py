@@ -45,7 +45,7 @@ from cache import models as m
 from cache.db import open_cache
 from cache.repository import Repository
 from cache.sync_store import SyncStore
-from core.pinyin import name_keys
+from core.pinyin import clear_caches as clear_pinyin_caches
 from core.timeutil import format_iso, parse_iso
 from sync.client import ApiClient, MemoryVault
 from sync.engine import SyncEngine
@@ -188,7 +188,7 @@ def bench_pull(work: Path, url: str, n_leads: int, results: list[dict],
                 spent[key] += time.perf_counter() - t
         return run
 
-    name_keys.cache_clear()  # an app's first pull starts with no pinyin cached (the next pull is "before")
+    clear_pinyin_caches()  # an app's first pull starts with no pinyin cached (the next pull is "before")
     client.pull = timed(client.pull, "http")
     store.apply_page = timed(store.apply_page, "write")
     with GilProbe() as probe, CpuMeter(server_pid) as cpu:
@@ -220,7 +220,7 @@ def bench_pull_before(work: Path, url: str, n_leads: int, results: list[dict]) -
     store.handle.write = lambda durable=True: durable_write(True)
     apply_page = store.apply_page
     store.apply_page = lambda *a, defer_indexes=False, **kw: apply_page(*a, **kw)
-    name_keys.cache_clear()  # not the names the pull above cached (runs second: the server is warm)
+    clear_pinyin_caches()  # not the names the pull above cached (runs second: the server is warm)
     t0 = time.perf_counter()
     engine.pull_all()
     took = time.perf_counter() - t0
