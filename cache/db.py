@@ -33,6 +33,7 @@ BUSY_TIMEOUT_MS = 10_000
 #: transaction (cache.pull_apply: 64 MB while applying a pulled page) gives the memory back.
 #: ``SEATMATE_SQLITE_CACHE_KIB`` overrides it (bench_memory's same-run reference: 2000).
 CACHE_KIB = int(os.environ.get("SEATMATE_SQLITE_CACHE_KIB", "") or 512)
+WAL_LIMIT_BYTES = 4 * 1024 * 1024  # the WAL file kept on disk after a checkpoint
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -60,6 +61,9 @@ def _make_engine(path: Path) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        # A first pull checkpoints seldom (cache/pull_apply.py) and leaves a ~40 MB WAL file; a
+        # checkpoint that resets the log truncates it back to this size.
+        cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         cur.close()
         crashpoint.attach(dbapi_conn)  # the crash campaign's hook; inert unless SEATMATE_CRASH_AT is set
 
