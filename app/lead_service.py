@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 FIRST_PAGE = 50
 # Rows a screen of the list shows, at most (26 px rows: 40 rows is a 1,040 px tall list).
 _SCREEN_ROWS = 40
+# The index's start-up slices (its pair lists, ~5-10 ms of GIL each): the first once the full
+# list has been painted, then one per gap, so the GUI thread gets the GIL in between.
+INDEX_STEP_FIRST_MS, INDEX_STEP_GAP_MS = 200, 5
 
 
 class FirstPageIds(tuple):
@@ -128,6 +131,7 @@ class LeadService(QObject):
         self._search_repo = worker_repo  # read and (by open_in_background) set on the search worker
         self._detail_repo = worker_repo  # set on the GUI thread before any card is requested
         self._searches = Worker("lead-search")
+        self._stepping = False  # the index's start-up slices are queued (search worker)
         self._details = Worker("lead-detail")
 
     def open_in_background(self, opener: Callable[[], Any], peek: Callable[[], Any] | None = None) -> None:
@@ -232,7 +236,11 @@ class LeadService(QObject):
             return None  # the cache could not be opened; the user has been told
         if getattr(repo, "warm_up_deferred", False):
             return self._first_screen(repo, request)
-        return self._search(repo, request)
+        result = self._search(repo, request)
+        if not self._stepping and getattr(repo, "index_pending", False):  # e.g. filled by a first sync
+            self._stepping = True
+            on_gui(self._schedule_index_step, repo, INDEX_STEP_GAP_MS)
+        return result
 
     @staticmethod
     def _search(repo: Any, request: SearchRequest) -> SearchResult:
@@ -316,11 +324,31 @@ class LeadService(QObject):
         except Exception:
             log.exception("building the search index failed")  # searches will retry and report it
         on_gui(self._on_index_ready)
+        # The index's pair lists (fast 2-character texts) are made a slice a job, queued behind
+        # the searches: a keystroke waits for one slice at most, never for all of them. They
+        # start once the full list is on screen, with gaps that leave the GIL to the GUI.
+        self._stepping = True
+        on_gui(self._schedule_index_step, repo, INDEX_STEP_FIRST_MS)
         # The full list replaces the first page unless the agent has typed since (then
         # the newer request, queued behind us, answers).
         if complete or self._searches.superseded():
             return None
         return self._search(repo, request)
+
+    def _schedule_index_step(self, repo: Any, delay_ms: int) -> None:  # GUI thread
+        QTimer.singleShot(delay_ms, lambda: self._searches.submit(lambda: self._index_step(repo)))
+
+    def _index_step(self, repo: Any) -> None:  # search worker
+        step = getattr(repo, "index_step", None)
+        try:
+            done = step is None or step()
+        except Exception:
+            log.exception("the search index's start-up work failed")  # searches still answer
+            return
+        if done:
+            self._stepping = False
+        else:
+            on_gui(self._schedule_index_step, repo, INDEX_STEP_GAP_MS)
 
     def _on_finished(self, result: SearchResult | None) -> None:
         if result is None:

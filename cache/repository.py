@@ -238,10 +238,20 @@ class Repository:
         self._index.prepare()
 
     def finish_warm_up(self) -> None:
-        """Build the index a deferred :meth:`warm_up` asked for (no-op otherwise)."""
+        """Build the index a deferred :meth:`warm_up` asked for (no-op otherwise). Its pair
+        lists are left to :meth:`index_step`, a slice at a time between searches."""
         if self.warm_up_deferred:
             self.warm_up_deferred = False
-            self._index.prepare()
+            self._index.prepare(pairs=False)
+
+    def index_step(self) -> bool:
+        """A slice (~10 ms) of the search index's remaining start-up work; True when none is left."""
+        return self._index.build_pairs()
+
+    @property
+    def index_pending(self) -> bool:
+        """True while the search index has work left for :meth:`index_step`."""
+        return self._index_obj is not None and self._index_obj.pairs_pending
 
     def lead_rows(self, ids: Sequence[str]) -> list[LeadRow]:
         """Rows for ``ids`` in the same order; ids no longer in the cache are left out."""

@@ -37,10 +37,10 @@ import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from itertools import accumulate, compress
-from operator import neg
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import add, call, neg
 from typing import Any
 
 from sqlalchemy import Engine
@@ -136,6 +136,10 @@ _CAT_FROM_DIGIT = bytes.maketrans(b"0123", b"\x00\x01\x02\x03")
 # sort order (the first page then costs ~50 × n / hits order entries, i.e. a few thousand).
 _EAGER_HITS = 1000
 _RECENT, _RECENT_MAX = 16, 20_000  # texts whose hits are kept, and the most hits kept for one
+# Pairs of characters are indexed among this many of the most common ones (digits, pinyin
+# letters, '-', common 汉字): a 2-character text of them is answered without checking keys.
+_PAIR_ALPHABET = 64
+_PAIRS_FROM = 1000  # an index that grows past this many leads after an empty build lists its pairs then
 _SPARSE_CACHE = 64  # packed bits kept for this many rare characters (12.5 KB each per 100k leads)
 
 
@@ -153,9 +157,11 @@ def _bits_of(positions: Sequence[int], n: int) -> int:
     if not positions:
         return 0
     m = bytearray(n)
-    for p in positions:
-        m[p] = 1
+    deque(map(m.__setitem__, positions, repeat(1)), maxlen=0)  # scatter in C
     return _pack(m)
+
+
+_IGNORE = set().discard  # the call for a pair that is not listed (a C no-op)
 
 
 def _positions(bits: int, count: int, n: int) -> list[int]:
@@ -204,6 +210,160 @@ class _Ids:
         if k < len(by_id) and self[by_id[k]] == lead_id:
             return by_id[k]
         return None
+
+
+class _Keys:
+    """The search keys, all in one str with the start of each (100k keys: ~7 MB instead of
+    ~15 MB as 100k str objects). Keys changed or appended since the build are kept aside
+    (``extra``). ``keys[p]`` is lead p's key; :meth:`having` checks many keys in C."""
+
+    __slots__ = ("extra", "n", "offsets", "text")
+
+    def __init__(self, text: str, offsets: array) -> None:
+        self.text = text
+        self.offsets = offsets
+        self.n = len(offsets) - 1
+        self.extra: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, p: int) -> str:
+        k = self.extra.get(p)
+        if k is not None:
+            return k
+        off = self.offsets
+        return self.text[off[p] : off[p + 1]]
+
+    def __setitem__(self, p: int, key: str) -> None:
+        self.extra[p] = key
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.__getitem__, range(self.n))
+
+    def append(self, key: str) -> None:
+        self.extra[self.n] = key
+        self.n += 1
+
+    def having(self, q: str, positions: Iterable[int]) -> list[int]:
+        """The positions (in the given order) whose key contains ``q``."""
+        text, off, extra = self.text, self.offsets, self.extra
+        find = text.find  # bounded to one key: never a match across two keys
+        if not extra:
+            return [p for p in positions if find(q, off[p], off[p + 1]) >= 0]
+        return [p for p in positions if (q in extra[p] if p in extra else find(q, off[p], off[p + 1]) >= 0)]
+
+
+class _Postings:
+    """Builds the feature lists slice by slice: per character, or per pair of common characters
+    (``pairs``), the positions of the keys that contain it. A slice's dense lists are packed to
+    bits at once (kept as that slice's bytes, joined at the end: no 100k-bit int is made per
+    slice), so the build never holds every position as a 4-byte entry. Every slice but the
+    last has ``size`` keys (a multiple of 8), and slices come in order."""
+
+    def __init__(self, size: int, pairs: frozenset[str] = frozenset()) -> None:
+        self.size = size
+        self.dense: dict[str, dict[int, bytes]] = {}  # feature -> slice number -> its bits
+        self.sparse: dict[str, array] = {}
+        self.pairs = pairs
+        self.done_upto = 0  # pair lists: keys listed so far
+        self.key_version = 0  # pair lists: the keys' version they started from
+        self.lists: dict[str, array] | None = None  # pair lists: the current slice's positions
+        self.pending: list[tuple[int, int, str, array]] = []  # (slice start, keys, pair, positions)
+        self.out: dict[str, Any] = {}  # finished lists
+        self.appends: dict[int, Callable[[int], None]] | None = None
+
+    def add(self, keys: list[str], start: int) -> None:
+        """List the characters of ``keys`` (positions ``start``…)."""
+        chunk: dict[str, array] = {}
+        get = chunk.get
+        for p, k in enumerate(keys):  # local positions
+            for c in set(k):
+                a = get(c)
+                if a is None:
+                    a = chunk[c] = array("I")
+                a.append(p)
+        self._fold(chunk, start, len(keys))
+
+    def add_pairs(self, keys: list[str], start: int, last: bool) -> None:
+        """List the pairs of ``self.pairs`` in ``keys`` (positions ``start``…, in order; ``last``:
+        no more keys). A complete slice of ``size`` keys is queued to be packed (``pending``),
+        a part a step (:meth:`fold_some`): packing costs per pair, ~30 ms a slice."""
+        if self.lists is None:
+            self.lists = {b: array("I") for b in self.pairs}
+            self.appends = {ord(b[0]) | ord(b[1]) << 16: a.append for b, a in self.lists.items()}
+        base = start - start % self.size
+        self._pairs_of(keys, start - base)
+        if last or (start + len(keys)) % self.size == 0:
+            size = start + len(keys) - base
+            self.pending += [(base, size, b, a) for b, a in self.lists.items() if a]
+            self.lists = self.appends = None
+
+    def fold_some(self, count: int) -> bool:
+        """Pack up to ``count`` queued lists; True when none is left."""
+        pending = self.pending
+        for _ in range(min(count, len(pending))):
+            base, size, f, a = pending.pop()
+            self._fold({f: a}, base, size)
+        return not pending
+
+    def _fold(self, chunk: dict[str, array], start: int, size: int) -> None:
+        if start % self.size or size > self.size:
+            raise ValueError("lead index: slices out of step")
+        nbytes, number = (self.size + 7) // 8, start // self.size
+        for f, a in chunk.items():
+            if len(a) * 32 > size:
+                d = self.dense.get(f)
+                if d is None:
+                    d = self.dense[f] = {}
+                d[number] = _bits_of(a, size).to_bytes(nbytes, "little")
+            else:
+                if len(a) > 1:  # a key with the pair twice lists it twice (sparse lists only)
+                    a = array("I", dict.fromkeys(a))
+                sp = self.sparse.get(f)
+                if sp is None:
+                    sp = self.sparse[f] = array("I")
+                sp.extend(map(add, a, repeat(start)))
+
+    def _pairs_of(self, keys: list[str], offset: int) -> None:
+        """Append each key's position (``offset``…) to the lists of the pairs in it (once or more).
+
+        One pass in C over the keys' text as UTF-16 code units, each unit with the next as one
+        32-bit code (no 2-character str is made): code -> that pair's ``append``, called with
+        the key's position. Keys are joined with NUL, so no pair spans two keys."""
+        assert self.lists is not None and self.appends is not None
+        text = "\0".join(keys) + "\0"
+        units = text.encode("utf-16-le", "surrogatepass")
+        if len(units) != 2 * len(text):  # a character beyond the BMP: one str per pair instead
+            appends = {b: a.append for b, a in self.lists.items()}
+            codes: Iterable = map(add, text, text[1:])
+        else:
+            appends = self.appends
+            both = bytearray(2 * len(units))
+            both[0::4], both[1::4] = units[0::2], units[1::2]
+            both[2::4], both[3::4] = units[2::2] + b"\0", units[3::2] + b"\0"
+            del units
+            codes = memoryview(both).cast("I")
+        where = chain.from_iterable(map(repeat, range(offset, offset + len(keys)), map((1).__add__, map(len, keys))))
+        deque(map(call, map(appends.get, codes, repeat(_IGNORE)), where), maxlen=0)
+
+    def done(self, n: int, limit: int | None = None) -> dict[str, Any] | None:
+        """The final lists (n keys), or None while more than ``limit`` features are left to finish
+        (then call again: a pair listing finishes ~1,000 lists over a few steps, not in one)."""
+        out = self.out
+        slices = (n + self.size - 1) // self.size
+        zero = bytes((self.size + 7) // 8)
+        for f in islice(self.dense.keys() | self.sparse.keys(), limit):
+            d, sp = self.dense.pop(f, None), self.sparse.pop(f, None)
+            bits = int.from_bytes(b"".join([d.get(i, zero) for i in range(slices)]), "little") if d else 0
+            count = bits.bit_count() + (len(sp) if sp is not None else 0)
+            if count * 32 > n:
+                out[f] = bits | _bits_of(sp, n) if sp else bits
+            elif not bits:
+                out[f] = array("I", sp)  # without the growth's spare room
+            else:
+                out[f] = array("I", sorted(_positions(bits, bits.bit_count(), n) + (sp.tolist() if sp else [])))
+        return None if self.dense or self.sparse else out
 
 
 class LeadHits(Sequence[str]):
@@ -335,9 +495,9 @@ class LeadIndex:
     def _reset(self) -> None:
         self._ids = _Ids("", array("I", [0]))
         self._by_id = array("I")  # positions sorted by id: id -> position by binary search
-        # (UTF-8 bytes or one joined str would take less memory, but ``in`` per key on bytes
-        # measured ~3x slower and find() with bounds ~2.5x: the per-key check below is the hot path.)
-        self._keys: list[str] = []
+        # One str for all keys (find() bounded to a key is ~2x slower than ``in`` on a key of its
+        # own, but the pair lists leave few keys to check: a 2-character text checks none).
+        self._keys = _Keys("", array("I", [0]))
         self._cat = bytearray()  # tab category a lead (_CAT_*)
         self._cols: dict[str, array] = {name: array(code) for name, code in _NUM_COLS}
         self._codes: dict[str, dict[str, int]] = {"campaign": {}, "source": {}}
@@ -350,9 +510,14 @@ class LeadIndex:
         self._ph_override: dict[int, tuple[str, ...]] = {}
         self._last_seq = 0
         self._orders: dict[str, array] = {}
-        # Per character of any key: the positions of the keys that contain it — packed bits
-        # (int) for common characters, an ascending array('I') for rare ones (most 汉字).
+        # Per character of any key, and per pair of the common characters (``_pairs``: every
+        # such pair of every key is listed, so a missing one has no key): the positions of the
+        # keys that contain it — packed bits (int) for common ones, an ascending array('I') for
+        # rare ones (most 汉字).
         self._chars: dict[str, Any] = {}
+        self._pairs: frozenset[str] = frozenset()
+        self._pair_job: _Postings | None = None  # the pair lists while they are being made
+        self._key_version = 0  # bumped whenever a search key changes or is added
         self._sparse_bits: OrderedDict[str, int] = OrderedDict()
         # The tab/filter bits of the last search, and the last text's hits (narrowed by the
         # next keystroke); both are patched for the leads that change between keystrokes.
@@ -385,7 +550,6 @@ class LeadIndex:
                 self._bulk_load(dbapi)
             finally:
                 dbapi.execute("ROLLBACK")
-            self._chars = _char_index(self._keys)
             self.built = True
             _release_freed_memory()  # the build's transient strings back to the OS
             self.build_seconds = time.perf_counter() - t0
@@ -414,54 +578,68 @@ class LeadIndex:
         rs = "\x1e"
         id_texts: list[str] = []
         id_offsets = array("I", [0])
-        keys: list[str] = []
+        key_text = ""
+        key_offsets = array("I", [0])
+        postings = _Postings(_CHUNK)
+        names: dict[str, str] | None = None
         cat = bytearray()
         cols = [array(code) for _name, code in _NUM_COLS]
-        no_pinyin: list[int] = []
         rowids = array("q")  # transient: each position's rowid (ascending)
         after = -(2**63)
         for _ in range(1 << 20):  # bounded: each pass moves past at least one row
             row = dbapi.execute(sql, [*camp_params, *src_params, after]).fetchone()
             if not row[0]:
                 break
-            start = len(keys)
-            # The ids as one str (the chunk's own, separators dropped) and where each starts;
-            # the chunk's id strs are freed before the keys are made (no holes among the keys).
+            start = len(cat)
+            # The ids and the keys as one str each (the chunk's own, separators dropped) and where
+            # each starts; the chunk's key strs live only while its characters are listed.
             chunk_ids = row[1].split(rs)
             id_offsets.extend(accumulate(map(len, chunk_ids), initial=id_offsets[-1]))
             id_offsets.pop(len(id_offsets) - len(chunk_ids) - 1)  # the initial value, already there
-            del chunk_ids
             id_texts.append(row[1].replace(rs, ""))
-            keys += row[2].split(rs)
+            chunk_keys = row[2].split(rs)
             cat += row[3].encode("ascii").translate(_CAT_FROM_DIGIT)
-            if len(id_offsets) != start + row[0] + 1 or len(keys) != start + row[0] or len(cat) != start + row[0]:
+            if len(id_offsets) != start + row[0] + 1 or len(chunk_keys) != row[0] or len(cat) != start + row[0]:
                 raise RuntimeError("lead index: column lengths differ")  # a separator inside an id
             for col, text in zip(cols, row[4:11], strict=True):
                 col.extend(map(int, text.split(",")))
             flags = row[11]
             p = flags.find("1")
-            while p >= 0:
-                no_pinyin.append(start + p)
+            for _ in range(row[0]):  # bounded: one pass over the flags
+                if p < 0:
+                    break
+                if names is None:  # written without search keys (e.g. by a plain SQL writer)
+                    names = dict(dbapi.execute("SELECT id, name FROM leads WHERE coalesce(name_pinyin, '') = ''"))
+                name = names.get(chunk_ids[p])
+                if name:
+                    chunk_keys[p] = _key_with_pinyin(chunk_keys[p], name)
                 p = flags.find("1", p + 1)
+            del chunk_ids
+            key_offsets.extend(accumulate(map(len, chunk_keys), initial=key_offsets[-1]))
+            key_offsets.pop(len(key_offsets) - len(chunk_keys) - 1)
+            key_text += "".join(chunk_keys)  # grown in place (no copy of all keys at the end)
+            postings.add(chunk_keys, start)
+            del chunk_keys
             after = row[12]
             rowids.extend(map(int, row[13].split(",")))
             del row
-        n = len(keys)
+        n = len(cat)
         if not n:
             return
         if any(len(c) != n for c in cols):
             raise RuntimeError("lead index: column lengths differ")
-        self._ids = ids = _Ids("".join(id_texts), id_offsets)
+        self._ids = _Ids("".join(id_texts), id_offsets)
         del id_texts
-        self._keys, self._cat = keys, cat
+        self._keys = _Keys(key_text, key_offsets)
+        del key_text
+        chars = postings.done(n)
+        assert chars is not None  # no limit: all finished
+        self._chars = chars
+        del postings
+        self._plan_pairs()
+        self._cat = cat
         self._cols = {name: col for (name, _code), col in zip(_NUM_COLS, cols, strict=True)}
         del cols
-        if no_pinyin:  # written without search keys (e.g. by a plain SQL writer)
-            names = dict(dbapi.execute("SELECT id, name FROM leads WHERE coalesce(name_pinyin, '') = ''"))
-            for i in no_pinyin:
-                name = names.get(ids[i])
-                if name:
-                    keys[i] = _key_with_pinyin(keys[i], name)
         # Rowid -> position by binary search (rowids ascend with positions): SQLite sorts the ids
         # (its PK index, BINARY = code point order, as Python compares) and names each number's
         # lead; 100k id strs and a dict of them (~12 MB, the build's peak) are never made.
@@ -512,6 +690,20 @@ class LeadIndex:
         self._last = None
         self._filter = None
 
+    def _plan_pairs(self) -> None:
+        """Start a pair listing (build_pairs). The alphabet: the characters in more than 1/32 of
+        the keys (their pairs are the costly texts to check: tens of thousands of candidates)."""
+        counts = {c: e.bit_count() if isinstance(e, int) else len(e) for c, e in self._chars.items()
+                  if len(c) == 1 and c not in " \t"}
+        common = sorted((c for c, k in counts.items() if k * 32 > self._n), key=counts.__getitem__,
+                        reverse=True)[:_PAIR_ALPHABET]
+        self._pair_job = _Postings(self.PAIR_SLICE, frozenset(a + b for a in common for b in common))
+
+    @property
+    def pairs_pending(self) -> bool:
+        """True while the pair lists are being made (build_pairs has work left)."""
+        return self._pair_job is not None
+
     def _pos(self, lead_id: str) -> int | None:
         return self._ids.position(lead_id, self._by_id)
 
@@ -550,6 +742,7 @@ class LeadIndex:
                         self._on_change(changed)
                     return True
             self.build()
+            self.build_pairs(1 << 20)  # a rare rebuild (pruned journal, a huge sync): all at once
             return True
 
     # Up to this many changed leads are placed into the existing orders one by one
@@ -606,6 +799,8 @@ class LeadIndex:
             if pos is not None:
                 self._ph_override[pos] = tuple(phones.get(row[0], ()))
         self._patch_chars(key_changes, start)
+        if not self._pairs and self._pair_job is None and start < _PAIRS_FROM <= self._n:
+            self._plan_pairs()  # built (nearly) empty, then filled by a sync: list the pairs now
         if small:
             self._reorder(touched, old_keys, start)
         else:
@@ -648,7 +843,8 @@ class LeadIndex:
         _id, key, cat, *values, no_pinyin = row
         key = _key_with_pinyin(key, no_pinyin) if no_pinyin else key
         key_changed = key != self._keys[pos]
-        self._keys[pos] = key
+        if key_changed:  # (an unchanged key stays in the shared text)
+            self._keys[pos] = key
         self._cat[pos] = cat
         for (name, _code), v in zip(_NUM_COLS, self._encode(values), strict=True):
             self._cols[name][pos] = v
@@ -659,20 +855,29 @@ class LeadIndex:
         self._cat[pos] = _CAT_DELETED
         self._ph_override[pos] = ()
 
+    def _features(self, key: str) -> set[str]:
+        """What the build lists for ``key``: its characters and its pairs of common characters."""
+        out = set(key)
+        out.update(self._pairs.intersection(map(add, key, key[1:])))
+        return out
+
     def _patch_chars(self, key_changes: list[tuple[int, str, str]], appended_from: int) -> None:
         """Keep every character's positions right for changed and appended keys."""
         chars = self._chars
         adds: dict[str, list[int]] = {}
         removes: dict[str, list[int]] = {}
+        features = self._features
         for pos, old, new in key_changes:
-            o, w = set(old), set(new)
+            o, w = features(old), features(new)
             for c in o - w:
                 removes.setdefault(c, []).append(pos)
             for c in w - o:
                 adds.setdefault(c, []).append(pos)
         for pos in range(appended_from, self._n):
-            for c in set(self._keys[pos]):
+            for c in features(self._keys[pos]):
                 adds.setdefault(c, []).append(pos)
+        if key_changes or appended_from < self._n:
+            self._key_version += 1
         n = self._n
         for c in adds.keys() | removes.keys():
             self._sparse_bits.pop(c, None)
@@ -769,12 +974,56 @@ class LeadIndex:
         rest = sorted(set(range(self._n)) - set(seen))
         return array("I", seen + rest)
 
-    def prepare(self, sorts: Sequence[str] = ("priority", "callback")) -> None:
-        """Build the index and the common sort orders ahead of the first keystroke."""
+    def prepare(self, sorts: Sequence[str] = ("priority", "callback"), pairs: bool = True) -> None:
+        """Build the index and the common sort orders ahead of the first keystroke; and the pair
+        lists unless ``pairs`` is False (then :meth:`build_pairs` makes them, a slice a call)."""
         self.refresh()
         with self._lock:
             for sort in sorts:
                 self._order(sort)
+        for _ in range(1 << 20):  # bounded: each call lists another slice of keys
+            if not pairs or self.build_pairs(1 << 20):
+                break
+
+    # Keys a build_pairs() step lists (~5 ms here, the GIL held in C all along); the keys whose
+    # lists are packed together (packing costs per pair and slice: not every step); the lists
+    # a step packs.
+    PAIR_STEP, PAIR_SLICE, PAIR_FOLDS = 2000, 16_000, 100
+
+    def build_pairs(self, steps: int = 1) -> bool:
+        """List the pairs of common characters for the next ``steps`` × PAIR_STEP keys; True
+        once all are.
+
+        Until then a search checks the keys as it would without them (same answers, slower
+        for a 2-character text). Keys that change meanwhile make it start over."""
+        self.refresh()
+        with self._lock:
+            job = self._pair_job
+            if job is None:
+                return True
+            if job.key_version != self._key_version:  # keys changed under the job: start over
+                job = self._pair_job = _Postings(job.size, job.pairs)
+                job.key_version = self._key_version
+            for _ in range(steps):
+                start = job.done_upto
+                stop = min(self._n, start + self.PAIR_STEP, start - start % job.size + job.size)
+                if start >= stop:
+                    break
+                job.add_pairs(list(map(self._keys.__getitem__, range(start, stop))), start, stop == self._n)
+                job.done_upto = stop
+            if not job.fold_some(self.PAIR_FOLDS * steps) or job.done_upto < self._n:
+                return False
+            t0 = time.perf_counter()
+            finished = job.done(self._n, self.PAIR_FOLDS * steps)
+            if finished is None:
+                return False
+            self._chars.update(finished)
+            self._pairs = job.pairs
+            self._pair_job = None
+            _release_freed_memory()
+            log.info("lead index: %d pair lists made (last step %.0f ms)", len(self._pairs),
+                     (time.perf_counter() - t0) * 1000)
+            return True
 
     # ------------------------------------------------------------------ search
     def search(self, text: str = "", tab: str | None = None, campaign_id: str | None = None,
@@ -895,23 +1144,12 @@ class LeadIndex:
                     prev_pos = sorted(kept)
             if compact == last[0]:
                 positions, bits = prev_pos, prev_bits
-            elif prev_pos is None:  # the last text's hits as bits (one character): AND the new ones first
-                cand = prev_bits
-                for c in set(compact).difference(last[0]):
-                    cand &= self._char_bits(c)
-                positions = [p for p in _positions(cand, cand.bit_count(), n) if compact in keys[p]]
+            elif prev_pos is None:  # the last text's hits as bits: AND the new text's lists first
+                positions, bits = self._check(compact, self._candidates(compact, prev_bits))
             else:
-                positions = [p for p in prev_pos if compact in keys[p]]
+                positions = keys.having(compact, prev_pos)
         else:
-            cand = fbits
-            for c in set(compact):
-                cand &= self._char_bits(c)
-                if not cand:
-                    break
-            if len(compact) == 1 or not cand:
-                bits = cand  # exact: the keys that contain this one character
-            else:
-                positions = [p for p in _positions(cand, cand.bit_count(), n) if compact in keys[p]]
+            positions, bits = self._check(compact, self._candidates(compact, fbits))
         self._last = (compact, fkey, positions, bits)
         if positions is not None and (recent is None or recent[0] != self._version) \
                 and len(positions) <= _RECENT_MAX:
@@ -925,6 +1163,21 @@ class LeadIndex:
                     positions = _positions(bits, bits.bit_count(), n)
                 positions = sorted(set(positions).union(tail))
         return positions, bits
+
+    def _candidates(self, compact: str, bits: int) -> int:
+        """``bits`` AND the lists of every character and every listed pair of ``compact``."""
+        for f in (*set(compact), *self._pairs.intersection(map(add, compact, compact[1:]))):
+            if not bits:
+                break
+            bits &= self._char_bits(f)
+        return bits
+
+    def _check(self, compact: str, cand: int) -> tuple[list[int] | None, int]:
+        """The candidates whose key contains ``compact``: the lists are exact for one character
+        and for a listed pair (bits, nothing checked); otherwise each candidate's key is checked."""
+        if not cand or len(compact) == 1 or (len(compact) == 2 and compact in self._pairs):
+            return None, cand
+        return self._keys.having(compact, _positions(cand, cand.bit_count(), self._n)), 0
 
     def _tail_hits(self, q: str) -> set[int]:
         """Leads with a number ending in ``q`` (4+ digits)."""
@@ -961,25 +1214,6 @@ def _mask_of(positions: Sequence[int], n: int) -> bytes:
     for p in positions:
         m[p] = 1
     return bytes(m)
-
-
-def _char_index(keys: list[str]) -> dict[str, Any]:
-    """Per character: the positions of the keys containing it. One pass over every key's
-    distinct characters; characters in more than 1/32 of the keys are packed to bits
-    (smaller than 4 bytes a position), the rest stay ascending arrays."""
-    lists: dict[str, array] = {}
-    get = lists.get
-    for p, k in enumerate(keys):
-        for c in set(k):
-            a = get(c)
-            if a is None:
-                a = lists[c] = array("I")
-            a.append(p)
-    n = len(keys)
-    out: dict[str, Any] = {}
-    for c, a in lists.items():
-        out[c] = _bits_of(a, n) if len(a) * 32 > n else a
-    return out
 
 
 def _release_freed_memory() -> None:

@@ -82,6 +82,10 @@ class LeadTableModel(QAbstractTableModel):
         # Display strings per row, formatted once (dates/status through QLocale and
         # translators are the costly part of a repaint); dropped with the pages.
         self._texts: dict[int, tuple[str, ...]] = {}
+        # The same per row *object* (id -> (row, texts)), across results: the repository hands out
+        # the same frozen LeadRow for a lead until it changes, so the rows a keystroke keeps on
+        # screen are not formatted again (~1.4 ms of a ~7 ms paint when all are formatted).
+        self._by_row: dict[int, tuple[Any, tuple[str, ...]]] = {}
         # The first-contact rule (set by the workspace): returns the moment a waiting lead
         # must have reached this device by to be overdue now (naive UTC), or None.
         self._overdue_before: Callable[[], dt.datetime | None] | None = None
@@ -95,6 +99,7 @@ class LeadTableModel(QAbstractTableModel):
     def refresh_flags(self) -> None:
         """Re-evaluate the markers (time has passed): formats again, reads nothing."""
         self._texts.clear()
+        self._by_row.clear()
         if self._count:
             self.dataChanged.emit(self.index(0, STATUS_COLUMN), self.index(self._count - 1, STATUS_COLUMN))
 
@@ -166,6 +171,7 @@ class LeadTableModel(QAbstractTableModel):
 
     def retranslate(self) -> None:
         self._texts.clear()
+        self._by_row.clear()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         if self._count:
             self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
@@ -232,11 +238,18 @@ class LeadTableModel(QAbstractTableModel):
             row = self._row(r)
             if row is None:
                 return None
-            texts = (*(self._display(attr, getattr(row, attr, None)) for attr, _h in COLUMNS), "")
-            waiting = getattr(row, "waiting_since", None)
-            limit = self._overdue_before() if waiting is not None and self._overdue_before is not None else None
-            if limit is not None and waiting <= limit:
-                texts = self._overdue_texts(texts, waiting)
+            known = self._by_row.get(id(row))
+            if known is not None and known[0] is row:
+                texts = known[1]
+            else:
+                texts = (*(self._display(attr, getattr(row, attr, None)) for attr, _h in COLUMNS), "")
+                waiting = getattr(row, "waiting_since", None)
+                limit = self._overdue_before() if waiting is not None and self._overdue_before is not None else None
+                if limit is not None and waiting <= limit:
+                    texts = self._overdue_texts(texts, waiting)
+                if len(self._by_row) > PAGE * MAX_PAGES:
+                    self._by_row.clear()
+                self._by_row[id(row)] = (row, texts)
             if len(self._texts) > PAGE * MAX_PAGES:
                 self._texts.clear()
             self._texts[r] = texts

@@ -43,6 +43,12 @@ def test_first_page_comes_before_the_index_then_the_full_list(qtbot, data_dir: P
         with qtbot.waitSignal(service.searchFinished, timeout=10_000) as blocker:
             service.search(full.first_rows[0].name, "todo")
         assert full.ids[0] in blocker.args[0].ids
+        # The index's pair lists follow on the worker, a slice a job, between the searches.
+        repo = service._search_repo
+        qtbot.waitUntil(lambda: bool(repo._index._pairs), timeout=10_000)
+        with qtbot.waitSignal(service.searchFinished, timeout=10_000) as blocker:
+            service.search("zh", "todo")
+        assert list(blocker.args[0].ids) == repo.search_lead_ids("zh", "todo") != []
     finally:
         service.shutdown()
         for handle in handles:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from app.demo.generated import generate_leads
 from cache.db import CacheHandle
 from cache.repository import Repository
-from cache.search_index import LeadHits, LeadIndex
+from cache.search_index import LeadHits, LeadIndex, _Keys
 
 
 def _brute(index, q: str) -> set[int]:
@@ -163,3 +163,106 @@ def test_odd_values_from_any_writer_do_not_stop_the_index(handle: CacheHandle) -
     with handle.engine.begin() as conn:  # and the same after a change caught up from the journal
         conn.connection.driver_connection.execute("UPDATE leads SET priority = -99999999999 WHERE id = ?", (ids[1],))
     assert repo.search_lead_ids("")[0] == ids[1]  # the most urgent first
+
+
+def _pair_lists_exact(index) -> None:
+    keys = list(index._keys)
+    for pair in index._pairs:
+        bits = index._char_bits(pair)
+        got = {p for p in range(index._n) if (bits >> p) & 1}
+        assert got == {p for p, k in enumerate(keys) if pair in k}, pair
+
+
+def test_two_character_texts_come_from_the_pair_lists(handle: CacheHandle, monkeypatch) -> None:
+    """Pairs of common characters are listed at the build and kept exact while leads change;
+    a 2-character text of them is answered from its list without checking a single key."""
+    generate_leads(handle, 400)
+    repo = Repository(handle)
+    repo.warm_up()
+    index = repo._index
+    assert {"zh", "an", "12", "80", "鄂a"} <= index._pairs  # digits, pinyin letters, a plate's province
+    _pair_lists_exact(index)
+    some = [index._ids[p] for p in range(3)]
+    generate_leads(handle, 420)
+    with handle.engine.begin() as conn:
+        conn.execute(text("UPDATE leads SET name = '赵小明', name_pinyin = 'zhaoxiaoming', "
+                          "name_initials = 'zxm', plate = '鄂A80808', external_id = 'qqq' WHERE id = :i"),
+                     {"i": some[0]})
+        conn.execute(text("DELETE FROM leads WHERE id = :i"), {"i": some[1]})
+    assert repo.search_lead_ids("zhaoxiaoming") == [some[0]]
+    _pair_lists_exact(index)
+
+    fresh = LeadIndex(handle.engine)
+    fresh.prepare(pairs=False)  # answers by checking keys
+    cases = [(q, tab) for q in ("80", "zh", "鄂a", "an", "12") for tab in (None, "todo")]
+    expected = [fresh.search(q, tab) for q, tab in cases]
+    assert expected[0]  # not an empty answer
+
+    def no_checks(*_args):
+        raise AssertionError("a key was checked")
+
+    monkeypatch.setattr(_Keys, "having", no_checks)
+    assert [index.search(q, tab) for q, tab in cases] == expected
+
+
+def test_pair_lists_made_in_steps_while_leads_change(handle: CacheHandle) -> None:
+    """The app makes the pair lists a slice at a time between searches: searches answer the same
+    before, during and after, and a write in the middle does not leave a stale list."""
+    generate_leads(handle, 500)
+    index = LeadIndex(handle.engine)
+    index.PAIR_STEP, index.PAIR_SLICE, index.PAIR_FOLDS = 40, 96, 7
+    index.prepare(pairs=False)
+    assert not index._pairs
+    reference = LeadIndex(handle.engine)
+    reference.prepare()
+    texts = ("80", "zh", "12", "wang", "鄂a", "gen-00")
+    for q in texts:
+        assert index.search(q, "todo") == reference.search(q, "todo"), q
+    steps = 0
+    for _ in range(3):
+        assert not index.build_pairs()
+        steps += 1
+    some = index._ids[5]  # listed already: its new key must show in the lists
+    with handle.engine.begin() as conn:
+        conn.execute(text("UPDATE leads SET name_pinyin = 'zzqq', plate = '鄂Z8080' WHERE id = :i"), {"i": some})
+    for q in texts:
+        assert index.search(q, "todo") == reference.search(q, "todo"), q
+    for _ in range(10_000):
+        steps += 1
+        if index.build_pairs():
+            break
+    assert index._pairs and steps > 10
+    _pair_lists_exact(index)
+    fresh = LeadIndex(handle.engine)
+    fresh.prepare()
+    for q in (*texts, "zz", "zq", "z8", "鄂z"):
+        for tab in (None, "todo", "done"):
+            assert index.search(q, tab) == fresh.search(q, tab), (q, tab)
+
+
+def test_an_index_built_empty_lists_its_pairs_once_a_sync_fills_it(handle: CacheHandle, tmp_path: Path) -> None:
+    """A first start has no leads yet: the pairs are listed once the leads arrive (by the journal)."""
+    from cache.db import open_cache
+
+    repo = Repository(handle)
+    repo.warm_up()
+    assert not repo.index_pending and repo.search_lead_ids("zh") == []
+    other = open_cache(tmp_path / "other.sqlite3")
+    generate_leads(other, 1200)
+    other.close()
+    with handle.engine.begin() as conn:  # row by row, as a first sync's pages write them
+        db = conn.connection.driver_connection
+        db.execute("ATTACH DATABASE ? AS other", (str(tmp_path / "other.sqlite3"),))
+        db.execute("INSERT INTO campaigns SELECT * FROM other.campaigns")
+        db.execute("INSERT INTO leads SELECT * FROM other.leads")
+        db.execute("INSERT INTO lead_phones SELECT * FROM other.lead_phones")
+    assert len(repo.search_lead_ids("")) == 1200
+    assert repo._index._last_seq > 1000  # caught up from the journal (appended), not rebuilt
+    expected = [i for i in repo.search_lead_ids("") if "zh" in repo._index._keys[repo._index._pos(i)]]
+    assert repo.index_pending
+    for _ in range(1000):
+        if repo.index_step():
+            break
+    assert not repo.index_pending and "zh" in repo._index._pairs
+    _pair_lists_exact(repo._index)
+    assert repo.search_lead_ids("zh") == expected != []
