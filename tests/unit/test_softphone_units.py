@@ -143,7 +143,9 @@ def test_signal_emit_keeps_true_alive(qapp) -> None:
     worker.join()
     QCoreApplication.sendPostedEvents(o)
     assert len(got) == 11_000
-    assert abs(sys.getrefcount(True) - before) < 10
+    # The bug moved the count by one per emit (11,000 here); other tests' background threads
+    # (a search worker still building, a server's reload thread) move it by tens meanwhile.
+    assert abs(sys.getrefcount(True) - before) < 1_000
 
 
 def test_callback_exceptions_never_reach_pjsua2(caplog: pytest.LogCaptureFixture) -> None:
