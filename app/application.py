@@ -300,7 +300,7 @@ class Application(QObject):
         """Once the index and the workspace exist: ``gc.freeze()``.
 
         Everything built at start-up (modules, Qt wrappers, SQLAlchemy metadata, the search
-        index, pypinyin's tables once loaded) lives as long as the process. A full
+        index, the pinyin table once loaded) lives as long as the process. A full
         collection walked all of it — 60–100 ms with the GIL held, landing at random: on a
         search keystroke, or in the middle of a sync, freezing the window. Frozen, those
         objects are left out of every collection (merging the generations costs nothing).

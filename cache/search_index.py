@@ -1226,7 +1226,7 @@ def _release_freed_memory() -> None:
 
 
 def _key_with_pinyin(key: str, name: str) -> str:
-    from core.pinyin import name_keys  # lazy: pypinyin costs ~0.2 s to import
+    from core.pinyin import name_keys  # lazy: only a changed lead needs keys made
 
     pinyin, initials = name_keys(name)
     parts = key.split("\t")
