@@ -246,7 +246,13 @@ def name_keys(name: str) -> tuple[str, str]:
     name = (name or "").strip()
     if not name:
         return "", ""
-    syl = [s for s in _syllables(name) if s.strip()]
+    return keys_from_syllables(name, _syllables(name))
+
+
+def keys_from_syllables(name: str, syllables: list[str]) -> tuple[str, str]:
+    """(pinyin, initials) of a name read as ``syllables``, with the surname reading first when
+    it differs (the tests and the bench give pypinyin's syllables to compare with the table's)."""
+    syl = [s for s in syllables if s.strip()]
     variants = [syl]
     alt = _SURNAME_READINGS.get(name[0])
     if alt and syl and syl[0] != alt:

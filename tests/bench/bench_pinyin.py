@@ -52,7 +52,7 @@ def _ref_name_keys(name: str) -> tuple[str, str]:
     from pypinyin.core import _default_pinyin
     from pypinyin.seg import mmseg
 
-    from core.pinyin import _SURNAME_READINGS
+    from core.pinyin import keys_from_syllables
 
     name = (name or "").strip()
     if not name:
@@ -65,13 +65,7 @@ def _ref_name_keys(name: str) -> tuple[str, str]:
     else:
         for word in _default_pinyin.seg(name):
             syl.extend(_ref_word(word) if RE_HANS.match(word) else [word.lower()])
-    syl = [s for s in syl if s.strip()]
-    variants = [syl]
-    alt = _SURNAME_READINGS.get(name[0])
-    if alt and syl and syl[0] != alt:
-        variants.insert(0, [alt, *syl[1:]])
-    return (" ".join("".join(v).replace(" ", "") for v in variants),
-            " ".join("".join(s[:1] for s in v) for v in variants))
+    return keys_from_syllables(name, syl)
 
 
 # --- one fresh interpreter ----------------------------------------------------------------------
