@@ -20,6 +20,7 @@ from every status a first disposition can leave (callback, done, closed).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import uuid
 from pathlib import Path
@@ -121,6 +122,7 @@ def _check_round(agent, fresh_agent, store: WorkspaceStore, plan: list[tuple[str
     server = _state(fresh_agent)  # straight from the server, through a cache with nothing pending
 
     agent.engine.pull_all()  # 3. the next pull
+    assert gc.isenabled(), "a pull keeps the cyclic collector off only while it runs"
     pulled = _state(agent)
 
     problems = []
