@@ -240,13 +240,26 @@ def _word_syllables(word: str) -> tuple[str, ...]:
     return tuple(s for ch in word for s in table.char(ch))
 
 
-@lru_cache(maxsize=65536)
 def name_keys(name: str) -> tuple[str, str]:
     """Return (pinyin, initials) for ``name``, e.g. ("zengguofan cengguofan", "zgf cgf")."""
+    if name and "\x00" in name:  # cannot be packed (below): not cached
+        name = name.strip()
+        return keys_from_syllables(name, _syllables(name)) if name else ("", "")
+    full, _, initials = _packed_keys(name).partition("\x00")
+    return full, initials
+
+
+@lru_cache(maxsize=65536)
+def _packed_keys(name: str) -> str:
+    """name_keys as one string, "pinyin\\x00initials". Cached as a str, not a tuple: strings are
+    not tracked by the cyclic collector, 40,000 cached tuples (a first pull's names) were, and
+    the first collection after a pull walked them all with the GIL held (10-12 ms; the window's
+    thread waited that long; tests/bench/bench_sync.py)."""
     name = (name or "").strip()
     if not name:
-        return "", ""
-    return keys_from_syllables(name, _syllables(name))
+        return "\x00"
+    full, initials = keys_from_syllables(name, _syllables(name))
+    return f"{full}\x00{initials}"
 
 
 def keys_from_syllables(name: str, syllables: list[str]) -> tuple[str, str]:
@@ -269,7 +282,7 @@ def warm() -> None:
 
 def clear_caches() -> None:
     """Forget every cached key and reading (benchmarks: a new process's first pull)."""
-    name_keys.cache_clear()
+    _packed_keys.cache_clear()
     _word_syllables.cache_clear()
 
 

@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +98,15 @@ class SyncEngine:
 
     def run_round(self) -> RoundResult:
         t0 = time.perf_counter()
+        # The collector is paused for the whole round, the push as the pull (pull_all): a
+        # batch of 1,000 events is ~10,000 fresh dicts, lists and strings, none cyclic, and a
+        # collection started by them walked the whole heap with the GIL held (bench_sync: a
+        # full pass of 40 ms at the push's start after a first pull of 100,000 leads). What
+        # the round leaves is collected after it, as the app's own allocations come.
+        with gc_paused():
+            return self._run_round(t0)
+
+    def _run_round(self, t0: float) -> RoundResult:
         pushed, acked, rejected = self.push_pending()
         self.generation_changed = False
         pages, changes = self.pull_all()
@@ -112,6 +122,10 @@ class SyncEngine:
     # -- push ---------------------------------------------------------------
 
     def push_pending(self) -> tuple[int, int, int]:
+        with gc_paused():  # see run_round
+            return self._push_pending()
+
+    def _push_pending(self) -> tuple[int, int, int]:
         pushed = acked = rejected = 0
         after_seq: int | None = None
         for _ in range(MAX_PUSH_BATCHES_PER_ROUND):
@@ -169,7 +183,7 @@ class SyncEngine:
         # fresh objects (7–11 ms) and every so often a full pass walked all pages in flight
         # (54 ms), each holding the GIL the window needs. Nothing a pull makes is cyclic;
         # the GUI's few cycles wait for the round's end (seconds).
-        with gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") as pool:
+        with gc_paused(), short_switch_interval(), ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") as pool:
             limit = PULL_LIMIT_INITIAL if cursor is None else PULL_LIMIT
             fut: Future[PullPage] | None = pool.submit(self._fetch, cursor, limit)
             # Load the pinyin table (~9 ms, once per process) here while the first
@@ -208,6 +222,9 @@ class SyncEngine:
                 if not more:
                     break
                 cursor = page.next_cursor
+            # Let go of the last page before the collector comes back on: still referenced,
+            # its ~100,000 objects were the first collection's to walk (12 ms, GIL held).
+            page = None  # type: ignore[assignment]
         if first_pull:
             self.store.restore_indexes()  # stopped before the last page (new generation, page bound)
         return pages, summary
@@ -289,6 +306,38 @@ class SyncEngine:
 
 _FLOOR_ENTITIES = frozenset({"agent_command", "team_message"})
 _COACHING_ENTITIES = frozenset({"coaching_form", "coaching_evaluation"})
+
+
+#: The interpreter's switch interval while a pull runs (Python's default: 5 ms). Two busy
+#: threads (the prefetch thread parsing, this one converting and writing) each keep the GIL
+#: up to an interval before handing it over when asked, and the window's thread may have to
+#: wait for both in turn: with 5 ms, the GUI probe's longest waits were 15–20 ms chains of
+#: these; with 1 ms, ~3 ms. The cost: more hand-overs, +0.1–0.2 s of CPU and wall on a 3.3 s
+#: first pull of 100,000 leads (three interleaved pairs in bench_sync's setting).
+PULL_SWITCH_INTERVAL_S = 0.001
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_before = 0.0
+
+
+@contextlib.contextmanager
+def short_switch_interval(interval: float | None = None) -> Iterator[None]:
+    """``sys.setswitchinterval(interval or PULL_SWITCH_INTERVAL_S)`` while the block runs (it
+    is process-wide: Python has no per-thread setting), the previous value back after the
+    last nested user; never raises an interval that is already shorter."""
+    global _switch_users, _switch_before
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval or PULL_SWITCH_INTERVAL_S, _switch_before))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_before)
 
 
 _gc_lock = threading.Lock()

@@ -19,6 +19,7 @@ try:
 except ImportError:  # pragma: no cover - then gzip (or nothing) is negotiated
     zstandard = None
 
+from core import pull_lines
 from core.contract import ChangeOp, PushStatus
 from core.timeutil import utcnow
 from server import backup, board, changes, events, pull
@@ -52,18 +53,23 @@ def json_answer(request: Request, content: Any) -> Response:
     is ~3 MB of JSON and ~0.4 MB compressed."""
     body = orjson.dumps(content) if orjson is not None else \
         json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    headers: dict[str, str] = {}
+    return encoded_answer(request, body, "application/json")
+
+
+def encoded_answer(request: Request, body: bytes, media_type: str, vary: str = "Accept-Encoding") -> Response:
+    """``body`` compressed as json_answer says (when the client accepts it and it is big)."""
+    headers: dict[str, str] = {"Vary": vary} if vary != "Accept-Encoding" else {}
     if len(body) >= COMPRESS_MIN_BYTES:
         codings = _accepted_codings(request)
         if zstandard is not None and "zstd" in codings:
             # With its checksum: a body damaged on the way fails to decode instead of
             # decoding to other (valid-looking) JSON.
             body = zstandard.ZstdCompressor(level=1, write_checksum=True).compress(body)
-            headers = {"Content-Encoding": "zstd", "Vary": "Accept-Encoding"}
+            headers = {"Content-Encoding": "zstd", "Vary": vary}
         elif "gzip" in codings:
             body = gzip.compress(body, compresslevel=1)
-            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-    return Response(body, media_type="application/json", headers=headers)
+            headers = {"Content-Encoding": "gzip", "Vary": vary}
+    return Response(body, media_type=media_type, headers=headers)
 
 
 class Change(BaseModel):
@@ -130,6 +136,11 @@ def pull_changes(request: Request, p: Caller, ctx: Ctx,
               "monitor_public_key": ctx.keys.grant_public_b64, "generation": str(gen.value)}
     if gen.restored_from is not None:
         answer["restored_from"] = iso(gen.restored_from)
+    if pull_lines.accepts_lines(request.headers.get("accept", "")):
+        # The same page in lines (core/pull_lines.py): the client parses it a line at a time.
+        changes_out = answer.pop("changes")
+        return encoded_answer(request, pull_lines.encode(answer, changes_out), pull_lines.MEDIA_TYPE,
+                              vary="Accept, Accept-Encoding")
     return json_answer(request, answer)
 
 
