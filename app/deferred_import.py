@@ -3,7 +3,10 @@
 ``sqlalchemy.util.compat`` imports ``asyncio`` (which brings ``ssl``, ``subprocess`` and
 ~30 modules) and ``importlib.metadata`` (``email``, ``zipfile``, ``csv``) unconditionally,
 for its async engine and its dialect plug-ins; the client's synchronous SQLite engine
-touches neither. Measured in a fresh interpreter: ~7 MB RSS and ~70 modules.
+touches neither. Measured in a fresh interpreter: ~7 MB RSS and ~70 modules. It also
+imports ``hashlib`` for ``md5_hex`` (only for constraint names longer than the dialect's
+limit), and ``hashlib`` loads OpenSSL's libcrypto: ~3.5 MB RSS in the embedded demo, which
+otherwise never needs OpenSSL (its own SHA-256s use :mod:`core.digest`).
 
 :func:`defer` puts a placeholder module in ``sys.modules`` for each name. ``import asyncio``
 then binds the placeholder (the import system finds it and reads only ``__spec__``/
@@ -23,13 +26,13 @@ import importlib.util
 import os
 import sys
 import threading
-from importlib.abc import Loader
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-#: Imported by SQLAlchemy at import time, used only by its asyncio extension and plug-in lookup.
-SQLALCHEMY_UNUSED = ("asyncio", "importlib.metadata")
+#: Imported by SQLAlchemy at import time, used only by its asyncio extension, plug-in lookup
+#: and long constraint names.
+SQLALCHEMY_UNUSED = ("asyncio", "importlib.metadata", "hashlib")
 ENV_SWITCH = "SEATMATE_DEFER_IMPORTS"
 #: Functions read from the module at import time (``iscoroutine = asyncio.iscoroutine`` in
 #: sqlalchemy.util.concurrency): the placeholder has a stand-in that imports the module when called.
@@ -82,7 +85,10 @@ class _SubmoduleFinder:
         return ModuleSpec(name, _Existing(module), origin=getattr(module.__spec__, "origin", None))
 
 
-class _Existing(Loader):
+class _Existing:
+    """A loader (the import system only calls these two methods; not importlib.abc.Loader as the
+    base: importing importlib.abc brings importlib.resources, tempfile, shutil, bz2, lzma…)."""
+
     def __init__(self, module: ModuleType) -> None:
         self._module = module
         self._spec = module.__spec__

@@ -73,7 +73,7 @@ def release(force: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.i18n_build", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m app.i18n_build", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--update", action="store_true", help="run pyside6-lupdate over app/ and ui/ first")
     parser.add_argument("--force", action="store_true", help="rebuild .qm even when up to date")
     args = parser.parse_args(argv)

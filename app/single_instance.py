@@ -9,7 +9,6 @@ Numbers are never logged in full.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import logging
 import re
@@ -19,6 +18,7 @@ from urllib.parse import unquote
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from core.digest import sha256
 from core.phone import PhoneError, mask, normalise
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def server_name(data_dir: Path) -> str:
         user = getpass.getuser()
     except Exception:  # no user database entry (containers): the folder alone is enough
         user = "?"
-    digest = hashlib.sha256(f"{user}\0{Path(data_dir).resolve()}".encode()).hexdigest()[:16]
+    digest = sha256(f"{user}\0{Path(data_dir).resolve()}".encode()).hexdigest()[:16]
     return f"seatmate-{digest}"
 
 

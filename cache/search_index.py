@@ -40,7 +40,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, islice, repeat
-from operator import add, call, neg
+from operator import add, and_, call, methodcaller, neg
 from typing import Any
 
 from sqlalchemy import Engine
@@ -54,15 +54,26 @@ log = logging.getLogger(__name__)
 
 _CAT_TODO, _CAT_CALLBACK, _CAT_DONE, _CAT_DELETED = 0, 1, 2, 3
 _NEVER = NEVER
+
+
+def _u32(sql: str) -> str:
+    """Epoch seconds as an unsigned 32-bit value (1970 to 2106: the columns are array('I'), half
+    of int64); a date outside that range (bad data) is clamped, so it cannot stop the build."""
+    return f"max(0, min(4294967295, {sql}))"
+
+
 # "Waiting for a first contact since": when a new lead that was never tried reached this
 # device (created_at, UTC epoch seconds); _NEVER once it was tried or is no longer new.
 # The floor's rule (app.workspace.callbacks.FIRST_CONTACT_HOURS) flags it 48 h later.
+_CREATED = _u32(f"coalesce(CAST(strftime('%s', created_at) AS INTEGER), {_NEVER})")
 _FRESH_SQL = (f"CASE WHEN status = '{LeadStatus.NEW}' AND last_attempt_at IS NULL "
-              f"THEN coalesce(CAST(strftime('%s', created_at) AS INTEGER), {_NEVER}) ELSE {_NEVER} END")
+              f"THEN {_CREATED} ELSE {_NEVER} END")
 _CHUNK = 20_000  # rows per bulk-load query
 # Priority as a 32-bit int whatever a writer stored (text, a huge number): the column is an
 # array('i'), and one bad value must not stop the whole index from loading.
 _PRIO = "max(-2147483648, min(2147483647, CAST(coalesce(priority, 0) AS INTEGER)))"
+_CALLBACK = _u32(f"coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER})")
+_ATTEMPT = _u32("coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0)")
 
 # Everything that can be computed in SQL is (C speed, and no Python objects for
 # the date strings): the search key, the tab category, dates as integers.
@@ -75,8 +86,8 @@ SELECT id,
             WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END,
        {_PRIO},
        coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER}),
-       coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER}),
-       coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0),
+       {_CALLBACK},
+       {_ATTEMPT},
        coalesce(campaign_id, ''), coalesce(source, ''),
        {_FRESH_SQL},
        CASE WHEN coalesce(name_pinyin, '') = '' THEN name END
@@ -96,8 +107,8 @@ SELECT count(*),
             WHEN next_callback_at IS NOT NULL THEN {_CAT_CALLBACK} ELSE {_CAT_TODO} END, ''),
        group_concat({_PRIO}),
        group_concat(coalesce(CAST(julianday(policy_expiry) AS INTEGER), {_NEVER})),
-       group_concat(coalesce(CAST(strftime('%s', next_callback_at) AS INTEGER), {_NEVER})),
-       group_concat(coalesce(CAST(strftime('%s', last_attempt_at) AS INTEGER), 0)),
+       group_concat({_CALLBACK}),
+       group_concat({_ATTEMPT}),
        group_concat({{campaign_case}}),
        group_concat({{source_case}}),
        group_concat({_FRESH_SQL}),
@@ -117,9 +128,9 @@ SELECT lead_id, CASE WHEN number_e164 LIKE '+86%' THEN substr(number_e164, 4) EL
 FROM lead_phones
 """
 # Numeric columns (name, array typecode) in _LEAD_SELECT's order after the category. Expiry is a
-# julian day (int32 holds it and _NEVER); the epoch-second columns stay int64 (past 2038).
-_NUM_COLS = (("prio", "i"), ("expiry", "i"), ("callback", "q"), ("attempt", "q"),
-             ("campaign", "i"), ("source", "i"), ("fresh", "q"))
+# julian day (int32 holds it and _NEVER); the epoch-second columns are uint32 (to 2106, see _u32).
+_NUM_COLS = (("prio", "i"), ("expiry", "i"), ("callback", "I"), ("attempt", "I"),
+             ("campaign", "i"), ("source", "i"), ("fresh", "I"))
 
 # One byte a lead (0/1) <-> the ASCII digits int(…, 2) reads and bin() writes.
 _TO_ASCII = bytes.maketrans(b"\x00\x01", b"01")
@@ -180,6 +191,34 @@ def _positions(bits: int, count: int, n: int) -> list[int]:
     return list(compress(range(len(s)), s.encode("ascii").translate(_FROM_ASCII)))
 
 
+class _Sparse:
+    """Ascending positions at 2 bytes each instead of 4 (array('I')): the low 16 bits in one
+    array('H'), and where each block of 65,536 positions starts in it (100k leads: 2 blocks).
+    The rare characters' and pairs' lists (~3.5 MB as array('I') over 100k leads) are only
+    ever counted and iterated: iterating adds each block's base in C."""
+
+    __slots__ = ("lows", "starts")
+
+    def __init__(self, positions: Sequence[int]) -> None:  # ascending
+        self.lows = array("H", map(and_, positions, repeat(0xFFFF)))
+        top = positions[-1] >> 16 if len(positions) else -1
+        # starts[b]: the index of block b's first position; starts[-1] == len(lows)
+        self.starts = array("I", [0, *(bisect_left(positions, b << 16) for b in range(1, top + 1)), len(self.lows)])
+
+    def __len__(self) -> int:
+        return len(self.lows)
+
+    def __iter__(self) -> Iterator[int]:
+        lows, starts = self.lows, self.starts
+        if len(starts) == 2:  # all below 65,536
+            return iter(lows)
+        return chain(lows[: starts[1]], *(map(add, lows[starts[b] : starts[b + 1]], repeat(b << 16))
+                                          for b in range(1, len(starts) - 1)))
+
+    def __repr__(self) -> str:
+        return f"_Sparse({list(self)!r})"
+
+
 class _Ids:
     """Lead ids, all in one str with the start of each (100k ids as one str: ~2.7 MB instead
     of ~8.4 MB as 100k str objects in a list). ``ids[p]`` is lead p's id."""
@@ -213,15 +252,19 @@ class _Ids:
 
 
 class _Keys:
-    """The search keys, all in one str with the start of each (100k keys: ~7 MB instead of
-    ~15 MB as 100k str objects). Keys changed or appended since the build are kept aside
-    (``extra``). ``keys[p]`` is lead p's key; :meth:`having` checks many keys in C."""
+    """The search keys, all in one UTF-8 bytes object with the start of each (100k keys: ~4 MB;
+    as one str ~7 MB, since a single 汉字 makes the whole str 2 bytes a character; as 100k str
+    objects ~15 MB). Keys changed or appended since the build are kept aside as str
+    (``extra``). ``keys[p]`` is lead p's key; :meth:`having` checks many keys in C.
+
+    A UTF-8 needle matches inside UTF-8 text only at character boundaries (no character's
+    encoding starts inside another's), so a bytes search gives the same answers as a str one."""
 
     __slots__ = ("extra", "n", "offsets", "text")
 
-    def __init__(self, text: str, offsets: array) -> None:
-        self.text = text
-        self.offsets = offsets
+    def __init__(self, text: bytes, offsets: array) -> None:
+        self.text = text  # never changed once made (changed keys go to ``extra``)
+        self.offsets = offsets  # byte offsets
         self.n = len(offsets) - 1
         self.extra: dict[int, str] = {}
 
@@ -233,7 +276,7 @@ class _Keys:
         if k is not None:
             return k
         off = self.offsets
-        return self.text[off[p] : off[p + 1]]
+        return self.text[off[p] : off[p + 1]].decode("utf-8", "surrogatepass")
 
     def __setitem__(self, p: int, key: str) -> None:
         self.extra[p] = key
@@ -248,10 +291,15 @@ class _Keys:
     def having(self, q: str, positions: Iterable[int]) -> list[int]:
         """The positions (in the given order) whose key contains ``q``."""
         text, off, extra = self.text, self.offsets, self.extra
+        needle = q.encode("utf-8", "surrogatepass")
         find = text.find  # bounded to one key: never a match across two keys
         if not extra:
-            return [p for p in positions if find(q, off[p], off[p + 1]) >= 0]
-        return [p for p in positions if (q in extra[p] if p in extra else find(q, off[p], off[p + 1]) >= 0)]
+            return [p for p in positions if find(needle, off[p], off[p + 1]) >= 0]
+        return [p for p in positions if (q in extra[p] if p in extra else find(needle, off[p], off[p + 1]) >= 0)]
+
+
+def _utf8_lengths(keys: list[str]) -> Iterator[int]:
+    return map(len, map(methodcaller("encode", "utf-8", "surrogatepass"), keys))
 
 
 class _Postings:
@@ -359,10 +407,10 @@ class _Postings:
             count = bits.bit_count() + (len(sp) if sp is not None else 0)
             if count * 32 > n:
                 out[f] = bits | _bits_of(sp, n) if sp else bits
-            elif not bits:
-                out[f] = array("I", sp)  # without the growth's spare room
+            elif not bits:  # (sorted: a pair listing packs its slices last first)
+                out[f] = _Sparse(sorted(sp))
             else:
-                out[f] = array("I", sorted(_positions(bits, bits.bit_count(), n) + (sp.tolist() if sp else [])))
+                out[f] = _Sparse(sorted(_positions(bits, bits.bit_count(), n) + (sp.tolist() if sp else [])))
         return None if self.dense or self.sparse else out
 
 
@@ -495,9 +543,10 @@ class LeadIndex:
     def _reset(self) -> None:
         self._ids = _Ids("", array("I", [0]))
         self._by_id = array("I")  # positions sorted by id: id -> position by binary search
-        # One str for all keys (find() bounded to a key is ~2x slower than ``in`` on a key of its
-        # own, but the pair lists leave few keys to check: a 2-character text checks none).
-        self._keys = _Keys("", array("I", [0]))
+        # One UTF-8 bytes object for all keys (find() bounded to a key is ~2x slower than ``in``
+        # on a key of its own, but the pair lists leave few keys to check: a 2-character text
+        # checks none).
+        self._keys = _Keys(b"", array("I", [0]))
         self._cat = bytearray()  # tab category a lead (_CAT_*)
         self._cols: dict[str, array] = {name: array(code) for name, code in _NUM_COLS}
         self._codes: dict[str, dict[str, int]] = {"campaign": {}, "source": {}}
@@ -512,7 +561,7 @@ class LeadIndex:
         self._orders: dict[str, array] = {}
         # Per character of any key, and per pair of the common characters (``_pairs``: every
         # such pair of every key is listed, so a missing one has no key): the positions of the
-        # keys that contain it — packed bits (int) for common ones, an ascending array('I') for
+        # keys that contain it — packed bits (int) for common ones, ascending positions (_Sparse) for
         # rare ones (most 汉字).
         self._chars: dict[str, Any] = {}
         self._pairs: frozenset[str] = frozenset()
@@ -578,7 +627,7 @@ class LeadIndex:
         rs = "\x1e"
         id_texts: list[str] = []
         id_offsets = array("I", [0])
-        key_text = ""
+        key_text = bytearray()
         key_offsets = array("I", [0])
         postings = _Postings(_CHUNK)
         names: dict[str, str] | None = None
@@ -615,9 +664,9 @@ class LeadIndex:
                     chunk_keys[p] = _key_with_pinyin(chunk_keys[p], name)
                 p = flags.find("1", p + 1)
             del chunk_ids
-            key_offsets.extend(accumulate(map(len, chunk_keys), initial=key_offsets[-1]))
+            key_offsets.extend(accumulate(_utf8_lengths(chunk_keys), initial=key_offsets[-1]))
             key_offsets.pop(len(key_offsets) - len(chunk_keys) - 1)
-            key_text += "".join(chunk_keys)  # grown in place (no copy of all keys at the end)
+            key_text += "".join(chunk_keys).encode("utf-8", "surrogatepass")  # grown in place
             postings.add(chunk_keys, start)
             del chunk_keys
             after = row[12]
@@ -630,7 +679,8 @@ class LeadIndex:
             raise RuntimeError("lead index: column lengths differ")
         self._ids = _Ids("".join(id_texts), id_offsets)
         del id_texts
-        self._keys = _Keys(key_text, key_offsets)
+        # A bytes copy: 4 MB for a moment, but the bytearray keeps 1/8 spare room (0.5 MB) for good.
+        self._keys = _Keys(bytes(key_text), key_offsets)
         del key_text
         chars = postings.done(n)
         assert chars is not None  # no limit: all finished
@@ -893,7 +943,7 @@ class LeadIndex:
             else:
                 kept = set(entry or ()).difference(minus)
                 kept.update(plus)
-                chars[c] = array("I", sorted(kept))
+                chars[c] = _Sparse(sorted(kept))
 
     # ------------------------------------------------------------------ orders
     def _sort_key(self, sort: str) -> Callable[[int], tuple] | None:

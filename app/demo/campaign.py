@@ -7,7 +7,6 @@ of the files is kept in sync_state, so a normal start costs one lookup.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.resource_files import resource
+from core.digest import sha256
 from core.disposition_codes import parse_codes_json
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def data_file(name: str) -> Path:
 
 
 def _fingerprint() -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for name in DEMO_FILES:
         h.update(name.encode())
         h.update(data_file(name).read_bytes())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # __doc__: None under -OO
     parser.add_argument("wav", type=Path)
     parser.add_argument("--seconds", type=float, default=0.8, help="at each speed")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""Memory breakdown: `python -m tests.bench.bench_memory [--leads N] [--call-seconds S] [--no-call]`.
+"""Memory breakdown: `python -m tests.bench.bench_memory [--leads N] [--call-seconds S] [--no-call]
+[--frozen dist/seatmate …]`.
 
 Fresh processes on the foundation benchmark's 100,000-lead cache, and the references (an
 empty PySide6 window; linphonec in a call) in the same run:
@@ -12,11 +13,15 @@ empty PySide6 window; linphonec in a call) in the same run:
    later (first card, next lead, KPIs), with the peak (VmHWM). Same run, the same app with
    one measure switched off each: glibc's malloc defaults, the workspace attached during
    the index build, and SQLAlchemy's unused imports loaded with SQLite's 2 MB page caches;
+   and the same app under ``python -OO`` (as the frozen build is: build_installer.spec optimize=2);
 3. call — the app with Qt audio on a private PulseAudio (the frozen bundle's Qt plugins: no
    FFmpeg media backend) on a copy of the cache, settled, then in a call to the embedded
    demo's customer (a pjsua2 peer process on 127.0.0.1 that answers and stays) for
    ``--call-seconds``, then hung up: RSS, what the call adds (anon / files, threads); and
-   linphonec in a call to a sipp UAS (inside ``unshare -n``, as bench_softphone runs it).
+   linphonec in a call to a sipp UAS (inside ``unshare -n``, as bench_softphone runs it);
+4. with ``--frozen DIST`` (repeatable): the frozen bundle started as users start it
+   (``DIST/seatmate --data-dir …`` on a copy of the cache), RSS 3 s after its log says the
+   workspace attached, with the venv's ``python -m app`` started the same way as its reference.
 
 Prints the tables with the machine's load and merges bench-results/memory.json.
 """
@@ -330,6 +335,56 @@ def _call_run(root: Path, call_s: float) -> tuple[list[dict], str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _status(pid: int) -> dict[str, float]:
+    f = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
+    return {k: int(f[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
+
+
+def _external_run(cmd: list[str], root: Path) -> dict[str, float]:
+    """The app started as users start it (``cmd --data-dir …``: the frozen bundle, or the venv's
+    ``python -m app`` as its reference), on a copy of the cache, measured from outside: RSS 3 s
+    after its log says the workspace attached (bounded 60 s), then stopped with SIGTERM."""
+    import signal
+    import sqlite3
+    import tempfile
+    import time
+
+    work = Path(tempfile.mkdtemp(prefix="seatmate-bench-ext-"))
+    try:
+        src = sqlite3.connect(f"file:{root / 'cache.sqlite3'}?mode=ro", uri=True)
+        dst = sqlite3.connect(work / "cache.sqlite3")
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        if (root / "config").is_dir():
+            shutil.copytree(root / "config", work / "config")
+        env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+        proc = subprocess.Popen([*cmd, "--data-dir", str(work), "--lang", "zh_CN"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = work / "logs" / "seatmate.log"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:  # bounded: 60 s
+                if log.exists() and "workspace attached" in log.read_text(encoding="utf-8", errors="replace"):
+                    break
+                time.sleep(0.1)
+            else:
+                raise SystemExit(f"{cmd[0]}: the workspace did not attach within 60 s")
+            time.sleep(3.0)
+            return _status(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _linphonec_in_call(call_s: float) -> dict:
     """The reference, run by ``unshare -n`` (PEERS.md: outside a private namespace linphonec puts
     the machine's external address in its SDP): linphonec in a call to a sipp UAS that answers
@@ -397,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--call-seconds", type=float, default=10.0, help="the in-call sample window")
     parser.add_argument("--no-call", action="store_true", help="skip the in-call runs (app and linphonec)")
     parser.add_argument("--linphonec-ref", type=float, help=argparse.SUPPRESS)  # the child inside unshare -n
+    parser.add_argument("--frozen", action="append", default=[], metavar="DIST",
+                        help="also start this frozen bundle (a dist/seatmate folder; repeatable) as users do, "
+                             "with the venv's `python -m app` started the same way as its reference")
     args = parser.parse_args(argv)
     if args.linphonec_ref is not None:
         print("RESULT " + json.dumps(_linphonec_in_call(args.linphonec_ref)), flush=True)
@@ -421,6 +479,15 @@ def main(argv: list[str] | None = None) -> int:
         text_table = _text_card_table(Path(tmp) / "cn_phone_zh.tsv")
         uncut = _child(_APP, str(root), SEATMATE_DEFER_IMPORTS="0", SEATMATE_SQLITE_CACHE_KIB="2000",
                        BENCH_TEXT_CARD_TABLE=str(text_table))
+    # … and under `python -OO` (docstrings and asserts dropped), as the frozen build's bytecode is
+    # (build_installer.spec: optimize=2). Run twice: the first run only writes the .opt-2.pyc files.
+    _child(_APP, str(root), PYTHONOPTIMIZE="2")
+    optimized = _child(_APP, str(root), PYTHONOPTIMIZE="2")
+    external = []
+    if args.frozen:
+        external.append(("venv: python -m app", _external_run([sys.executable, "-m", "app"], root)))
+        for dist in args.frozen:
+            external.append((f"frozen: {dist}", _external_run([str(Path(dist) / "seatmate")], root)))
     call, audio = _call_run(root, args.call_seconds) if not args.no_call else ([], "")
     linphonec = _linphonec_reference(args.call_seconds) if not args.no_call else None
     load_after = os.getloadavg()
@@ -463,6 +530,15 @@ def main(argv: list[str] | None = None) -> int:
           f"   ({label})")
     out += [{"metric": "app_rss_settled_mb", "value": round(uncut[-1]["rss"], 1), "unit": "MB", "peer": label},
             {"metric": "app_rss_peak_mb", "value": round(uncut[-1]["peak"], 1), "unit": "MB", "peer": label}]
+    label = "python -OO: docstrings and asserts dropped, as in the frozen build (same run)"
+    print(f"{'python -OO':32} {optimized[-1]['rss']:>8.1f} MB {optimized[-1]['peak']:>6.1f} MB   ({label})")
+    out += [{"metric": "app_rss_settled_mb", "value": round(optimized[-1]["rss"], 1), "unit": "MB", "peer": label},
+            {"metric": "app_rss_peak_mb", "value": round(optimized[-1]["peak"], 1), "unit": "MB", "peer": label}]
+    for name, st in external:
+        print(f"{'started as users do':32} {st['VmRSS']:>8.1f} MB {st['VmHWM']:>6.1f} MB   ({name}; anon "
+              f"{st['RssAnon']:.1f}, files {st['RssFile']:.1f})")
+        out += [{"metric": "app_rss_settled_mb", "value": round(st["VmRSS"], 1), "unit": "MB", "peer": name},
+                {"metric": "app_rss_peak_mb", "value": round(st["VmHWM"], 1), "unit": "MB", "peer": name}]
     if call:
         by = {r["step"]: r for r in call}
         settled, in_call = by["settled"], by["in_call"]

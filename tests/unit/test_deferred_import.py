@@ -73,3 +73,40 @@ def test_first_use_from_many_threads_at_once_loads_it_once() -> None:
     result = _run(_THREADS)
     assert result["found"] == [sqlalchemy.__version__] * 8
     assert result["same"] is True and result["direct"] == sqlalchemy.__version__
+
+
+_OPENSSL = r"""
+import json, sys, tempfile
+import app.application  # noqa: F401 - defer() first, as at start
+import sqlalchemy.orm, cache.repository, app.single_instance, app.demo.campaign  # noqa: F401
+from app import deferred_import as d
+out = {"openssl_at_start": "_hashlib" in sys.modules, "hashlib_loaded": d.is_loaded("hashlib")}
+from pathlib import Path
+from app.single_instance import server_name
+from core.digest import sha256
+name = server_name(Path(tempfile.gettempdir()))
+out["still_no_openssl"] = "_hashlib" in sys.modules
+from sqlalchemy import util
+out["md5"] = util.md5_hex("seatmate")  # SQLAlchemy's use: the placeholder loads hashlib
+import getpass, hashlib
+try:
+    user = getpass.getuser()
+except Exception:
+    user = "?"
+expected = hashlib.sha256(f"{user}\0{Path(tempfile.gettempdir()).resolve()}".encode()).hexdigest()[:16]
+out["same_name"] = name == f"seatmate-{expected}"
+out["same_sha256"] = sha256(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()
+out["md5_ok"] = out["md5"] == hashlib.md5(b"seatmate").hexdigest()
+print(json.dumps(out))
+"""
+
+
+def test_openssl_is_not_loaded_for_the_demo_and_hashes_stay_the_same() -> None:
+    """hashlib (which loads OpenSSL's libcrypto, ~3.5 MB) stays unloaded through the demo's start;
+    the instance name and the demo fingerprint hash as before, and SQLAlchemy's md5 still works."""
+    result = _run(_OPENSSL)
+    assert result["openssl_at_start"] is False and result["hashlib_loaded"] is False, result
+    assert result["still_no_openssl"] is False
+    assert result["same_name"] and result["same_sha256"] and result["md5_ok"], result
+    off = _run(_OPENSSL, SEATMATE_DEFER_IMPORTS="0")
+    assert off["openssl_at_start"] is True  # the check can fail: SQLAlchemy loads it when not deferred

@@ -266,3 +266,50 @@ def test_an_index_built_empty_lists_its_pairs_once_a_sync_fills_it(handle: Cache
     assert not repo.index_pending and "zh" in repo._index._pairs
     _pair_lists_exact(repo._index)
     assert repo.search_lead_ids("zh") == expected != []
+
+
+def test_keys_kept_as_utf8_answer_like_str_keys() -> None:
+    """The keys are one UTF-8 bytes object: every search answers as a str search over the same
+    keys would, for ASCII, 汉字, characters beyond the BMP and keys changed since the build."""
+    keys = ["张伟\tzhangwei\tzw\t鄂a12345\tgen-1", "abc", "", "王芳\twangfang\twf\t\t", "𠀀x\t鄂e",
+            "e\u0301\tcafé", "鄂鄂e鄂"]
+    raw = "".join(keys).encode("utf-8", "surrogatepass")
+    offsets = [0]
+    for k in keys:
+        offsets.append(offsets[-1] + len(k.encode("utf-8")))
+    from array import array
+
+    stored = _Keys(raw, array("I", offsets))
+    assert list(stored) == keys
+    stored[1] = "zhang"  # changed since the build: kept aside as str
+    stored.append("鄂e新")
+    expected = [*keys[:1], "zhang", *keys[2:], "鄂e新"]
+    assert list(stored) == expected
+    for q in ["", "e", "鄂", "鄂e", "a1", "zhang", "𠀀", "x", "é", "\u0301", "fé", "\t", "伟\tz", "鄂鄂", "新", "张伟"]:
+        assert stored.having(q, range(len(expected))) == [p for p, k in enumerate(expected) if q in k], q
+
+
+def test_rare_lists_past_65536_leads_stay_exact() -> None:
+    """Rare characters' and pairs' lists are kept 2 bytes a position (_Sparse: low 16 bits per block
+    of 65,536). Past the first block, and with a pair listing's slices packed last first, they
+    still hold exactly the positions, ascending."""
+    from cache.search_index import _Postings, _Sparse
+
+    positions = [0, 5, 65535, 65536, 65537, 131071, 131072, 200_000]
+    assert list(_Sparse(positions)) == positions and len(_Sparse(positions)) == 8
+    assert list(_Sparse([])) == [] and list(_Sparse([7, 9])) == [7, 9]
+    job = _Postings(64, frozenset({"ab", "b鄂"}))
+    expected: dict[str, list[int]] = {"ab": [], "b鄂": []}
+    for start in (0, 65536 - 64, 65536, 140_032):  # slice starts (multiples of 64)
+        keys = ["xab", "b鄂", "ab b鄂", *["zz"] * 61]  # 1–2 a slice: sparse within the slice
+        job.add_pairs(keys, start, last=start == 140_032)
+        for i, k in enumerate(keys):
+            for pair in expected:
+                if pair in k:
+                    expected[pair].append(start + i)
+    while not job.fold_some(1):  # packs the queued slices last first
+        pass
+    out = job.done(1_000_000)
+    assert out is not None
+    for pair, want in expected.items():
+        assert isinstance(out[pair], _Sparse) and list(out[pair]) == want, pair
