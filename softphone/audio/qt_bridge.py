@@ -22,12 +22,16 @@ SWIG directors, while the audio thread woke as often again to move the frames
 to Qt. One thread and two ctypes calls per frame cut the call's CPU from 5.4 % to
 ~3 % of a core; one wake-up per 80 ms with housekeeping and level meters folded
 into it (level meters computed only while someone listens), a Python thread state
-kept for the thread's life and an event-driven SIP loop took the app to ~1.4 %
-(issue #16; docs/audio.md has the numbers).
+kept for the thread's life and an event-driven SIP loop took the app to ~1.4 %;
+a pump loop that sleeps through Qt's per-PulseAudio-message notifications and
+handles them once per pump (``_pump_loop``) to ~0.8 % (issue #16; docs/audio.md
+has the numbers).
 
 Why device streams are opened lazily: the microphone and speaker are opened
 only while a call is in the bridge and closed ~1.5 s after, so the OS shows
-no microphone in use between calls.
+no microphone in use between calls. They open as soon as the engine links a
+call to slot 0 (``QtAgentAudio.mic_media`` nudges the audio thread): the
+customer hears the agent ~0.2 s after answering.
 
 Jitter budget: the pump runs every 80 ms and catches up by wall time (up to
 160 ms at once); the speaker keeps 40 ms primed before it starts and up to
@@ -50,7 +54,17 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 from PySide6 import QtMultimedia
-from PySide6.QtCore import QByteArray, QMetaMethod, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QByteArray,
+    QCoreApplication,
+    QMetaMethod,
+    QObject,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSink, QAudioSource, QMediaDevices
 
 from softphone.audio import pcm
@@ -80,9 +94,11 @@ IDLE_CLOSE_S = 1.5  # close the devices this long after the last call audio
 PUMP_MS = 80
 MAX_CATCHUP = 8  # bridge frames run back to back after a late pump (160 ms)
 # Housekeeping (bridge in use?, devices idle?, level meters): its own timer every 100 ms while
-# no pump runs; while the pump runs it rides on every other pump (level meters at ~6 Hz).
+# no pump runs; while the pump runs it rides on every fourth pump (~40 µs each: a bridge query
+# through ctypes, the level listener check). Level meters, when shown, every other pump (~6 Hz).
 HOUSE_IDLE_MS = 100
-HOUSE_PUMP_MS = 160
+HOUSE_PUMP_MS = 320
+LEVELS_PUMP_MS = 160
 SPEAKER_PRIME_MS = 40  # the speaker's jitter reserve before it starts
 # The agent's voice buffered before the bridge is served. The microphone arrives in 40 ms
 # fragments (SOURCE_FRAGMENT_MS) and a pump takes 80 ms: a pump can find one fragment, so the
@@ -116,6 +132,7 @@ RING_HIGH_MS, RING_LOW_MS, TRIM_AFTER_S = 100, 40, 2.0
 _ACTIVE, _IDLE, _STOPPED = QAudio.State.ActiveState, QAudio.State.IdleState, QAudio.State.StoppedState
 _NO_ERROR, _UNDERRUN = QAudio.Error.NoError, QAudio.Error.UnderrunError
 _HOUSE_EVERY = max(1, round(HOUSE_PUMP_MS / PUMP_MS))  # pumps per housekeeping while pumping
+_LEVELS_EVERY = max(1, round(LEVELS_PUMP_MS / PUMP_MS))
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,9 @@ class QtAgentAudio:
 
     def mic_media(self) -> pj.AudioMedia:
         assert self._mic is not None, "closed"
+        # The engine asks for slot 0 when it (re)links a call's media: look at the bridge now
+        # rather than at the next housekeeping (up to 100 ms later), so the devices open at once.
+        self._engine.nudge()
         return self._mic
 
     def speaker_media(self) -> pj.AudioMedia:
@@ -251,8 +271,12 @@ class _AudioWorker(QObject):
         self._ring_data = b""
         self._ring_pos = 0
         self._ringing = False
-        self._pump: QTimer | None = None
         self._house: QTimer | None = None
+        self._pump_wanted = False  # a call, a device stream or the ringer needs the pump loop
+        self._looping = False  # _pump_loop is running (or scheduled)
+        self._stopping = False
+        self._house_asap = False  # a nudge came while pumping: housekeeping on the next pump
+        self._pump_errors = 0
         self._bridge_busy = False  # a call's media (or a recorder) is in the bridge: keep it clocked
         self._next_tick = 0.0
         # Audio moved since the last level update; measured 10x a second, not per chunk.
@@ -273,10 +297,6 @@ class _AudioWorker(QObject):
         self._media.audioInputsChanged.connect(self._on_devices_changed)
         self._media.audioOutputsChanged.connect(self._on_devices_changed)
         self._presence = PulsePresence(self._on_devices_changed)
-        self._pump = QTimer(self)
-        self._pump.setTimerType(Qt.TimerType.PreciseTimer)
-        self._pump.setInterval(PUMP_MS)
-        self._pump.timeout.connect(self._on_pump)  # runs only while a stream is open (_update_pump)
         self._pump_count = 0
         # Housekeeping (bridge in use?, devices idle?, level meters) has its own timer only while
         # the pump is off; while it runs, the pump does it (one wake-up instead of two).
@@ -289,9 +309,10 @@ class _AudioWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        for timer in (self._pump, self._house):
-            if timer is not None:
-                timer.stop()
+        self._stopping = True  # ends the pump loop if this runs inside it (_pump_loop)
+        self._pump_wanted = False
+        if self._house is not None:
+            self._house.stop()
         self._close_call_streams()
         self._stop_ringer_stream()
         if self._presence is not None:
@@ -314,6 +335,13 @@ class _AudioWorker(QObject):
         if ringtone_changed:
             self._load_ringtone()
         self._follow_preferences()
+
+    @Slot()
+    def nudge(self) -> None:
+        if self._looping:
+            self._house_asap = True  # the next pump does the housekeeping
+        else:
+            self._on_housekeeping()
 
     @Slot(bool)
     def set_ringing(self, on: bool) -> None:
@@ -398,19 +426,53 @@ class _AudioWorker(QObject):
     def _update_pump(self) -> None:
         """The pump runs only while a call is in the bridge or a device stream is
         open (idle CPU ~0)."""
-        if self._pump is None:
+        if self._house is None or self._stopping:
             return
-        wanted = (self._bridge_busy or self._sink is not None or self._source is not None
-                  or self._ring_sink is not None)
-        if wanted and not self._pump.isActive():
-            self._next_tick = time.monotonic()
-            self._pump.start()
-            if self._house is not None:
-                self._house.stop()
-        elif not wanted and self._pump.isActive():
-            self._pump.stop()
-            if self._house is not None:
-                self._house.start()
+        self._pump_wanted = (self._bridge_busy or self._sink is not None or self._source is not None
+                             or self._ring_sink is not None)
+        if self._pump_wanted and not self._looping:
+            self._looping = True
+            self._house.stop()
+            QTimer.singleShot(0, self._pump_loop)  # once the current slot has returned
+
+    @Slot()
+    def _pump_loop(self) -> None:
+        """Pump every PUMP_MS for as long as it is wanted, sleeping in between; Qt's events for
+        this thread are handled once per pump (processEvents) instead of as they come.
+
+        Why not a QTimer: Qt 6.11 wakes the thread that owns a stream for every PulseAudio
+        message (the source's "ring has data" per fragment, the sink's "ring has space" and
+        "bytes consumed" per write request): ~75 wake-ups a second on top of the pump's 12.5, each
+        a context switch and a poll (~0.18 points of a core, docs/audio.md). Sleeping through them
+        and handling the pending ones in one processEvents per pump costs no extra wake-up.
+        Nothing on this thread needs them sooner: the pump polls the streams itself. Commands
+        from the GUI (preferences, ringing, shutdown) and hot-plug wait at most one pump."""
+        period = PUMP_MS / 1000
+        due = self._next_tick = time.monotonic()
+        try:
+            while self._pump_wanted and not self._stopping:  # bounded: shutdown/idle end it
+                # This thread's pending events first (commands, hot-plug, the streams' state
+                # changes): the pump then sees the streams' current state.
+                QCoreApplication.processEvents()
+                if not self._pump_wanted or self._stopping:
+                    break
+                try:
+                    self._on_pump()
+                except Exception:  # one bad pump must not silence the call (as with a timer)
+                    self._pump_errors += 1
+                    if self._pump_errors == 1:
+                        log.exception("audio pump failed (further failures counted, not logged)")
+                due += period
+                delay = due - time.monotonic()
+                if delay < 0:  # late (the GIL, a loaded machine): the bridge catches up by wall time
+                    due = time.monotonic()
+                    delay = 0.0
+                time.sleep(delay)
+        finally:
+            self._looping = False
+        if not self._stopping and self._house is not None:
+            self._house.start()
+            self._update_pump()  # wanted again meanwhile (a command inside the last processEvents)
 
     # ---- call streams --------------------------------------------------------------
     def _open_call_streams(self) -> None:
@@ -515,13 +577,12 @@ class _AudioWorker(QObject):
                 # A freshly started source trickles for up to ~1 s before it runs steadily.
                 self._s.mic.count_underruns = src.delivered >= self._s.rate * 2
 
-    @Slot()
     def _on_pump(self) -> None:
         sink = self._sink
         self._pump_count += 1
-        house_due = self._pump_count % _HOUSE_EVERY == 0
+        house_due = self._house_asap or self._pump_count % _HOUSE_EVERY == 0
         if self._source is not None:
-            if house_due:  # a failed microphone is found within ~160 ms
+            if house_due:  # a failed microphone is found within ~320 ms
                 self._check_source(self._source)
             self._pump_mic()
         if self._bridge_busy:
@@ -532,6 +593,8 @@ class _AudioWorker(QObject):
             self._pump_ringer()
         if house_due:
             self._on_housekeeping()
+        elif self._levels_on and self._pump_count % _LEVELS_EVERY == 0:
+            self._emit_levels()
 
     def _tick_bridge(self) -> None:
         """Clock the conference bridge: one frame per 20 ms of wall time since the call
@@ -540,14 +603,11 @@ class _AudioWorker(QObject):
         s = self._s
         now = time.monotonic()
         frame_s = pcm.FRAME_MS / 1000
-        ticks = 0
-        while now >= self._next_tick and ticks < MAX_CATCHUP:
+        due = min(MAX_CATCHUP, int((now - self._next_tick) / frame_s) + 1) if now >= self._next_tick else 0
+        if due:
             s.mic_requested_at = now
-            heard = s.clock.tick(s.mic.read(s.frame_len))
-            if heard is not None:
-                s.speaker.write(heard)
-            self._next_tick += frame_s
-            ticks += 1
+            s.clock.tick_many(due, s.mic, s.speaker)
+            self._next_tick += due * frame_s
         if now - self._next_tick > frame_s:
             s.late_ticks += int((now - self._next_tick) / frame_s)
             self._next_tick = now + frame_s
@@ -596,13 +656,17 @@ class _AudioWorker(QObject):
 
     @Slot()
     def _on_housekeeping(self) -> None:
+        self._house_asap = False
         now = time.monotonic()
         s = self._s
         busy = s.clock.bridge_busy()
         if busy != self._bridge_busy:
             self._bridge_busy = busy
             self._update_pump()
-        in_use = (now - s.speaker.last_write < IDLE_CLOSE_S) or (now - s.mic_requested_at < IDLE_CLOSE_S)
+        # A busy bridge opens the devices at once (not one housekeeping later, once the pump has
+        # asked for the agent's voice): the customer hears the agent sooner after the answer.
+        in_use = (busy or now - s.speaker.last_write < IDLE_CLOSE_S
+                  or now - s.mic_requested_at < IDLE_CLOSE_S)
         if in_use and not s.streams_open:
             self._open_call_streams()
         elif not in_use and s.streams_open:
@@ -742,6 +806,7 @@ class AudioEngine(QObject):
 
     _cmd_prefs = Signal(object)
     _cmd_ringing = Signal(bool)
+    _cmd_nudge = Signal()
     _cmd_shutdown = Signal()
 
     def __init__(self, store: PreferenceStore | None = None, prefs: DevicePreferences | None = None,
@@ -761,6 +826,7 @@ class AudioEngine(QObject):
         q = Qt.ConnectionType.QueuedConnection
         self._cmd_prefs.connect(self._worker.set_preferences, q)
         self._cmd_ringing.connect(self._worker.set_ringing, q)
+        self._cmd_nudge.connect(self._worker.nudge, q)
         self._cmd_shutdown.connect(self._worker.shutdown, q)
         self._worker.levels.connect(self.levelsChanged, q)
         self._worker.devices.connect(self._on_snapshot, q)
@@ -775,6 +841,10 @@ class AudioEngine(QObject):
     def set_ringing(self, on: bool) -> None:
         """Any thread."""
         self._cmd_ringing.emit(on)
+
+    def nudge(self) -> None:
+        """Any thread: a call's media may have entered or left the bridge; look now."""
+        self._cmd_nudge.emit()
 
     # ---- for app/ services -----------------------------------------------------------
     def preferences(self) -> DevicePreferences:

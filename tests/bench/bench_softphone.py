@@ -530,9 +530,10 @@ def measure(ua: UA, call_s: float, profile_dir: Path | None = None) -> Run:
         rss_idle = rss_mb(ua.pid)
         t_dial = ua.dial(UAS_URI)
         ua.wait_established(10)
-        # Media settles, and the app's microphone gets past its start-up (a PulseAudio source
-        # opened by Qt delivers its first audio ~1.9 s after the stream starts; the peers read
-        # files): the window measures every UA with its microphone path running steadily.
+        # Media settles and the app's microphone gets past its start-up (devices open when the
+        # call's media enters the bridge; the first sound reaches the UAS ~0.2-0.4 s after the
+        # answer, printed per UA; the peers read files): the window measures every UA with its
+        # microphone path running steadily.
         time.sleep(SETTLE_S)
         if profile_dir is not None:  # before the measured window, which stays unperturbed
             profile(ua.pid, call_s, profile_dir, ua.name)
@@ -615,16 +616,26 @@ def far_end_audio(runs: list[Run], rtp: list[tuple[float, int, bytes]]) -> None:
         mine = [p for p in rtp if w0 <= p[0] < w1]
         dur = max(w1 - w0, 1e-9)
         pcmu = [ULAW[np.frombuffer(p[2], dtype=np.uint8)] for p in mine if p[1] == 0]
-        voiced = sum(1 for x in pcmu if x.size and float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) > 300)
+        voiced = sum(1 for x in pcmu if _voiced(x))
         times = [p[0] for p in mine]
         gaps = [b - a for a, b in itertools.pairwise(times)]
+        # The first words: answer -> the first packet carrying the agent's tone (the mic plays
+        # from before the call; a slow device start-up would cut off the greeting).
+        answered = run.extra.get("answered_t")
+        first_sound = next((p[0] for p in rtp if answered is not None and answered <= p[0] < w1 and p[1] == 0
+                            and _voiced(ULAW[np.frombuffer(p[2], dtype=np.uint8)])), None)
         run.far_end = {
             "rtp_per_s": round(len(mine) / dur, 1),
             "payload_bytes_per_s": round(sum(len(p[2]) for p in mine) / dur),
             "voiced_share": round(voiced / len(mine), 3) if mine else 0.0,
             "tone_hz": round(dominant_hz(np.concatenate(pcmu), 8000), 1) if pcmu else 0.0,
             "longest_gap_ms": round(1000 * max(gaps), 1) if gaps else None,
+            "first_sound_ms": round(1000 * (first_sound - answered), 1) if first_sound and answered else None,
         }
+
+
+def _voiced(x: np.ndarray) -> bool:
+    return bool(x.size) and float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) > 300
 
 
 def far_end_ok(run: Run) -> bool:
@@ -659,6 +670,7 @@ def setup_times(runs: list[Run], packets: list[tuple[float, str, str, str]]) -> 
         ok = next((p for p in packets if p[1] == invite[1] and p[3] == "200/INVITE" and p[0] >= invite[0]), None)
         if ok is not None:
             run.setup_ms = (ok[0] - run.dial_t) * 1000
+            run.extra["answered_t"] = ok[0]  # the UAS answered: the customer listens from here
             run.extra["dial_to_invite_ms"] = (invite[0] - run.dial_t) * 1000
 
 
@@ -829,6 +841,8 @@ def report(results: list[Run], busy: dict, runs: int, call_s: float, underrun_s:
                ("audio sent to the UAS in the window: RTP", "packets/s", lambda r: r.far_end.get("rtp_per_s")),
                ("  of which carrying sound (not silence)", "share", lambda r: r.far_end.get("voiced_share")),
                ("  tone heard at the UAS", "Hz", lambda r: r.far_end.get("tone_hz")),
+               ("answer → first packet with the agent's sound at the UAS", "ms",
+                lambda r: r.far_end.get("first_sound_ms")),
                ("app microphone: bytes from Qt's source", "bytes/s", lambda r: r.extra.get("mic_bytes_per_s"))]
     for ua in uas:
         mine = [r for r in results if r.ua == ua]
