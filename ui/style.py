@@ -19,6 +19,7 @@ from app.resource_files import resource
 
 log = logging.getLogger(__name__)
 
+_REGULAR_NAMES = ("Regular", "Normal", "Book")
 _CJK_FAMILIES = ("Noto Sans CJK SC", "Microsoft YaHei UI", "Microsoft YaHei", "PingFang SC", "Source Han Sans SC")
 
 
@@ -28,6 +29,12 @@ def apply_style(app: QApplication) -> None:
         if family in families:
             font = QFont(family)
             font.setPointSizeF(10)
+            regular = _regular_style(family)
+            if regular:
+                # Every bold text (QSS font-weight, QFont.setBold) then matches the regular
+                # face and FreeType emboldens it, instead of mapping the family's separate
+                # bold file: NotoSansCJK-Bold.ttc cost ~4.5 MB RSS for five short texts.
+                font.setStyleName(regular)
             app.setFont(font)
             break
     pal = app.palette()
@@ -37,6 +44,14 @@ def apply_style(app: QApplication) -> None:
     pal.setColor(QPalette.ColorRole.Highlight, QColor("#cfe0fc"))
     pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#111111"))
     app.setPalette(pal)
+
+
+def _regular_style(family: str) -> str:
+    """The family's upright normal-weight style name ("Regular"), or "" when it has none."""
+    for style in QFontDatabase.styles(family):
+        if style in _REGULAR_NAMES and QFontDatabase.weight(family, style) == QFont.Weight.Normal.value:
+            return style
+    return ""
 
 
 def stylesheet(name: str = "seatmate") -> str:

@@ -13,12 +13,14 @@ empty PySide6 window; linphonec in a call) in the same run:
    later (first card, next lead, KPIs), with the peak (VmHWM). Same run, the same app with
    one measure switched off each: glibc's malloc defaults, the workspace attached during
    the index build, and SQLAlchemy's unused imports loaded with SQLite's 2 MB page caches;
-   and the same app under ``python -OO`` (as the frozen build is: build_installer.spec optimize=2);
+   and the same app under ``python -OO`` (as the frozen build is: build_installer.spec optimize=2),
+   and with its bold texts drawn from the CJK family's bold file (before ui/style.py synthesized them);
 3. call — the app with Qt audio on a private PulseAudio (the frozen bundle's Qt plugins: no
    FFmpeg media backend) on a copy of the cache, settled, then in a call to the embedded
    demo's customer (a pjsua2 peer process on 127.0.0.1 that answers and stays) for
    ``--call-seconds``, then hung up: RSS, what the call adds (anon / files, threads); and
-   linphonec in a call to a sipp UAS (inside ``unshare -n``, as bench_softphone runs it);
+   linphonec in a call to a sipp UAS (inside ``unshare -n``, as bench_softphone runs it), and the
+   app in a call with the bold file as above;
 4. with ``--frozen DIST`` (repeatable): the frozen bundle started as users start it
    (``DIST/seatmate --data-dir …`` on a copy of the cache), RSS 3 s after its log says the
    workspace attached, with the venv's ``python -m app`` started the same way as its reference.
@@ -50,7 +52,7 @@ def split():
     # /proc/self/smaps by kind: anonymous memory (heap, Python objects, Qt's data: private
     # dirty) vs pages mapped from files (libraries, fonts: clean, shared with every process
     # that maps the same file, dropped and re-read by the kernel under memory pressure).
-    out = dict.fromkeys(("anon", "private_dirty", "file", "fonts", "qt", "pjsua2", "python", "system"), 0)
+    out = dict.fromkeys(("anon", "private_dirty", "file", "fonts", "bold_fonts", "qt", "pjsua2", "python", "system"), 0)
     name = ""
     for line in open("/proc/self/smaps"):
         head = line.split(None, 6)
@@ -68,6 +70,8 @@ def split():
                     "pjsua2" if "pjsua2" in name else "qt" if "/PySide6/" in name or "/shiboken6/" in name else
                     "python" if "python3" in name or "site-packages" in name else "system")
             out[kind] += kb
+            if kind == "fonts" and "bold" in name.lower():
+                out["bold_fonts"] += kb
     return {k: round(v / 1024, 1) for k, v in out.items()}
 ROWS = []
 _last = [rss()[0], *anon_file()]
@@ -171,6 +175,9 @@ if os.environ.get("BENCH_TEXT_CARD_TABLE"):  # the same-run reference: the card 
                 return t["names"][int(vals[lo * t["width"]:(lo + 1) * t["width"]])]
         return ""
     _geo._longest_prefix = _text_longest_prefix
+if os.environ.get("BENCH_BOLD_FACE"):  # the same-run reference: bold texts from the family's bold file
+    import ui.style as _style  # (before ui/style.py made every bold a synthesized bold of the regular face)
+    _style._regular_style = lambda family: ""
 from PySide6.QtCore import QEventLoop, QTimer
 a = Application(argparse.Namespace(data_dir=sys.argv[1], number=None, lang="zh_CN", command=None))
 if a.start() is not None:  # (not an assert: `python -OO` would drop the call)
@@ -212,6 +219,9 @@ def _bench_ws(settings):  # what a user runs: Qt audio on the sound server; the 
                    demo_answer_delay_s=0.5)
     return options
 _rt.workspace_settings = _bench_ws
+if os.environ.get("BENCH_BOLD_FACE"):  # the same-run reference: bold texts from the family's bold file
+    import ui.style as _style  # (before ui/style.py made every bold a synthesized bold of the regular face)
+    _style._regular_style = lambda family: ""
 from PySide6.QtCore import QEventLoop, QTimer
 if os.environ.get("BENCH_PLUGINS_AS_BUNDLED"):
     # The frozen bundle has no multimedia/ plugin (packaging/bundle_trim.py: the FFmpeg backend,
@@ -302,7 +312,7 @@ def _text_card_table(path: Path) -> Path:
     return path
 
 
-def _call_run(root: Path, call_s: float) -> tuple[list[dict], str]:
+def _call_run(root: Path, call_s: float, **env_extra: str) -> tuple[list[dict], str]:
     """The in-call child on a copy of the cache (a call writes call records, outbox events, a
     wrap-up draft and a recording: the shared bench cache stays as bench_foundation built it)."""
     import sqlite3
@@ -316,7 +326,7 @@ def _call_run(root: Path, call_s: float) -> tuple[list[dict], str]:
     finally:
         src.close()
         dst.close()
-    env = {"BENCH_CALL_S": str(call_s), "BENCH_PLUGINS_AS_BUNDLED": "1"}
+    env = {"BENCH_CALL_S": str(call_s), "BENCH_PLUGINS_AS_BUNDLED": "1", **env_extra}
     pulse = None
     if shutil.which("pulseaudio"):
         from tests.integration.audio.pulse import PulseDaemon
@@ -483,12 +493,15 @@ def main(argv: list[str] | None = None) -> int:
     # (build_installer.spec: optimize=2). Run twice: the first run only writes the .opt-2.pyc files.
     _child(_APP, str(root), PYTHONOPTIMIZE="2")
     optimized = _child(_APP, str(root), PYTHONOPTIMIZE="2")
+    # … and with bold texts drawn from the CJK family's bold file (ui/style.py: synthesized bold).
+    bold_face = _child(_APP, str(root), BENCH_BOLD_FACE="1")
     external = []
     if args.frozen:
         external.append(("venv: python -m app", _external_run([sys.executable, "-m", "app"], root)))
         for dist in args.frozen:
             external.append((f"frozen: {dist}", _external_run([str(Path(dist) / "seatmate")], root)))
     call, audio = _call_run(root, args.call_seconds) if not args.no_call else ([], "")
+    call_bold = _call_run(root, args.call_seconds, BENCH_BOLD_FACE="1")[0] if not args.no_call else []
     linphonec = _linphonec_reference(args.call_seconds) if not args.no_call else None
     load_after = os.getloadavg()
     out: list[dict] = []
@@ -534,6 +547,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'python -OO':32} {optimized[-1]['rss']:>8.1f} MB {optimized[-1]['peak']:>6.1f} MB   ({label})")
     out += [{"metric": "app_rss_settled_mb", "value": round(optimized[-1]["rss"], 1), "unit": "MB", "peer": label},
             {"metric": "app_rss_peak_mb", "value": round(optimized[-1]["peak"], 1), "unit": "MB", "peer": label}]
+    label = "bold texts from the CJK family's bold file, not synthesized (same run)"
+    print(f"{'bold face file':32} {bold_face[-1]['rss']:>8.1f} MB {bold_face[-1]['peak']:>6.1f} MB   ({label}; "
+          f"bold font pages {bold_face[-1]['split']['bold_fonts']:.1f} MB, app {app[-1]['split']['bold_fonts']:.1f})")
+    bold_build_peak = next(r for r in bold_face if r["step"] == "index_ready")["peak"]
+    print(f"{'  its peak until the index ready':32} {bold_build_peak:>17.1f} MB")
+    out += [{"metric": "app_rss_settled_mb", "value": round(bold_face[-1]["rss"], 1), "unit": "MB", "peer": label},
+            {"metric": "app_rss_peak_mb", "value": round(bold_face[-1]["peak"], 1), "unit": "MB", "peer": label},
+            {"metric": "app_rss_peak_until_index_ready_mb", "value": round(bold_build_peak, 1), "unit": "MB",
+             "peer": label}]
     for name, st in external:
         print(f"{'started as users do':32} {st['VmRSS']:>8.1f} MB {st['VmHWM']:>6.1f} MB   ({name}; anon "
               f"{st['RssAnon']:.1f}, files {st['RssFile']:.1f})")
@@ -561,12 +583,19 @@ def main(argv: list[str] | None = None) -> int:
                  "unit": "MB"},
                 {"metric": "call_answered", "value": int(bool(by["call_answered"].get("ok"))), "unit": "bool"}]
         out += [{"metric": f"call_settled_{k}_mb", "value": v, "unit": "MB"} for k, v in settled["split"].items()]
+    if call_bold:
+        bold_in_call = next(r for r in call_bold if r["step"] == "in_call")
+        label = "bold texts from the CJK family's bold file, not synthesized (same run)"
+        print(f"  {'reference: bold face file':30} {bold_in_call['max']:>8.1f} MB highest in the call ({label})")
+        out.append({"metric": "call_app_rss_in_call_mb", "value": round(bold_in_call["max"], 1), "unit": "MB",
+                    "peer": label})
     if linphonec:
         print(f"  {'reference: linphonec in a call':30} {linphonec['in_call']:>8.1f} MB (idle {linphonec['idle']:.1f})")
         out.append({"metric": "call_app_rss_in_call_mb", "value": round(linphonec["in_call"], 1), "unit": "MB",
                     "peer": "linphonec in a call (sipp UAS, same run)"})
     print("settled, by kind (MB): anonymous = private dirty; file-backed = libraries and fonts, shared/reclaimable")
-    for label, rows in (("app", app), ("glibc malloc defaults", untuned), ("parts, all loaded", parts),
+    for label, rows in (("app", app), ("glibc malloc defaults", untuned), ("bold face file", bold_face),
+                        ("parts, all loaded", parts),
                         *((("app with Qt audio", [call[1]]),) if call else ())):
         sp = rows[-1]["split"]
         print(f"  {label:22} " + "  ".join(f"{k} {v:.1f}" for k, v in sp.items()))
