@@ -312,13 +312,13 @@ def _text_card_table(path: Path) -> Path:
     return path
 
 
-def _call_run(root: Path, call_s: float, **env_extra: str) -> tuple[list[dict], str]:
-    """The in-call child on a copy of the cache (a call writes call records, outbox events, a
-    wrap-up draft and a recording: the shared bench cache stays as bench_foundation built it)."""
+def _copy_cache(root: Path, prefix: str) -> Path:
+    """A private copy of bench_foundation's cache in a new temporary folder (SQLite's backup, so
+    a consistent copy even of a WAL database): runs that write to it leave the shared one as built."""
     import sqlite3
     import tempfile
 
-    work = Path(tempfile.mkdtemp(prefix="seatmate-bench-call-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     src = sqlite3.connect(f"file:{root / 'cache.sqlite3'}?mode=ro", uri=True)
     dst = sqlite3.connect(work / "cache.sqlite3")
     try:
@@ -326,6 +326,13 @@ def _call_run(root: Path, call_s: float, **env_extra: str) -> tuple[list[dict], 
     finally:
         src.close()
         dst.close()
+    return work
+
+
+def _call_run(root: Path, call_s: float, **env_extra: str) -> tuple[list[dict], str]:
+    """The in-call child on a copy of the cache (a call writes call records, outbox events, a
+    wrap-up draft and a recording: the shared bench cache stays as bench_foundation built it)."""
+    work = _copy_cache(root, "seatmate-bench-call-")
     env = {"BENCH_CALL_S": str(call_s), "BENCH_PLUGINS_AS_BUNDLED": "1", **env_extra}
     pulse = None
     if shutil.which("pulseaudio"):
@@ -355,19 +362,10 @@ def _external_run(cmd: list[str], root: Path) -> dict[str, float]:
     ``python -m app`` as its reference), on a copy of the cache, measured from outside: RSS 3 s
     after its log says the workspace attached (bounded 60 s), then stopped with SIGTERM."""
     import signal
-    import sqlite3
-    import tempfile
     import time
 
-    work = Path(tempfile.mkdtemp(prefix="seatmate-bench-ext-"))
+    work = _copy_cache(root, "seatmate-bench-ext-")
     try:
-        src = sqlite3.connect(f"file:{root / 'cache.sqlite3'}?mode=ro", uri=True)
-        dst = sqlite3.connect(work / "cache.sqlite3")
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
         if (root / "config").is_dir():
             shutil.copytree(root / "config", work / "config")
         env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))

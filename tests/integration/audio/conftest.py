@@ -9,9 +9,12 @@ its devices, the tests fail and say why.
 from __future__ import annotations
 
 import atexit
+import gc
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -75,3 +78,17 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, step:
             return
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def end_call_and_stop(engine: Any, audio: Any, call_id: str | None, player: subprocess.Popen[bytes]) -> None:
+    """A test's teardown: hang up (the engine must not stop with a call up), stop the SIP
+    engine, close the audio engine (gc: its Qt streams go with their wrappers) and the tone
+    player that fed the microphone."""
+    if call_id is not None:
+        engine.hangup(call_id).result(5)
+        wait_until(lambda: engine.snapshot(call_id) is None, 10, "the call to end")
+    engine.stop()
+    audio.close()
+    gc.collect()
+    player.kill()
+    player.wait(5)

@@ -20,7 +20,7 @@ from softphone.audio.recorder import make_recorder_factory
 from softphone.engine import EngineConfig, SipEngine
 from softphone.types import CallState
 
-from .conftest import wait_until
+from .conftest import end_call_and_stop, wait_until
 from .pulse import dominant_hz, has_tone
 
 pytestmark = [pytest.mark.audio, pytest.mark.sip, pytest.mark.timeout(120)]
@@ -169,14 +169,7 @@ def test_echo_cancellation_wraps_the_chosen_devices(qt_audio, peer_factory, tmp_
         assert has_tone(heard, 1000), dominant_hz(heard)
         assert abs(customer_hears(peer, tmp_path, "mic-ec") - 700) < 15
     finally:
-        if call_id is not None:
-            engine.hangup(call_id).result(5)
-            wait_until(lambda: engine.snapshot(call_id) is None, 10, "the call to end")
-        engine.stop()
-        audio.close()
-        gc.collect()
-        player.kill()
-        player.wait(5)
+        end_call_and_stop(engine, audio, call_id, player)
     assert "module-echo-cancel" not in pulse.pactl("list", "short", "modules").stdout
 
 

@@ -18,7 +18,6 @@ artefact of the fake device, not of Qt or the app; see docs/audio.md.)
 
 from __future__ import annotations
 
-import gc
 import time
 import wave
 from pathlib import Path
@@ -31,7 +30,7 @@ from softphone.audio.devices import DevicePreferences
 from softphone.audio.qt_bridge import AudioEngine
 from softphone.engine import EngineConfig, SipEngine
 
-from .conftest import wait_until
+from .conftest import end_call_and_stop, wait_until
 from .pulse import has_tone
 
 pytestmark = [pytest.mark.audio, pytest.mark.sip, pytest.mark.timeout(90)]
@@ -73,14 +72,7 @@ def test_customer_hears_the_agent_soon_after_answering(qt_audio, peer_factory, t
         peer.send("record_stop")
         peer.wait("recorded", timeout=5, start=mark)
     finally:
-        if call_id is not None:
-            engine.hangup(call_id).result(5)
-            wait_until(lambda: engine.snapshot(call_id) is None, 10, "the call to end")
-        engine.stop()
-        audio.close()
-        gc.collect()
-        player.kill()
-        player.wait(5)
+        end_call_and_stop(engine, audio, call_id, player)
     with wave.open(str(recording), "rb") as w:
         rate = w.getframerate()
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")

@@ -11,7 +11,6 @@ heard the agent in pieces (72 % of 20 ms packets carried sound in the softphone 
 
 from __future__ import annotations
 
-import gc
 import time
 import wave
 from pathlib import Path
@@ -24,7 +23,7 @@ from softphone.audio.devices import DevicePreferences
 from softphone.audio.qt_bridge import AudioEngine
 from softphone.engine import EngineConfig, SipEngine
 
-from .conftest import wait_until
+from .conftest import end_call_and_stop, wait_until
 from .pulse import has_tone
 
 pytestmark = [pytest.mark.audio, pytest.mark.sip, pytest.mark.timeout(90)]
@@ -73,11 +72,4 @@ def test_microphone_in_large_blocks_reaches_the_customer_whole(qt_audio, peer_fa
         assert share >= 0.95, f"the customer heard the agent in {share:.0%} of 20 ms blocks"
         assert last.mic_underruns == first.mic_underruns, "the bridge ran out of the agent's voice"
     finally:
-        if call_id is not None:
-            engine.hangup(call_id).result(5)
-            wait_until(lambda: engine.snapshot(call_id) is None, 10, "the call to end")
-        engine.stop()
-        audio.close()
-        gc.collect()
-        player.kill()
-        player.wait(5)
+        end_call_and_stop(engine, audio, call_id, player)
