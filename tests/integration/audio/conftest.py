@@ -18,6 +18,12 @@ from typing import Any
 
 import pytest
 
+from softphone.account import AccountSettings
+from softphone.audio.devices import DevicePreferences
+from softphone.audio.qt_bridge import (
+    AudioEngine,  # imported with the tests: Qt Multimedia's start-up warnings (no PipeWire here) come before any test
+)
+from softphone.engine import EngineConfig, SipEngine
 from tests.sip.peer import PeerProcess
 
 from .pulse import PulseDaemon
@@ -92,3 +98,15 @@ def end_call_and_stop(engine: Any, audio: Any, call_id: str | None, player: subp
     gc.collect()
     player.kill()
     player.wait(5)
+
+
+def start_narrowband_agent(peer: PeerProcess) -> tuple[Any, Any]:
+    """The agent's SIP and audio engines at 8 kHz on the built-in mic and speakers, registered
+    nowhere and ready to dial ``peer`` (a pjsua2 peer process on loopback)."""
+    audio = AudioEngine(prefs=DevicePreferences(microphone=("Built-in Mic",), speaker=("Speakers",)),
+                        clock_rate=8000)
+    engine = SipEngine()
+    port = peer.uri.rsplit(":", 1)[1]
+    engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", log_level=1, clock_rate=8000),
+                 AccountSettings(user="agent", domain=f"127.0.0.1:{port}"), audio.agent_audio_factory())
+    return engine, audio

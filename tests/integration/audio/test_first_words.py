@@ -25,12 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softphone.account import AccountSettings
-from softphone.audio.devices import DevicePreferences
-from softphone.audio.qt_bridge import AudioEngine
-from softphone.engine import EngineConfig, SipEngine
-
-from .conftest import end_call_and_stop, wait_until
+from .conftest import end_call_and_stop, start_narrowband_agent, wait_until
 from .pulse import has_tone
 
 pytestmark = [pytest.mark.audio, pytest.mark.sip, pytest.mark.timeout(90)]
@@ -53,12 +48,7 @@ def test_customer_hears_the_agent_soon_after_answering(qt_audio, peer_factory, t
     recording = tmp_path / "customer.wav"
     # Records from its media-active on: the WAV's first sample is the answer.
     peer = peer_factory("--port", "0", "--user", "cust", "--auto-answer", "200", "--record", str(recording))
-    audio = AudioEngine(prefs=DevicePreferences(microphone=("Built-in Mic",), speaker=("Speakers",)),
-                        clock_rate=8000)
-    engine = SipEngine()
-    port = peer.uri.rsplit(":", 1)[1]
-    engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", log_level=1, clock_rate=8000),
-                 AccountSettings(user="agent", domain=f"127.0.0.1:{port}"), audio.agent_audio_factory())
+    engine, audio = start_narrowband_agent(peer)
     # The agent is already talking when the customer picks up.
     player = pulse.play_tone("seat_builtin_feed", TONE_HZ, 30, latency_ms=40)
     call_id = None

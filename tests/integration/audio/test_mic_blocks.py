@@ -18,12 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softphone.account import AccountSettings
-from softphone.audio.devices import DevicePreferences
-from softphone.audio.qt_bridge import AudioEngine
-from softphone.engine import EngineConfig, SipEngine
-
-from .conftest import end_call_and_stop, wait_until
+from .conftest import end_call_and_stop, start_narrowband_agent, wait_until
 from .pulse import has_tone
 
 pytestmark = [pytest.mark.audio, pytest.mark.sip, pytest.mark.timeout(90)]
@@ -40,12 +35,7 @@ def voiced_share(samples: np.ndarray, rate: int) -> float:
 def test_microphone_in_large_blocks_reaches_the_customer_whole(qt_audio, peer_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pulse = qt_audio
     peer = peer_factory("--port", "0", "--user", "cust", "--auto-answer", "200")
-    audio = AudioEngine(prefs=DevicePreferences(microphone=("Built-in Mic",), speaker=("Speakers",)),
-                        clock_rate=8000)
-    engine = SipEngine()
-    port = peer.uri.rsplit(":", 1)[1]
-    engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", log_level=1, clock_rate=8000),
-                 AccountSettings(user="agent", domain=f"127.0.0.1:{port}"), audio.agent_audio_factory())
+    engine, audio = start_narrowband_agent(peer)
     player = pulse.play_tone("seat_builtin_feed", 600, 40, latency_ms=2000)
     call_id = None
     try:
