@@ -298,10 +298,6 @@ class _Keys:
         return [p for p in positions if (q in extra[p] if p in extra else find(needle, off[p], off[p + 1]) >= 0)]
 
 
-def _utf8_lengths(keys: list[str]) -> Iterator[int]:
-    return map(len, map(methodcaller("encode", "utf-8", "surrogatepass"), keys))
-
-
 class _Postings:
     """Builds the feature lists slice by slice: per character, or per pair of common characters
     (``pairs``), the positions of the keys that contain it. A slice's dense lists are packed to
@@ -664,9 +660,11 @@ class LeadIndex:
                     chunk_keys[p] = _key_with_pinyin(chunk_keys[p], name)
                 p = flags.find("1", p + 1)
             del chunk_ids
-            key_offsets.extend(accumulate(_utf8_lengths(chunk_keys), initial=key_offsets[-1]))
+            encoded = list(map(methodcaller("encode", "utf-8", "surrogatepass"), chunk_keys))
+            key_offsets.extend(accumulate(map(len, encoded), initial=key_offsets[-1]))
             key_offsets.pop(len(key_offsets) - len(chunk_keys) - 1)
-            key_text += "".join(chunk_keys).encode("utf-8", "surrogatepass")  # grown in place
+            key_text += b"".join(encoded)  # grown in place
+            del encoded
             postings.add(chunk_keys, start)
             del chunk_keys
             after = row[12]

@@ -84,6 +84,19 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
+def stop_popen(proc: subprocess.Popen[Any], timeout: float = 5) -> None:
+    """Stop a plain ``Popen`` child (one not run as an ExternalProcess): SIGTERM, then SIGKILL
+    if it has not exited within ``timeout`` s; reaped either way."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
 def wait_until(condition: Callable[[], Any], timeout: float, *, interval: float = 0.05,
                description: str | None = None) -> Any:
     """``wait_for`` without a process: poll ``condition`` until it returns something truthy

@@ -404,6 +404,7 @@ def _linphonec_in_call(call_s: float) -> dict:
     import wave
 
     from tests.bench.bench_softphone import UAS_PORT, UAS_URI, LinphoneUA, rss_mb
+    from tests.processes import stop_popen
 
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     work = Path(tempfile.mkdtemp(prefix="seatmate-bench-linphonec-"))
@@ -432,11 +433,7 @@ def _linphonec_in_call(call_s: float) -> dict:
         return {"idle": idle, "in_call": top}
     finally:
         ua.stop()
-        sipp.terminate()
-        try:
-            sipp.wait(5)
-        except subprocess.TimeoutExpired:
-            sipp.kill()
+        stop_popen(sipp)
         shutil.rmtree(work, ignore_errors=True)
 
 

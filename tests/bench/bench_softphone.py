@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.bench.results import merge_results
+from tests.processes import stop_popen
 
 ROOT = Path(__file__).resolve().parents[2]
 UAS_PORT = 5090  # fixed ports are safe: the namespace is ours alone
@@ -167,12 +168,7 @@ class ToneFeed:
 
     def stop(self) -> None:
         self._stop.set()
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_popen(self.proc)
         self.thread.join(5)
 
 
@@ -378,12 +374,7 @@ class BaresipUA(UA):
             self.sock.close()
             self.sock = None
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop_popen(self.proc)
             self.proc = None
 
 
@@ -811,11 +802,7 @@ def main(argv: list[str]) -> int:
         packets = capture.stop()
         rtp = _capture_rtp(capture.path)
         mic_feed.stop()
-        sipp.terminate()
-        try:
-            sipp.wait(5)
-        except subprocess.TimeoutExpired:
-            sipp.kill()
+        stop_popen(sipp)
         pulse.stop()
     setup_times(results, packets)
     far_end_audio(results + ([busy_run] if busy_run else []), rtp)

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.processes import stop_popen
 from tests.server_mode import PASSWORD
 from tests.supervisor.shots import out_dir, spin, zh_cn_app
 
@@ -94,11 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for api in apis:
                 api.close()
-            sim.terminate()
-            try:
-                sim.wait(15)
-            except subprocess.TimeoutExpired:
-                sim.kill()
+            stop_popen(sim, 15)
             srv.stop()
     return 0
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.processes import ExternalProcess, ProcessError
+from tests.processes import ExternalProcess, ProcessError, stop_popen
 
 RATE = 16000
 
@@ -109,13 +109,7 @@ class _Tap:
         return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(3)
+        stop_popen(self.proc, 3)
 
 
 class PulseDaemon(ExternalProcess):
