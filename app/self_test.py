@@ -109,7 +109,8 @@ class _Probe:
             return {"backend": "none"}  # the "tone" backend: no sound device (offscreen, kiosks)
         snap = engine.snapshot()
         return {"backend": "qt", "outputs": len(snap.outputs), "inputs": len(snap.inputs),
-                "speaker": snap.speaker, "microphone": snap.microphone}
+                "speaker": snap.speaker, "microphone": snap.microphone,
+                "pump": "c" if engine.stats().native_pump else "python"}
 
     def _ready(self, phone: dict[str, Any]) -> bool:
         if self.shown <= 0 or self._runtime() is None:

@@ -37,7 +37,7 @@ import ctypes
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from softphone.audio.ring import FrameRing
@@ -106,6 +106,12 @@ def _pj() -> _PjApi:
     if _api is None:
         _api = _PjApi()
     return _api
+
+
+class PumpInC(Protocol):
+    """native_pump.NativePump, as the clock sees it (that module imports this one)."""
+
+    def run(self, frames: int, port: int | None) -> int: ...
 
 
 class MasterPortClock:
@@ -191,6 +197,19 @@ class MasterPortClock:
                 if get.type == PJMEDIA_FRAME_TYPE_AUDIO and get.size:
                     heard.write(buf_out.raw[: get.size])
             return frames
+
+    def run_native(self, pump: PumpInC, frames: int) -> None:
+        """One pump in C (native_pump.py): the devices' audio moves and, when ``frames`` and
+        attached, the bridge runs that many frames, under the same lock as ``tick_many``."""
+        with self._lock:
+            port = self._port
+            if port is not None and frames and (self._registered_generation != self._generation
+                                                 or self._registered_thread != threading.get_ident()):
+                self._ensure_registered()
+            failures = pump.run(frames, port)
+        if failures and not self.failures:
+            log.warning("conference bridge tick failed")
+        self.failures = failures
 
     def _ensure_registered(self) -> None:
         api = _pj()

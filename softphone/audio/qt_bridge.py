@@ -67,7 +67,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSink, QAudioSource, QMediaDevices
 
-from softphone.audio import pcm
+from softphone.audio import native_pump, pcm
 from softphone.audio.devices import (
     DeviceInfo,
     DevicePreferences,
@@ -127,9 +127,14 @@ SOURCE_BUFFER_MS = 4 * PUMP_MS
 # null sink) or a clock slower than the bridge's leaves audio piling up in the ring;
 # if more than HIGH stays queued for TRIM_AFTER seconds, drop the oldest down to LOW.
 RING_HIGH_MS, RING_LOW_MS, TRIM_AFTER_S = 100, 40, 2.0
+# Microphone audio read longer than this after the bridge last asked for it is dropped (no call).
+MIC_LISTEN_S = 0.2
+# What the level meters see between two updates (at most a housekeeping period, 320 ms).
+LEVELS_TAP_MS = 400
 # PySide6 enum members are looked up through the enum type on every access: the pump
 # compares against these module-level copies.
 _ACTIVE, _IDLE, _STOPPED = QAudio.State.ActiveState, QAudio.State.IdleState, QAudio.State.StoppedState
+_ACTIVE_VALUE = _ACTIVE.value
 _NO_ERROR, _UNDERRUN = QAudio.Error.NoError, QAudio.Error.UnderrunError
 _HOUSE_EVERY = max(1, round(HOUSE_PUMP_MS / PUMP_MS))  # pumps per housekeeping while pumping
 _LEVELS_EVERY = max(1, round(LEVELS_PUMP_MS / PUMP_MS))
@@ -155,6 +160,7 @@ class AudioStats:
     late_ticks: int = 0  # bridge frames dropped because the audio thread was stalled > 120 ms
     streams_open: bool = False
     mic_bytes: int = 0  # microphone audio read from the device so far (the bench checks its rate)
+    native_pump: bool = False  # the call audio moves in C (native_pump.py), not in the Python pump
 
 
 class _Shared:
@@ -165,16 +171,41 @@ class _Shared:
         self.frame_len = pcm.frame_bytes(clock_rate)
         ms = self.frame_len // pcm.FRAME_MS  # bytes per millisecond
         self.ms = ms
-        self.speaker = FrameRing(capacity=(SINK_BUFFER_MS + PUMP_MS) * ms, prime=SPEAKER_PRIME_MS * ms)
+        speaker_capacity, speaker_prime = (SINK_BUFFER_MS + PUMP_MS) * ms, SPEAKER_PRIME_MS * ms
         # The reserve, one pump's delivery and a late pump's worth.
-        self.mic = FrameRing(capacity=(MIC_PRIME_MS + 2 * PUMP_MS) * ms, prime=MIC_PRIME_MS * ms)
-        self.mic_requested_at = 0.0
+        mic_capacity, mic_prime = (MIC_PRIME_MS + 2 * PUMP_MS) * ms, MIC_PRIME_MS * ms
+        # The pump in C where it is built (native_pump.py); the rings then live in it.
+        symbols = native_pump.symbols()
+        self.native: native_pump.NativePump | None = None
+        self.speaker: FrameRing | native_pump.NativeRing
+        self.mic: FrameRing | native_pump.NativeRing
+        if symbols is not None:
+            self.native = native_pump.NativePump(
+                symbols, frame_bytes=self.frame_len, mic_capacity=mic_capacity, mic_prime=mic_prime,
+                speaker_capacity=speaker_capacity, speaker_prime=speaker_prime,
+                tap_capacity=LEVELS_TAP_MS * ms, ring_high=RING_HIGH_MS * ms, ring_low=RING_LOW_MS * ms,
+                trim_after_s=TRIM_AFTER_S, steady_after=clock_rate * 2, listen_s=MIC_LISTEN_S)
+            self.speaker, self.mic = self.native.speaker, self.native.mic
+        else:
+            self.speaker = FrameRing(capacity=speaker_capacity, prime=speaker_prime)
+            self.mic = FrameRing(capacity=mic_capacity, prime=mic_prime)
+        self._mic_requested_at = 0.0
         self.speaker_underruns = 0
         self.device_switches = 0
         self.streams_open = False
         self.clock = MasterPortClock(self.frame_len)
         self.late_ticks = 0  # bridge frames dropped because the audio thread was stalled
-        self.mic_bytes = 0  # read from the microphone device (audio thread writes, stats read)
+        self._mic_bytes = 0  # read from the microphone device (audio thread writes, stats read)
+
+    # Counters the C pump keeps itself when it runs.
+    @property
+    def mic_bytes(self) -> int:
+        return self.native.mic_bytes if self.native is not None else self._mic_bytes
+
+    @property
+    def mic_requested_at(self) -> float:
+        """When the bridge last asked for the agent's voice (time.monotonic())."""
+        return self.native.mic_requested_at if self.native is not None else self._mic_requested_at
 
 
 class QtAgentAudio:
@@ -492,6 +523,9 @@ class _AudioWorker(QObject):
             if stream is not None:
                 stream.close()
         self._sink = self._source = None
+        if self._s.native is not None:  # before Qt deletes them (the next processEvents)
+            self._s.native.set_sink(None, None)
+            self._s.native.set_source(None)
         self._s.streams_open = False
         self._update_pump()
 
@@ -499,6 +533,8 @@ class _AudioWorker(QObject):
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+            if self._s.native is not None:
+                self._s.native.set_sink(None, None)
         if device is None:
             log.warning("no speaker device: the agent hears nothing")
             return
@@ -507,6 +543,8 @@ class _AudioWorker(QObject):
         sink.setBufferSize(SINK_BUFFER_MS * self._s.ms)
         io = sink.start()
         self._sink = _Stream(device, sink, io, name)
+        if self._s.native is not None:
+            self._s.native.set_sink(sink, io)
         if switch:
             self._s.device_switches += 1
             log.info("speaker moved to %r", self._sink.name)
@@ -515,6 +553,8 @@ class _AudioWorker(QObject):
         if self._source is not None:
             self._source.close()
             self._source = None
+            if self._s.native is not None:
+                self._s.native.set_source(None)
         if device is None:
             log.warning("no microphone device: the customer hears silence")
             return
@@ -523,6 +563,8 @@ class _AudioWorker(QObject):
         with _pulse_latency(SOURCE_FRAGMENT_MS):
             io = source.start()
         self._source = _Stream(device, source, io, name)
+        if self._s.native is not None:
+            self._s.native.set_source(io)
         self._s.mic.count_underruns = False
         if switch:
             self._s.device_switches += 1
@@ -537,6 +579,8 @@ class _AudioWorker(QObject):
             if sink.idle_since is None:
                 sink.idle_since = time.monotonic()
                 sink.primed = False
+                if self._s.native is not None:
+                    self._s.native.unprime_speaker()
         elif state == _STOPPED and error != _NO_ERROR and not sink.failed:
             sink.failed = True
             log.warning("speaker %r failed (%s); choosing another", sink.name, error)
@@ -567,8 +611,8 @@ class _AudioWorker(QObject):
         if src is None or src.io is None:
             return
         data = src.io.readAll().data()  # polled with the pump: cheaper than a readyRead per 10 ms
-        self._s.mic_bytes += len(data)
-        if data and time.monotonic() - self._s.mic_requested_at < 0.2:  # else nobody listens: drop
+        self._s._mic_bytes += len(data)
+        if data and time.monotonic() - self._s._mic_requested_at < MIC_LISTEN_S:  # else nobody listens: drop
             self._s.mic.write(data)
             if self._levels_on:
                 self._mic_acc.append(data)
@@ -581,14 +625,20 @@ class _AudioWorker(QObject):
         sink = self._sink
         self._pump_count += 1
         house_due = self._house_asap or self._pump_count % _HOUSE_EVERY == 0
-        if self._source is not None:
-            if house_due:  # a failed microphone is found within ~320 ms
-                self._check_source(self._source)
-            self._pump_mic()
-        if self._bridge_busy:
-            self._tick_bridge()
+        if self._source is not None and house_due:  # a failed microphone is found within ~320 ms
+            self._check_source(self._source)
         if sink is not None and sink.io is not None:
-            self._pump_speaker(sink)
+            self._watch_sink(sink)
+        native = self._s.native
+        if native is not None:  # the devices' audio and the bridge frames in one C call
+            self._s.clock.run_native(native, self._frames_due() if self._bridge_busy else 0)
+        else:
+            if self._source is not None:
+                self._pump_mic()
+            if self._bridge_busy:
+                self._tick_bridge()
+            if sink is not None and sink.io is not None:
+                self._pump_speaker(sink)
         if self._ring_sink is not None:
             self._pump_ringer()
         if house_due:
@@ -596,35 +646,49 @@ class _AudioWorker(QObject):
         elif self._levels_on and self._pump_count % _LEVELS_EVERY == 0:
             self._emit_levels()
 
-    def _tick_bridge(self) -> None:
-        """Clock the conference bridge: one frame per 20 ms of wall time since the call
-        began, the agent's voice in and what the agent hears out. A late pump catches up
-        (up to MAX_CATCHUP frames at once); a longer stall drops the backlog."""
-        s = self._s
+    def _frames_due(self) -> int:
+        """Bridge frames to run now: one per 20 ms of wall time since the call began. A late
+        pump catches up (up to MAX_CATCHUP frames at once); a longer stall drops the backlog."""
         now = time.monotonic()
         frame_s = pcm.FRAME_MS / 1000
         due = min(MAX_CATCHUP, int((now - self._next_tick) / frame_s) + 1) if now >= self._next_tick else 0
-        if due:
-            s.mic_requested_at = now
-            s.clock.tick_many(due, s.mic, s.speaker)
-            self._next_tick += due * frame_s
+        self._next_tick += due * frame_s
         if now - self._next_tick > frame_s:
-            s.late_ticks += int((now - self._next_tick) / frame_s)
+            self._s.late_ticks += int((now - self._next_tick) / frame_s)
             self._next_tick = now + frame_s
+        return due
 
-    def _pump_speaker(self, sink: _Stream) -> None:
-        """Top the device buffer up from the ring. Every Qt call costs ~5-20 µs from
-        Python, so per 20 ms this makes three (state, bytesFree, write)."""
-        ring = self._s.speaker
-        now = time.monotonic()
-        state = sink.qobj.state()
-        if state != _ACTIVE:
-            self._check_sink(sink, state)
-        if sink.idle_since is not None and ring.last_write > sink.idle_since + 0.001:
+    def _tick_bridge(self) -> None:
+        """Clock the conference bridge (the Python pump): the agent's voice in and what the
+        agent hears out."""
+        s = self._s
+        due = self._frames_due()
+        if due:
+            s._mic_requested_at = time.monotonic()
+            s.clock.tick_many(due, s.mic, s.speaker)  # type: ignore[arg-type]
+
+    def _watch_sink(self, sink: _Stream) -> None:
+        """The speaker's state, every pump (both pumps): starved or failed."""
+        native = self._s.native
+        if native is not None:  # the C pump read it: an int, converted only when not active
+            if native.sink_state != _ACTIVE_VALUE:
+                self._check_sink(sink, QAudio.State(native.sink_state))
+        else:
+            state = sink.qobj.state()
+            if state != _ACTIVE:
+                self._check_sink(sink, state)
+        if sink.idle_since is not None and self._s.speaker.last_write > sink.idle_since + 0.001:
             # The device starved while the call kept sending audio: a real underrun
             # (at the end of a call every device runs dry, and that is not one).
             self._s.speaker_underruns += 1
             sink.idle_since = None
+
+    def _pump_speaker(self, sink: _Stream) -> None:
+        """Top the device buffer up from the ring (the Python pump). Every Qt call costs
+        ~5-20 µs from Python, so per 20 ms this makes three (state, bytesFree, write)."""
+        ring = self._s.speaker
+        assert isinstance(ring, FrameRing)
+        now = time.monotonic()
         if not sink.primed:
             if ring.available() < ring.prime:
                 return
@@ -677,6 +741,13 @@ class _AudioWorker(QObject):
 
     def _emit_levels(self) -> None:
         self._levels_on = self._levels_wanted()
+        native = self._s.native
+        if native is not None:  # the C pump copies the audio it moves while the meters are shown
+            native.set_taps(self._levels_on)
+            if self._levels_on:
+                for acc, data in zip((self._mic_acc, self._spk_acc), native.take_taps(), strict=True):
+                    if data:
+                        acc.append(data)
         if not self._levels_on:
             self._mic_acc.clear()
             self._spk_acc.clear()
@@ -877,6 +948,7 @@ class AudioEngine(QObject):
             late_ticks=s.late_ticks,
             streams_open=s.streams_open,
             mic_bytes=s.mic_bytes,
+            native_pump=s.native is not None,
         )
 
     def close(self, timeout_ms: int = 3000) -> None:

@@ -73,12 +73,20 @@ def main() -> None:
             return wrapper
 
         from softphone import core as sip_core
+        from softphone.audio import master_port
 
         for cls, meths in ((qt_bridge._AudioWorker, ("_on_pump", "_on_housekeeping", "_tick_bridge",
-                                                      "_pump_speaker", "_pump_mic", "_emit_levels")),
+                                                      "_pump_speaker", "_pump_mic", "_emit_levels",
+                                                      "_watch_sink", "_frames_due")),
+                           (master_port.MasterPortClock, ("run_native", "tick_many")),
                            (sip_core.SipCore, ("tick", "watch_media", "wait_ms"))):
             for meth in meths:
                 setattr(cls, meth, timed(meth, getattr(cls, meth)))
+
+        class _TimedEvents:  # the audio thread's once-a-pump event handling (qt_bridge._pump_loop)
+            processEvents = staticmethod(timed("processEvents", qt_bridge.QCoreApplication.processEvents))
+
+        qt_bridge.QCoreApplication = _TimedEvents  # type: ignore[misc,assignment]
     if args.sip_profile:  # cProfile of the SIP thread's own Python (the loop's tick), dumped at exit
         import atexit
         import cProfile

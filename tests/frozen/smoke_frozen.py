@@ -342,6 +342,7 @@ def main() -> int:
                 check(audio["backend"] == "qt" and audio["outputs"] > 0 and audio["inputs"] > 0
                       and audio["speaker"] and audio["microphone"],
                       f"Qt Multimedia sees the sound devices ({audio['outputs']} out, {audio['inputs']} in)", audio)
+                check(audio.get("pump") == "c", "the call audio moves in the bundled C pump", audio)
                 check(player["on_device"] and player["device_took_ms"] > 0,
                       f"the recording player plays on the sound device ({player['device']})", player)
                 check(0.7 < player["speed_1x"] < 1.3 and 1.5 < player["speed_2x"] < 2.5,

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from softphone.account import AccountSettings
+from softphone.audio import native_pump
 from softphone.audio.devices import DevicePreferences
 from softphone.audio.qt_bridge import AudioEngine
 from softphone.audio.recorder import make_recorder_factory
@@ -173,13 +174,18 @@ def test_echo_cancellation_wraps_the_chosen_devices(qt_audio, peer_factory, tmp_
     assert "module-echo-cancel" not in pulse.pactl("list", "short", "modules").stdout
 
 
-def test_bridge_clock_survives_engine_restarts_at_narrowband(qt_audio, peer_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("pump", ["c", "python"])
+def test_bridge_clock_survives_engine_restarts_at_narrowband(qt_audio, peer_factory, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                             monkeypatch, pump: str) -> None:
     """The audio thread clocks the conference bridge through its master port. One
     AudioEngine serves three SIP engine generations (libCreate … libDestroy each):
     every time the customer is heard on the headset and the agent's microphone
     reaches the customer, here with the 8 kHz (G.711) bridge; between calls the
-    bridge is not clocked and the devices close."""
+    bridge is not clocked and the devices close. With both pumps: the C one (the default
+    where it is built, as here) and the Python one (other platforms, no C compiler)."""
     pulse = qt_audio
+    if pump == "python":
+        monkeypatch.setenv(native_pump.PUMP_ENV, "python")
     peer = peer_factory("--port", "0", "--user", "cust", "--tone", "1000", "--auto-answer", "200")
     audio = AudioEngine(prefs=DevicePreferences(microphone=("USB Headset Mic",), speaker=("USB Headset",)),
                         clock_rate=8000)
@@ -195,6 +201,7 @@ def test_bridge_clock_survives_engine_restarts_at_narrowband(qt_audio, peer_fact
             try:
                 call_id = engine.dial(peer.uri).result(10)
                 wait_until(lambda: audio.stats().streams_open, 5, "the headset to open")
+                assert audio.stats().native_pump is (pump == "c")
                 time.sleep(0.5)
                 heard = pulse.record("seat_headset.monitor", 1.0)
                 assert has_tone(heard, 1000), (generation, dominant_hz(heard))
