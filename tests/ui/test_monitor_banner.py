@@ -67,6 +67,9 @@ def test_banner_shows_the_session_and_ticks(qtbot, qapp) -> None:
     assert banner.actions["barge"].isChecked() and not banner.actions["listen"].isChecked()
 
     # Keys: Ctrl+Alt+2 whisper, Ctrl+Alt+0 end (the board keeps Alt+1/2/3/0 for the selected row).
+    # Window shortcuts need the active window: exposed is not enough on a loaded machine.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
     qtbot.keyClick(banner, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
     banner.buttons["listen"].click()
     qtbot.keyClick(banner, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)

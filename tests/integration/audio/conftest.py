@@ -102,11 +102,13 @@ def end_call_and_stop(engine: Any, audio: Any, call_id: str | None, player: subp
 
 def start_narrowband_agent(peer: PeerProcess) -> tuple[Any, Any]:
     """The agent's SIP and audio engines at 8 kHz on the built-in mic and speakers, registered
-    nowhere and ready to dial ``peer`` (a pjsua2 peer process on loopback)."""
+    nowhere and ready to dial ``peer`` (a pjsua2 peer process on loopback), on G.711 as a
+    telesales trunk is (pjsua's defaults would pick Speex, a vocoder that mangles test tones)."""
     audio = AudioEngine(prefs=DevicePreferences(microphone=("Built-in Mic",), speaker=("Speakers",)),
                         clock_rate=8000)
     engine = SipEngine()
     port = peer.uri.rsplit(":", 1)[1]
     engine.start(EngineConfig(bind_address="127.0.0.1", public_address="127.0.0.1", log_level=1, clock_rate=8000),
-                 AccountSettings(user="agent", domain=f"127.0.0.1:{port}"), audio.agent_audio_factory())
+                 AccountSettings(user="agent", domain=f"127.0.0.1:{port}", codecs=("PCMU",)),
+                 audio.agent_audio_factory())
     return engine, audio
