@@ -66,6 +66,7 @@ class _Pump(ctypes.Structure):
         ("ring_high", ctypes.c_int32), ("ring_low", ctypes.c_int32), ("trim_after_s", ctypes.c_double),
         ("failures", ctypes.c_int32),
         ("sink_state_of", ctypes.c_void_p), ("sink_state", ctypes.c_int32),
+        ("ioqueue", ctypes.c_void_p), ("ioqueue_poll", ctypes.c_void_p),
     ]
 
 
@@ -160,6 +161,7 @@ def _load() -> _Symbols | None:
             "sink_state_of": _address(multimedia, _SINK_STATE),
             "put_frame": ctypes.cast(pj.put_frame, ctypes.c_void_p).value or 0,
             "get_frame": ctypes.cast(pj.get_frame, ctypes.c_void_p).value or 0,
+            "ioqueue_poll": ctypes.cast(pj.ioqueue_poll, ctypes.c_void_p).value or 0,
         }
         symbols = _Symbols(lib, pointers)
     except (OSError, AttributeError, MasterPortUnavailable) as exc:
@@ -244,10 +246,11 @@ class NativePump:
         self._p.speaker_primed = 0
 
     # ---- the pump (audio thread, master port lock held) ---------------------------------
-    def run(self, frames: int, port: int | None) -> int:
-        """Microphone in, ``frames`` bridge frames (0 or no port: none), speaker out. Returns
-        pjmedia's refusals so far."""
-        self._p.port = port
+    def run(self, frames: int, port: int | None, ioqueue: int | None) -> int:
+        """The media sockets polled (``ioqueue``, None: not), microphone in, ``frames`` bridge
+        frames (0 or no port: none), speaker out. Returns pjmedia's refusals so far."""
+        p = self._p
+        p.port, p.ioqueue = port, ioqueue
         return self._run(self._ref, frames)
 
     # ---- level meters -------------------------------------------------------------------

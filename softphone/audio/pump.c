@@ -36,6 +36,8 @@ typedef int64_t (*io_write_fn)(void *io, const char *data, int64_t size);      /
 typedef int64_t (*sink_query_fn)(const void *sink); /* QAudioSink::bytesFree / processedUSecs */
 typedef int (*frame_fn)(void *port, pj_frame *frame); /* pjmedia_port_put_frame / _get_frame */
 typedef int (*sink_state_fn)(const void *sink);       /* QAudioSink::state (QtAudio::State) */
+typedef struct { long sec, msec; } pj_time_val;
+typedef int (*ioqueue_poll_fn)(void *ioqueue, const pj_time_val *timeout); /* pj_ioqueue_poll */
 
 /* A byte FIFO with FrameRing's rules (ring.py): a writer running ahead drops the oldest audio
  * (an overrun); reads wait for `prime` bytes once, and a read that finds too little is an
@@ -84,6 +86,11 @@ typedef struct {
      * state() converts the enum: ~30 µs a pump). */
     sink_state_fn sink_state_of;
     int32_t sink_state;
+
+    /* The media endpoint's sockets (pjmedia's worker thread is stopped: master_port.attach):
+     * the call's RTP reaches the jitter buffer right before the frames that play it. */
+    void *ioqueue;
+    ioqueue_poll_fn ioqueue_poll;
 } seat_pump;
 
 static double now_s(void) {
@@ -236,10 +243,19 @@ static void pump_speaker(seat_pump *p, double now) {
     }
 }
 
-/* One pump: read the microphone, run `frames` bridge frames (0: the bridge is not clocked
- * now), top the speaker up. Returns the pjmedia failures so far. */
+/* One pump: receive the call's RTP, read the microphone, run `frames` bridge frames (0: the
+ * bridge is not clocked now), top the speaker up. Returns the pjmedia failures so far. */
+static void receive(seat_pump *p) {
+    const pj_time_val no_wait = {0, 0};
+    for (int i = 0; i < 8; i++) /* bounded: ~4 packets arrive a pump; a poll takes a batch */
+        if (p->ioqueue_poll(p->ioqueue, &no_wait) <= 0)
+            break;
+}
+
 int32_t seat_pump_run(seat_pump *p, int32_t frames) {
     double now = now_s();
+    if (p->ioqueue)
+        receive(p);
     pump_microphone(p, now);
     if (frames > 0) {
         p->mic_requested_at = now;
