@@ -65,7 +65,6 @@ class _Pump(ctypes.Structure):
         ("speaker_high_since", ctypes.c_double),
         ("ring_high", ctypes.c_int32), ("ring_low", ctypes.c_int32), ("trim_after_s", ctypes.c_double),
         ("failures", ctypes.c_int32),
-        ("sink_state_of", ctypes.c_void_p), ("sink_state", ctypes.c_int32),
         ("ioqueue", ctypes.c_void_p), ("ioqueue_poll", ctypes.c_void_p),
     ]
 
@@ -111,11 +110,15 @@ class NativeRing:
 class _Symbols:
     """The C library and every function pointer it is handed."""
 
-    def __init__(self, lib: ctypes.CDLL, pointers: dict[str, int]) -> None:
+    def __init__(self, lib: ctypes.CDLL, pointers: dict[str, int], sink_state: Any) -> None:
         self.run = lib.seat_pump_run
         self.run.restype = ctypes.c_int32
         self.run.argtypes = [ctypes.c_void_p, ctypes.c_int32]
         self.pointers = pointers
+        # QAudioSink::state() as an int (PySide converts the enum into a Python enum: ~30 µs).
+        self.sink_state = sink_state
+        self.sink_state.restype = ctypes.c_int
+        self.sink_state.argtypes = [ctypes.c_void_p]
 
 
 _symbols: dict[str, _Symbols | None] = {}  # by the value of PUMP_ENV (a test switches pumps)
@@ -158,12 +161,11 @@ def _load() -> _Symbols | None:
             "io_write": _address(core, _IO_WRITE),
             "sink_bytes_free": _address(multimedia, _SINK_BYTES_FREE),
             "sink_processed_usecs": _address(multimedia, _SINK_PROCESSED),
-            "sink_state_of": _address(multimedia, _SINK_STATE),
             "put_frame": ctypes.cast(pj.put_frame, ctypes.c_void_p).value or 0,
             "get_frame": ctypes.cast(pj.get_frame, ctypes.c_void_p).value or 0,
             "ioqueue_poll": ctypes.cast(pj.ioqueue_poll, ctypes.c_void_p).value or 0,
         }
-        symbols = _Symbols(lib, pointers)
+        symbols = _Symbols(lib, pointers, getattr(multimedia, _SINK_STATE))
     except (OSError, AttributeError, MasterPortUnavailable) as exc:
         log.warning("audio pump: Python (the C pump cannot be used: %s); calls cost more CPU", exc)
         return None
@@ -196,6 +198,7 @@ class NativePump:
                  speaker_capacity: int, speaker_prime: int, tap_capacity: int, ring_high: int,
                  ring_low: int, trim_after_s: float, steady_after: int, listen_s: float) -> None:
         self._run = syms.run
+        self._sink_state = syms.sink_state
         self._buffers: list[ctypes.Array[ctypes.c_char]] = []  # kept alive as long as the struct
         p = self._p = _Pump()
         self._ref = ctypes.addressof(p)
@@ -239,7 +242,6 @@ class NativePump:
             p.sink, p.sink_io = _cpp_pointer(sink), _cpp_pointer(io)
         p.speaker_primed = p.speaker_started = 0
         p.speaker_high_since = 0.0
-        p.sink_state = 0  # ActiveState until the first pump reads it
 
     def unprime_speaker(self) -> None:
         """The speaker starved: keep the jitter reserve again before it plays."""
@@ -276,7 +278,7 @@ class NativePump:
     def mic_requested_at(self) -> float:
         return self._p.mic_requested_at
 
-    @property
     def sink_state(self) -> int:
-        """The speaker's QtAudio::State value after the last pump (audio thread)."""
-        return self._p.sink_state
+        """The speaker's QtAudio::State value now (audio thread; ActiveState without a speaker)."""
+        sink = self._p.sink
+        return self._sink_state(sink) if sink else 0

@@ -35,7 +35,6 @@ typedef int64_t (*io_read_fn)(void *io, char *data, int64_t max_size);         /
 typedef int64_t (*io_write_fn)(void *io, const char *data, int64_t size);      /* QIODevice::write */
 typedef int64_t (*sink_query_fn)(const void *sink); /* QAudioSink::bytesFree / processedUSecs */
 typedef int (*frame_fn)(void *port, pj_frame *frame); /* pjmedia_port_put_frame / _get_frame */
-typedef int (*sink_state_fn)(const void *sink);       /* QAudioSink::state (QtAudio::State) */
 typedef struct { long sec, msec; } pj_time_val;
 typedef int (*ioqueue_poll_fn)(void *ioqueue, const pj_time_val *timeout); /* pj_ioqueue_poll */
 
@@ -81,11 +80,6 @@ typedef struct {
     double trim_after_s;
 
     int32_t failures; /* pjmedia refused a tick */
-
-    /* The speaker's QtAudio::State after the last pump, for Python's watch (a Python call to
-     * state() converts the enum: ~30 µs a pump). */
-    sink_state_fn sink_state_of;
-    int32_t sink_state;
 
     /* The media endpoint's sockets (pjmedia's worker thread is stopped: master_port.attach):
      * the call's RTP reaches the jitter buffer right before the frames that play it. */
@@ -263,7 +257,5 @@ int32_t seat_pump_run(seat_pump *p, int32_t frames) {
             tick_bridge(p, frames, now);
     }
     pump_speaker(p, now);
-    if (p->sink)
-        p->sink_state = p->sink_state_of(p->sink);
     return p->failures;
 }

@@ -670,9 +670,10 @@ class _AudioWorker(QObject):
     def _watch_sink(self, sink: _Stream) -> None:
         """The speaker's state, every pump (both pumps): starved or failed."""
         native = self._s.native
-        if native is not None:  # the C pump read it: an int, converted only when not active
-            if native.sink_state != _ACTIVE_VALUE:
-                self._check_sink(sink, QAudio.State(native.sink_state))
+        if native is not None:  # an int through ctypes, converted only when not active
+            state_value = native.sink_state()
+            if state_value != _ACTIVE_VALUE:
+                self._check_sink(sink, QAudio.State(state_value))
         else:
             state = sink.qobj.state()
             if state != _ACTIVE:
