@@ -24,8 +24,10 @@ to Qt. One thread and two ctypes calls per frame cut the call's CPU from 5.4 % t
 into it (level meters computed only while someone listens), a Python thread state
 kept for the thread's life and an event-driven SIP loop took the app to ~1.4 %;
 a pump loop that sleeps through Qt's per-PulseAudio-message notifications and
-handles them once per pump (``_pump_loop``) to ~0.8 % (issue #16; docs/audio.md
-has the numbers).
+handles them once per pump (``_pump_loop``) to ~0.8 %; each pump's audio moved in one
+call into C (native_pump.py, pump.c) and the call's RTP received by this thread right
+before its frames (pjmedia's media thread stopped: master_port.py) to ~0.8 % on a
+machine where the previous design measured 1.1–1.4 % (issue #16; docs/audio.md has the numbers).
 
 Why device streams are opened lazily: the microphone and speaker are opened
 only while a call is in the bridge and closed ~1.5 s after, so the OS shows
