@@ -186,11 +186,6 @@ class MasterPortClock:
             self._port = None
             self._ioqueue = None
 
-    @property
-    def media_ioqueue(self) -> int | None:
-        """The media endpoint's ioqueue while attached (the C pump polls it; lock held)."""
-        return self._ioqueue
-
     def _receive(self) -> None:
         """What arrived on the media sockets since the last pump into the jitter buffers (no
         wait; each poll handles a bounded batch of events)."""
@@ -218,8 +213,7 @@ class MasterPortClock:
             port = self._port
             if port is None:
                 return 0
-            if self._registered_generation != self._generation or self._registered_thread != threading.get_ident():
-                self._ensure_registered()
+            self._register_thread()
             self._receive()
             api = _pj()
             put_frame, get_frame = api.put_frame, api.get_frame
@@ -252,13 +246,18 @@ class MasterPortClock:
         as ``tick_many``."""
         with self._lock:
             port = self._port
-            if port is not None and (self._registered_generation != self._generation
-                                     or self._registered_thread != threading.get_ident()):
-                self._ensure_registered()
+            if port is not None:
+                self._register_thread()
             failures = pump.run(frames, port, self._ioqueue)
         if failures and not self.failures:
             log.warning("conference bridge tick failed")
         self.failures = failures
+
+    def _register_thread(self) -> None:
+        """Before calling into pjlib (lock held): the cheap check per tick, the real one when the
+        library generation or the calling thread changed."""
+        if self._registered_generation != self._generation or self._registered_thread != threading.get_ident():
+            self._ensure_registered()
 
     def _ensure_registered(self) -> None:
         api = _pj()

@@ -130,8 +130,9 @@ def _library_path() -> Path | None:
     return found[0] if found else None
 
 
-def _address(lib: ctypes.CDLL, name: str) -> int:
-    return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+def _address(fn: Any) -> int:
+    """A ctypes function's address (0: none)."""
+    return ctypes.cast(fn, ctypes.c_void_p).value or 0
 
 
 def _load() -> _Symbols | None:
@@ -157,13 +158,13 @@ def _load() -> _Symbols | None:
         core, multimedia = ctypes.CDLL(_QT_CORE), ctypes.CDLL(_QT_MULTIMEDIA)
         pj = _pj()
         pointers = {
-            "io_read": _address(core, _IO_READ),
-            "io_write": _address(core, _IO_WRITE),
-            "sink_bytes_free": _address(multimedia, _SINK_BYTES_FREE),
-            "sink_processed_usecs": _address(multimedia, _SINK_PROCESSED),
-            "put_frame": ctypes.cast(pj.put_frame, ctypes.c_void_p).value or 0,
-            "get_frame": ctypes.cast(pj.get_frame, ctypes.c_void_p).value or 0,
-            "ioqueue_poll": ctypes.cast(pj.ioqueue_poll, ctypes.c_void_p).value or 0,
+            "io_read": _address(getattr(core, _IO_READ)),
+            "io_write": _address(getattr(core, _IO_WRITE)),
+            "sink_bytes_free": _address(getattr(multimedia, _SINK_BYTES_FREE)),
+            "sink_processed_usecs": _address(getattr(multimedia, _SINK_PROCESSED)),
+            "put_frame": _address(pj.put_frame),
+            "get_frame": _address(pj.get_frame),
+            "ioqueue_poll": _address(pj.ioqueue_poll),
         }
         symbols = _Symbols(lib, pointers, getattr(multimedia, _SINK_STATE))
     except (OSError, AttributeError, MasterPortUnavailable) as exc:

@@ -134,11 +134,6 @@ void seat_ring_write(seat_ring *r, const unsigned char *data, int32_t n, double 
     r->last_write = now;
 }
 
-void seat_ring_clear(seat_ring *r) {
-    r->len = 0;
-    r->primed = 0;
-}
-
 /* Exactly n bytes into out, or 0 (nothing read: the caller sends silence). */
 int seat_ring_read(seat_ring *r, unsigned char *out, int32_t n) {
     if (!r->primed)

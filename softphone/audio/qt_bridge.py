@@ -521,22 +521,28 @@ class _AudioWorker(QObject):
         self._publish_snapshot()
 
     def _close_call_streams(self) -> None:
-        for stream in (self._sink, self._source):
-            if stream is not None:
-                stream.close()
-        self._sink = self._source = None
-        if self._s.native is not None:  # before Qt deletes them (the next processEvents)
-            self._s.native.set_sink(None, None)
-            self._s.native.set_source(None)
+        self._close_sink()
+        self._close_source()
         self._s.streams_open = False
         self._update_pump()
 
-    def _reopen_sink(self, device: QAudioDevice | None, name: str | None = None, switch: bool = True) -> None:
+    # The C pump forgets a stream as it closes: Qt deletes it at the next processEvents.
+    def _close_sink(self) -> None:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
             if self._s.native is not None:
                 self._s.native.set_sink(None, None)
+
+    def _close_source(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+            if self._s.native is not None:
+                self._s.native.set_source(None)
+
+    def _reopen_sink(self, device: QAudioDevice | None, name: str | None = None, switch: bool = True) -> None:
+        self._close_sink()
         if device is None:
             log.warning("no speaker device: the agent hears nothing")
             return
@@ -552,11 +558,7 @@ class _AudioWorker(QObject):
             log.info("speaker moved to %r", self._sink.name)
 
     def _reopen_source(self, device: QAudioDevice | None, name: str | None = None, switch: bool = True) -> None:
-        if self._source is not None:
-            self._source.close()
-            self._source = None
-            if self._s.native is not None:
-                self._s.native.set_source(None)
+        self._close_source()
         if device is None:
             log.warning("no microphone device: the customer hears silence")
             return
