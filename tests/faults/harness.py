@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,11 +141,49 @@ class KeyringDaemon(ExternalProcess):
         self.wait_for(secret_service_up, timeout, description="org.freedesktop.secrets on the session bus")
 
 
+def _default_collection_unlocked() -> bool:
+    """Can the Secret Service on the bus store a secret without asking anybody? (Its default
+    collection exists and is unlocked. Looking, unlike ``get_default_collection``, never makes
+    the daemon prompt to create one.)"""
+    import secretstorage
+
+    try:
+        with contextlib.closing(secretstorage.dbus_init()) as conn:
+            return not secretstorage.Collection(conn).is_locked()
+    except Exception:  # any failure means "not usable as it is"
+        return False
+
+
+def _stop_secret_service_owner(timeout: float = 5.0) -> None:
+    """SIGTERM whichever process owns org.freedesktop.secrets and wait until the name is free."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus="SESSION") as conn:
+        (pid,) = conn.send_and_get_reply(
+            message_bus.GetConnectionUnixProcessID("org.freedesktop.secrets")).body
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while secret_service_up():
+        if time.monotonic() > deadline:
+            raise HarnessError(f"the unusable Secret Service (pid {pid}) did not leave the bus")
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def secret_service(home: Path) -> Iterator[None]:
-    """A real gnome-keyring Secret Service on the current session bus (started if absent),
-    as this process's keyring backend."""
-    daemon = None if secret_service_up() else KeyringDaemon(home).start()
+    """A real gnome-keyring Secret Service on the current session bus, as this process's
+    keyring backend: the one already there if it can store without a prompt, else ours.
+
+    A keyring call made while no daemon owns the name (a process still shutting down after
+    an earlier test stopped ours) D-Bus-activates the system's gnome-keyring, which has no
+    login collection here and can only prompt, without a display: every later login would
+    fail with "Prompt dismissed". Such a daemon is replaced."""
+    daemon = None
+    if secret_service_up() and not _default_collection_unlocked():
+        _stop_secret_service_owner()
+    if not secret_service_up():
+        daemon = KeyringDaemon(home).start()
     import keyring
     from keyring.backends import SecretService
 
