@@ -102,15 +102,22 @@ class ServerProcess(ExternalProcess):
         self.start()
 
 
+def _ask_session_bus(method: str) -> object:
+    """The answer of the session bus daemon's ``method`` about org.freedesktop.secrets
+    (DBusErrorResponse if it has none)."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+    from jeepney.wrappers import unwrap_msg
+
+    with open_dbus_connection(bus="SESSION") as conn:
+        (answer,) = unwrap_msg(conn.send_and_get_reply(getattr(message_bus, method)("org.freedesktop.secrets")))
+    return answer
+
+
 def secret_service_up() -> bool:
     """Is org.freedesktop.secrets owned on the session bus? (Asking NameHasOwner, unlike a
     secretstorage call, does not D-Bus-activate a locked default daemon.)"""
-    from jeepney.bus_messages import message_bus
-    from jeepney.io.blocking import open_dbus_connection
-
-    with open_dbus_connection(bus="SESSION") as conn:
-        (owned,) = conn.send_and_get_reply(message_bus.NameHasOwner("org.freedesktop.secrets")).body
-    return bool(owned)
+    return bool(_ask_session_bus("NameHasOwner"))
 
 
 class KeyringDaemon(ExternalProcess):
@@ -163,15 +170,10 @@ def _default_collection_unlocked() -> bool:
 
 def _stop_secret_service_owner(timeout: float = 5.0) -> None:
     """SIGTERM whichever process owns org.freedesktop.secrets and wait until the name is free."""
-    from jeepney.bus_messages import message_bus
-    from jeepney.io.blocking import open_dbus_connection
-    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+    from jeepney.wrappers import DBusErrorResponse
 
     try:
-        with open_dbus_connection(bus="SESSION") as conn:
-            (pid,) = unwrap_msg(conn.send_and_get_reply(
-                message_bus.GetConnectionUnixProcessID("org.freedesktop.secrets")))
-        os.kill(pid, signal.SIGTERM)
+        os.kill(int(_ask_session_bus("GetConnectionUnixProcessID")), signal.SIGTERM)
     except (DBusErrorResponse, ProcessLookupError):
         pass  # it left on its own meanwhile
     wait_until(lambda: not secret_service_up(), timeout, description="the unusable Secret Service gone")
